@@ -1,0 +1,274 @@
+// Package config holds adx's configuration: the one YAML document that names
+// the demand partners, the supply partners and the auction settings, the
+// built-in defaults beneath it, and the environment variables and flags above
+// it.
+//
+// Precedence, highest first: command-line flags, ADX_* environment
+// variables, the config file, the embedded default (default.yaml).
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// DefaultYAML returns the embedded default config document. It is what
+// `adx serve` runs on when no -config is given.
+func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
+
+// Config is the whole effective configuration. A Config is built once by
+// Load and then only read; a reload builds a new one.
+type Config struct {
+	HTTP    HTTP     `yaml:"http"`
+	Admin   Admin    `yaml:"admin"`
+	Auction Auction  `yaml:"auction"`
+	Demand  []Demand `yaml:"demand"`
+	Supply  []Supply `yaml:"supply"`
+
+	// Source names where the config came from ("embedded default" or a path).
+	Source string `yaml:"-"`
+	// Hash is the hex SHA-256 of the config document's bytes.
+	Hash string `yaml:"-"`
+}
+
+// HTTP configures the public OpenRTB listener.
+type HTTP struct {
+	// Listen is the public address, for example ":8080".
+	Listen string `yaml:"listen"`
+	// MaxBodyBytes bounds a request body, after gzip inflation.
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+	// ReadTimeout bounds reading one request, headers and body.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing one response.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+}
+
+// Admin configures the admin listener (metrics, pprof, probes, version).
+// It never shares the public port.
+type Admin struct {
+	// Listen is the admin address; loopback by default.
+	Listen string `yaml:"listen"`
+}
+
+// Auction holds the settings that shape every auction.
+type Auction struct {
+	// DefaultTmax is used when a request carries no tmax (or tmax 0).
+	DefaultTmax Duration `yaml:"default_tmax"`
+	// MaxTmax caps a request's tmax.
+	MaxTmax Duration `yaml:"max_tmax"`
+	// SafetyMargin is kept back from tmax for writing the answer:
+	// deadline = arrival + tmax - safety_margin.
+	SafetyMargin Duration `yaml:"safety_margin"`
+	// Currency is the exchange's one currency (ISO-4217). Bids and floors in
+	// any other currency are not converted yet and are dropped.
+	Currency string `yaml:"currency"`
+}
+
+// Demand kinds.
+const (
+	DemandOpenRTB = "openrtb" // a DSP over HTTP
+	DemandHouse   = "house"   // in-process line items
+)
+
+// Demand is one demand partner.
+type Demand struct {
+	// Name identifies the partner in metrics, logs and the response seat.
+	Name string `yaml:"name"`
+	// Type is "openrtb" or "house".
+	Type string `yaml:"type"`
+	// Disabled keeps the partner in the file but out of auctions.
+	Disabled bool `yaml:"disabled"`
+
+	// Endpoint is the DSP's OpenRTB URL (openrtb only).
+	Endpoint string `yaml:"endpoint"`
+	// Timeout is an upper bound for one call; the request's remaining tmax
+	// may cut it shorter (openrtb only).
+	Timeout Duration `yaml:"timeout"`
+	// MaxConns bounds open connections to the DSP (openrtb only).
+	MaxConns int `yaml:"max_conns"`
+	// Headers are sent with every call, for example an Authorization token.
+	// Their values are secrets and are redacted by `adx config print`.
+	Headers map[string]string `yaml:"headers"`
+	// MediaTypes limits the imps sent to the DSP to these kinds (banner,
+	// video, audio, native); empty means all.
+	MediaTypes []string `yaml:"media_types"`
+
+	// LineItems are the house partner's ads (house only).
+	LineItems []LineItem `yaml:"line_items"`
+}
+
+// LineItem is one house ad.
+type LineItem struct {
+	// ID is the line item's id; it becomes the bid's crid unless Crid is set.
+	ID string `yaml:"id"`
+	// CPM is the bid price in the exchange currency per thousand.
+	CPM float64 `yaml:"cpm"`
+	// Sizes are "WxH" sizes the creative fits; empty fits any size.
+	Sizes []string `yaml:"sizes"`
+	// Formats are the media types it can fill: banner (default), video,
+	// audio, native.
+	Formats []string `yaml:"formats"`
+	// Adm is the creative markup (HTML, VAST or native JSON).
+	Adm string `yaml:"adm"`
+	// Nurl is an optional win-notice URL.
+	Nurl string `yaml:"nurl"`
+	// Crid is the creative id; defaults to ID.
+	Crid string `yaml:"crid"`
+	// ADomain is the advertiser domain list.
+	ADomain []string `yaml:"adomain"`
+	// Countries targets device.geo.country (ISO-3166-1 alpha-3); empty
+	// targets everywhere. A request without a country matches.
+	Countries []string `yaml:"countries"`
+	// DeviceTypes targets device.devicetype (OpenRTB list 5.21); empty
+	// targets all. A request without a device type matches.
+	DeviceTypes []int `yaml:"device_types"`
+}
+
+// Supply is one supply partner (SSP) sending requests.
+type Supply struct {
+	// Name identifies the SSP; requests name it with ?ssp=NAME.
+	Name string `yaml:"name"`
+	// Token, when set, must arrive as "Authorization: Bearer TOKEN".
+	// It is a secret and is redacted by `adx config print`.
+	Token string `yaml:"token"`
+	// Disabled rejects the SSP's requests with 403.
+	Disabled bool `yaml:"disabled"`
+}
+
+// Load reads a config file over the built-in defaults. An empty path means
+// the embedded default document. The result is validated; an error names the
+// file, the key and the problem.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		c, err := Parse(defaultYAML, "embedded default")
+		if err != nil {
+			return nil, fmt.Errorf("BUG: embedded default config: %w", err)
+		}
+		return c, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config %q: %w", path, err)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes one YAML document over the built-in defaults and validates
+// it. source names the document in errors. A document's demand and supply
+// lists replace the embedded default lists; settings it omits keep their
+// defaults. Unknown keys are errors.
+func Parse(data []byte, source string) (*Config, error) {
+	c := Defaults()
+	if err := decodeStrict(data, c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", source, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", source, err)
+	}
+	sum := sha256.Sum256(data)
+	c.Source = source
+	c.Hash = hex.EncodeToString(sum[:])
+	return c, nil
+}
+
+func decodeStrict(data []byte, c *Config) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return cleanYAMLError(err)
+	}
+	if err := checkKeys(&doc, reflect.TypeFor[Config](), ""); err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	err := dec.Decode(c)
+	if errors.Is(err, io.EOF) {
+		return nil // an empty document keeps every default
+	}
+	if err != nil {
+		return cleanYAMLError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("the file holds more than one YAML document")
+	}
+	return nil
+}
+
+// cleanYAMLError turns yaml.v3's "yaml: unmarshal errors:\n  line 3: ..."
+// into one line per problem.
+func cleanYAMLError(err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return errors.New(strings.Join(te.Errors, "; "))
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+// Defaults returns the built-in defaults beneath every config document: the
+// settings, with no demand and no supply partners.
+func Defaults() *Config {
+	return &Config{
+		HTTP: HTTP{
+			Listen:       ":8080",
+			MaxBodyBytes: 64 << 10,
+			ReadTimeout:  Duration(5e9),
+			WriteTimeout: Duration(5e9),
+			IdleTimeout:  Duration(60e9),
+		},
+		Admin: Admin{Listen: "127.0.0.1:9090"},
+		Auction: Auction{
+			DefaultTmax:  Duration(200e6),
+			MaxTmax:      Duration(1e9),
+			SafetyMargin: Duration(10e6),
+			Currency:     "USD",
+		},
+	}
+}
+
+// Print writes the effective config as YAML with every secret redacted.
+func (c *Config) Print(w io.Writer) error {
+	r := *c
+	r.Demand = make([]Demand, len(c.Demand))
+	for i, d := range c.Demand {
+		if len(d.Headers) > 0 {
+			h := make(map[string]string, len(d.Headers))
+			for k := range d.Headers {
+				h[k] = redacted
+			}
+			d.Headers = h
+		}
+		r.Demand[i] = d
+	}
+	r.Supply = make([]Supply, len(c.Supply))
+	for i, s := range c.Supply {
+		if s.Token != "" {
+			s.Token = redacted
+		}
+		r.Supply[i] = s
+	}
+	fmt.Fprintf(w, "# source: %s\n# sha256: %s\n", c.Source, c.Hash)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&r); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+const redacted = "<redacted>"

@@ -1,0 +1,212 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// MediaTypes are the imp kinds a demand partner or line item can fill.
+var MediaTypes = []string{"banner", "video", "audio", "native"}
+
+// Validate checks every setting and names the first bad key with its
+// problem, for example "demand[1].endpoint: must be an http or https URL".
+func (c *Config) Validate() error {
+	if err := checkAddr("http.listen", c.HTTP.Listen); err != nil {
+		return err
+	}
+	if err := checkAddr("admin.listen", c.Admin.Listen); err != nil {
+		return err
+	}
+	if c.HTTP.Listen == c.Admin.Listen {
+		return fmt.Errorf("admin.listen: must differ from http.listen (%q): admin endpoints never share the public port", c.HTTP.Listen)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20 {
+		return fmt.Errorf("http.max_body_bytes: %d is outside 1024..67108864", c.HTTP.MaxBodyBytes)
+	}
+	for key, d := range map[string]Duration{"http.read_timeout": c.HTTP.ReadTimeout, "http.write_timeout": c.HTTP.WriteTimeout, "http.idle_timeout": c.HTTP.IdleTimeout} {
+		if d <= 0 {
+			return fmt.Errorf("%s: must be positive, got %s", key, d)
+		}
+	}
+	a := c.Auction
+	switch {
+	case a.DefaultTmax <= 0:
+		return fmt.Errorf("auction.default_tmax: must be positive, got %s", a.DefaultTmax)
+	case a.MaxTmax <= 0:
+		return fmt.Errorf("auction.max_tmax: must be positive, got %s", a.MaxTmax)
+	case a.DefaultTmax > a.MaxTmax:
+		return fmt.Errorf("auction.default_tmax: %s exceeds auction.max_tmax %s", a.DefaultTmax, a.MaxTmax)
+	case a.SafetyMargin < 0:
+		return fmt.Errorf("auction.safety_margin: must not be negative, got %s", a.SafetyMargin)
+	case a.SafetyMargin >= a.DefaultTmax:
+		return fmt.Errorf("auction.safety_margin: %s leaves no time within auction.default_tmax %s", a.SafetyMargin, a.DefaultTmax)
+	case !isCurrency(a.Currency):
+		return fmt.Errorf("auction.currency: %q is not a 3-letter ISO-4217 code", a.Currency)
+	}
+	names := make(map[string]int, len(c.Demand))
+	for i := range c.Demand {
+		key := fmt.Sprintf("demand[%d]", i)
+		d := &c.Demand[i]
+		if err := d.validate(key); err != nil {
+			return err
+		}
+		if j, dup := names[d.Name]; dup {
+			return fmt.Errorf("%s.name: %q is already the name of demand[%d]", key, d.Name, j)
+		}
+		names[d.Name] = i
+	}
+	ssps := make(map[string]int, len(c.Supply))
+	for i, s := range c.Supply {
+		key := fmt.Sprintf("supply[%d]", i)
+		if !isName(s.Name) {
+			return fmt.Errorf("%s.name: %q must be 1-64 letters, digits, '-', '_' or '.'", key, s.Name)
+		}
+		if j, dup := ssps[s.Name]; dup {
+			return fmt.Errorf("%s.name: %q is already the name of supply[%d]", key, s.Name, j)
+		}
+		ssps[s.Name] = i
+	}
+	return nil
+}
+
+func (d *Demand) validate(key string) error {
+	if !isName(d.Name) {
+		return fmt.Errorf("%s.name: %q must be 1-64 letters, digits, '-', '_' or '.'", key, d.Name)
+	}
+	if err := checkMediaTypes(key+".media_types", d.MediaTypes); err != nil {
+		return err
+	}
+	switch d.Type {
+	case DemandOpenRTB:
+		u, err := url.Parse(d.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%s.endpoint: %q must be an http or https URL", key, d.Endpoint)
+		}
+		if d.Timeout < 0 {
+			return fmt.Errorf("%s.timeout: must not be negative, got %s", key, d.Timeout)
+		}
+		if d.MaxConns < 0 {
+			return fmt.Errorf("%s.max_conns: must not be negative, got %d", key, d.MaxConns)
+		}
+		if len(d.LineItems) > 0 {
+			return fmt.Errorf("%s.line_items: only a house partner has line items", key)
+		}
+	case DemandHouse:
+		if d.Endpoint != "" {
+			return fmt.Errorf("%s.endpoint: a house partner has no endpoint", key)
+		}
+		if len(d.LineItems) == 0 {
+			return fmt.Errorf("%s.line_items: a house partner needs at least one line item", key)
+		}
+		ids := make(map[string]bool, len(d.LineItems))
+		for i := range d.LineItems {
+			lkey := fmt.Sprintf("%s.line_items[%d]", key, i)
+			li := &d.LineItems[i]
+			if err := li.validate(lkey); err != nil {
+				return err
+			}
+			if ids[li.ID] {
+				return fmt.Errorf("%s.id: %q is duplicated", lkey, li.ID)
+			}
+			ids[li.ID] = true
+		}
+	case "":
+		return fmt.Errorf("%s.type: missing; want %q or %q", key, DemandOpenRTB, DemandHouse)
+	default:
+		return fmt.Errorf("%s.type: %q is unknown; want %q or %q", key, d.Type, DemandOpenRTB, DemandHouse)
+	}
+	return nil
+}
+
+func (li *LineItem) validate(key string) error {
+	if li.ID == "" {
+		return fmt.Errorf("%s.id: missing", key)
+	}
+	if !(li.CPM > 0) || math.IsInf(li.CPM, 0) {
+		return fmt.Errorf("%s.cpm: must be a positive price, got %v", key, li.CPM)
+	}
+	for i, s := range li.Sizes {
+		if _, _, ok := ParseSize(s); !ok {
+			return fmt.Errorf("%s.sizes[%d]: %q is not a size such as 300x250", key, i, s)
+		}
+	}
+	if err := checkMediaTypes(key+".formats", li.Formats); err != nil {
+		return err
+	}
+	if li.Adm == "" && li.Nurl == "" {
+		return fmt.Errorf("%s.adm: a line item needs adm or nurl", key)
+	}
+	for i, c := range li.Countries {
+		if len(c) != 3 || strings.ToUpper(c) != c {
+			return fmt.Errorf("%s.countries[%d]: %q is not an ISO-3166-1 alpha-3 code such as USA", key, i, c)
+		}
+	}
+	for i, t := range li.DeviceTypes {
+		if t < 1 || t > 7 {
+			return fmt.Errorf("%s.device_types[%d]: %d is not an OpenRTB device type (1-7)", key, i, t)
+		}
+	}
+	return nil
+}
+
+// ParseSize parses "300x250" into its width and height.
+func ParseSize(s string) (w, h int64, ok bool) {
+	ws, hs, found := strings.Cut(s, "x")
+	if !found {
+		return 0, 0, false
+	}
+	w, err1 := strconv.ParseInt(ws, 10, 32)
+	h, err2 := strconv.ParseInt(hs, 10, 32)
+	if err1 != nil || err2 != nil || w <= 0 || h <= 0 {
+		return 0, 0, false
+	}
+	return w, h, true
+}
+
+func checkMediaTypes(key string, types []string) error {
+	for i, t := range types {
+		ok := false
+		for _, m := range MediaTypes {
+			ok = ok || t == m
+		}
+		if !ok {
+			return fmt.Errorf("%s[%d]: %q is not one of %s", key, i, t, strings.Join(MediaTypes, ", "))
+		}
+	}
+	return nil
+}
+
+func checkAddr(key, addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		return fmt.Errorf("%s: %q is not a host:port address such as :8080", key, addr)
+	}
+	return nil
+}
+
+func isCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func isName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}

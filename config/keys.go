@@ -26,7 +26,7 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 		}
 		return nil
 	}
-	if n.Kind == yaml.AliasNode || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if n.Kind == 0 || n.Kind == yaml.AliasNode || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil
 	}
 	if t == durationType {

@@ -1,0 +1,334 @@
+// Package auction runs one first-price auction per bid request: it fans the
+// request out to every demand partner that can serve it, validates the bids
+// that come back before the deadline, and picks the highest valid bid per
+// imp.
+package auction
+
+import (
+	"math"
+	"runtime/debug"
+	"sort"
+	"time"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+)
+
+// Bidder is one demand partner.
+//
+// Bid asks the partner for bids on req and returns before deadline. req is
+// shared by every bidder of the auction and must not be modified; a bidder
+// that needs a different request makes a shallow copy. The returned bids
+// belong to the caller. A partner with nothing to offer returns (nil, nil);
+// ErrNotEligible says it was not asked at all (no imp it can serve). Any
+// other error counts against the partner and never fails the auction.
+type Bidder interface {
+	Name() string
+	Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, error)
+}
+
+// Auction is a configured set of bidders. It is safe for concurrent use and
+// is replaced whole, never changed, when the config changes.
+type Auction struct {
+	bidders  []Bidder
+	currency string
+	metrics  *Metrics
+	series   []bidderSeries // series[i] belongs to bidders[i]
+}
+
+// New returns an Auction over bidders, in config order (the order breaks
+// price ties). currency is the exchange's one ISO-4217 currency. metrics may
+// be nil.
+func New(bidders []Bidder, currency string, metrics *Metrics) *Auction {
+	if metrics == nil {
+		metrics = NewMetrics(nil)
+	}
+	series := make([]bidderSeries, len(bidders))
+	for i, b := range bidders {
+		series[i] = metrics.seriesFor(b.Name())
+	}
+	return &Auction{bidders: bidders, currency: currency, metrics: metrics, series: series}
+}
+
+// Outcome is what one bidder contributed to one auction.
+type Outcome uint8
+
+// Outcomes, used as the "outcome" metric label.
+const (
+	OutcomeBid         Outcome = iota // returned at least one bid (valid or not)
+	OutcomeNoBid                      // answered with no bid
+	OutcomeTimeout                    // did not answer before the deadline
+	OutcomeError                      // failed: connection, HTTP status, garbage
+	OutcomeNotEligible                // not asked: no imp it can serve
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{"bid", "nobid", "timeout", "error", "not_eligible"}
+
+// String returns the outcome's metric label.
+func (o Outcome) String() string { return outcomeNames[o] }
+
+// DropReason says why a bid was not allowed into the auction.
+type DropReason uint8
+
+// Reasons a bid is dropped, used as the "reason" metric label.
+const (
+	DropUnknownImp   DropReason = iota // impid names no imp of the request
+	DropInvalidPrice                   // price not positive and finite
+	DropBelowFloor                     // price below the imp's (or deal's) floor
+	DropNoMarkup                       // neither adm nor nurl
+	DropNoCreative                     // no crid
+	DropCurrency                       // bid or floor in a currency the exchange cannot compare
+	DropNotDeal                        // private auction imp and no matching deal id
+	numDropReasons
+)
+
+var dropReasonNames = [numDropReasons]string{"unknown_imp", "invalid_price", "below_floor", "no_markup", "no_crid", "currency", "not_deal"}
+
+// String returns the reason's metric label.
+func (r DropReason) String() string { return dropReasonNames[r] }
+
+// BidderResult is one bidder's part of an auction.
+type BidderResult struct {
+	Name    string
+	Outcome Outcome
+	Err     error
+	Latency time.Duration
+	// Bids are the bids that passed validation.
+	Bids []openrtb2.Bid
+	// Dropped counts the bids that failed validation, by reason.
+	Dropped [numDropReasons]int
+}
+
+// Winner is the winning bid of one imp.
+type Winner struct {
+	Seat string
+	Bid  *openrtb2.Bid
+}
+
+// Result is one auction's outcome. Winners follow the order of req.Imp and
+// hold only imps with a winning bid.
+type Result struct {
+	Bidders []BidderResult
+	Winners []Winner
+}
+
+// Run holds one auction for req, which must have been validated. It returns
+// by deadline, plus scheduling noise: bidders that have not answered by then
+// are counted as timeouts and their late answers are thrown away.
+func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
+	res := &Result{Bidders: make([]BidderResult, len(a.bidders))}
+	if !acceptsCurrency(req.Cur, a.currency) {
+		// The SSP takes only currencies the exchange does not bid in.
+		for i, b := range a.bidders {
+			res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeNotEligible}
+		}
+		return res
+	}
+	type answer struct {
+		i int
+		r BidderResult
+	}
+	answers := make(chan answer, len(a.bidders))
+	for i, b := range a.bidders {
+		go func() {
+			answers <- answer{i, a.callBidder(b, req, deadline)}
+		}()
+	}
+	got := make([]bool, len(a.bidders))
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+collect:
+	for n := 0; n < len(a.bidders); n++ {
+		select {
+		case ans := <-answers:
+			res.Bidders[ans.i] = ans.r
+			got[ans.i] = true
+		case <-timer.C:
+			break collect
+		}
+	}
+	for i, b := range a.bidders {
+		if !got[i] {
+			res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeTimeout, Latency: time.Until(deadline)}
+		}
+	}
+	for i := range res.Bidders {
+		validateBids(req, a.currency, &res.Bidders[i])
+		a.series[i].observe(&res.Bidders[i])
+	}
+	res.Winners = pickWinners(req, res.Bidders)
+	return res
+}
+
+// callBidder runs one bidder and turns its panic, if any, into an error:
+// a broken partner never takes the exchange down.
+func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, deadline time.Time) (r BidderResult) {
+	start := time.Now()
+	r.Name = b.Name()
+	defer func() {
+		if p := recover(); p != nil {
+			a.metrics.panics.Inc()
+			r.Bids = nil
+			r.Outcome = OutcomeError
+			r.Err = &panicError{value: p, stack: debug.Stack()}
+		}
+		r.Latency = time.Since(start)
+	}()
+	bids, err := b.Bid(req, deadline)
+	switch {
+	case err == ErrNotEligible:
+		r.Outcome = OutcomeNotEligible
+	case err != nil:
+		r.Outcome = OutcomeError
+		if isTimeout(err) {
+			r.Outcome = OutcomeTimeout
+		}
+		r.Err = err
+	case len(bids) == 0:
+		r.Outcome = OutcomeNoBid
+	default:
+		r.Outcome = OutcomeBid
+		r.Bids = bids
+	}
+	return r
+}
+
+// validateBids keeps in r.Bids only the bids that may enter the auction and
+// counts the rest by reason. The bidder's currency was checked by the bidder.
+func validateBids(req *openrtb2.BidRequest, currency string, r *BidderResult) {
+	kept := r.Bids[:0]
+	for i := range r.Bids {
+		bid := &r.Bids[i]
+		reason, ok := checkBid(req, currency, bid)
+		if !ok {
+			r.Dropped[reason]++
+			continue
+		}
+		kept = append(kept, *bid)
+	}
+	r.Bids = kept
+}
+
+func checkBid(req *openrtb2.BidRequest, currency string, bid *openrtb2.Bid) (DropReason, bool) {
+	imp := findImp(req, bid.ImpID)
+	if imp == nil {
+		return DropUnknownImp, false
+	}
+	if !(bid.Price > 0) || math.IsInf(bid.Price, 0) {
+		return DropInvalidPrice, false
+	}
+	if bid.AdM == "" && bid.NURL == "" {
+		return DropNoMarkup, false
+	}
+	if bid.CrID == "" {
+		return DropNoCreative, false
+	}
+	floor, floorCur := imp.BidFloor, imp.BidFloorCur
+	if imp.PMP != nil && len(imp.PMP.Deals) > 0 {
+		deal := findDeal(imp.PMP.Deals, bid.DealID)
+		if deal == nil && imp.PMP.PrivateAuction == 1 {
+			return DropNotDeal, false
+		}
+		if deal != nil && deal.BidFloor > 0 {
+			floor, floorCur = deal.BidFloor, deal.BidFloorCur
+		}
+	}
+	if floor > 0 {
+		if floorCur != "" && floorCur != currency {
+			return DropCurrency, false
+		}
+		if bid.Price < floor {
+			return DropBelowFloor, false
+		}
+	}
+	return 0, true
+}
+
+func findImp(req *openrtb2.BidRequest, id string) *openrtb2.Imp {
+	for i := range req.Imp {
+		if req.Imp[i].ID == id {
+			return &req.Imp[i]
+		}
+	}
+	return nil
+}
+
+func findDeal(deals []openrtb2.Deal, id string) *openrtb2.Deal {
+	if id == "" {
+		return nil
+	}
+	for i := range deals {
+		if deals[i].ID == id {
+			return &deals[i]
+		}
+	}
+	return nil
+}
+
+// pickWinners chooses the highest valid bid per imp. Ties go to the bidder
+// listed first in config, then to the lower bid id, so the same bids always
+// give the same winner.
+func pickWinners(req *openrtb2.BidRequest, bidders []BidderResult) []Winner {
+	var winners []Winner
+	for i := range req.Imp {
+		impID := req.Imp[i].ID
+		var best Winner
+		for b := range bidders {
+			for k := range bidders[b].Bids {
+				bid := &bidders[b].Bids[k]
+				if bid.ImpID != impID {
+					continue
+				}
+				if best.Bid == nil || bid.Price > best.Bid.Price ||
+					bid.Price == best.Bid.Price && best.Seat == bidders[b].Name && bid.ID < best.Bid.ID {
+					best = Winner{Seat: bidders[b].Name, Bid: bid}
+				}
+			}
+		}
+		if best.Bid != nil {
+			if winners == nil {
+				winners = make([]Winner, 0, len(req.Imp))
+			}
+			winners = append(winners, best)
+		}
+	}
+	return winners
+}
+
+// Response builds the BidResponse for the SSP: one seat per bidder with a
+// winning bid, seats in config order. ok is false when no imp has a winner
+// (the caller answers 204).
+func (r *Result) Response(req *openrtb2.BidRequest, currency string) (resp *openrtb2.BidResponse, ok bool) {
+	if len(r.Winners) == 0 {
+		return nil, false
+	}
+	resp = &openrtb2.BidResponse{ID: req.ID, Cur: currency}
+	seats := make(map[string]int, len(r.Winners))
+	for _, w := range r.Winners {
+		i, found := seats[w.Seat]
+		if !found {
+			i = len(resp.SeatBid)
+			seats[w.Seat] = i
+			resp.SeatBid = append(resp.SeatBid, openrtb2.SeatBid{Seat: w.Seat})
+		}
+		resp.SeatBid[i].Bid = append(resp.SeatBid[i].Bid, *w.Bid)
+	}
+	order := make(map[string]int, len(r.Bidders))
+	for i, b := range r.Bidders {
+		order[b.Name] = i
+	}
+	sort.SliceStable(resp.SeatBid, func(i, j int) bool { return order[resp.SeatBid[i].Seat] < order[resp.SeatBid[j].Seat] })
+	return resp, true
+}
+
+func acceptsCurrency(curs []string, currency string) bool {
+	if len(curs) == 0 {
+		return true
+	}
+	for _, c := range curs {
+		if c == currency {
+			return true
+		}
+	}
+	return false
+}

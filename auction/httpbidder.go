@@ -1,0 +1,157 @@
+package auction
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/adx-exchange/adx/config"
+)
+
+// maxDSPResponseBytes bounds a DSP's answer; a larger one is an error.
+const maxDSPResponseBytes = 2 << 20
+
+// minCallTime is the least time worth calling a DSP with: below it the
+// answer could not arrive in time, so the call is counted as a timeout
+// without being made.
+const minCallTime = 2 * time.Millisecond
+
+// HTTPBidder is a DSP reached over HTTP with OpenRTB: it is sent the
+// request, with tmax cut to the time left and only the imps it takes, and
+// its BidResponse is read until the deadline. Connections are pooled and
+// kept alive. It is safe for concurrent use.
+type HTTPBidder struct {
+	name     string
+	endpoint string
+	timeout  time.Duration
+	media    mediaMask
+	headers  [][2]string
+	currency string
+	client   *fasthttp.Client
+}
+
+// NewHTTPBidder builds the bidder for an openrtb demand partner. d must have
+// passed config validation; currency is the exchange's currency.
+func NewHTTPBidder(d config.Demand, currency string) *HTTPBidder {
+	maxConns := d.MaxConns
+	if maxConns == 0 {
+		maxConns = 1024
+	}
+	b := &HTTPBidder{
+		name:     d.Name,
+		endpoint: d.Endpoint,
+		timeout:  d.Timeout.D(),
+		media:    parseMediaTypes(d.MediaTypes, mediaAll),
+		currency: currency,
+		client: &fasthttp.Client{
+			Name:                     "adx",
+			NoDefaultUserAgentHeader: false,
+			MaxConnsPerHost:          maxConns,
+			MaxIdleConnDuration:      30 * time.Second,
+			MaxResponseBodySize:      maxDSPResponseBytes,
+			MaxConnWaitTimeout:       10 * time.Millisecond,
+			ReadBufferSize:           16 << 10,
+			DisablePathNormalizing:   true,
+		},
+	}
+	for k, v := range d.Headers {
+		b.headers = append(b.headers, [2]string{k, v})
+	}
+	return b
+}
+
+// Name returns the partner's config name.
+func (b *HTTPBidder) Name() string { return b.name }
+
+// Bid calls the DSP and returns the bids of its answer.
+func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, error) {
+	out := *req
+	if b.media != mediaAll {
+		out.Imp = make([]openrtb2.Imp, 0, len(req.Imp))
+		for i := range req.Imp {
+			if impMedia(&req.Imp[i])&b.media != 0 {
+				out.Imp = append(out.Imp, req.Imp[i])
+			}
+		}
+		if len(out.Imp) == 0 {
+			return nil, ErrNotEligible
+		}
+	}
+	if b.timeout > 0 {
+		if d := time.Now().Add(b.timeout); d.Before(deadline) {
+			deadline = d
+		}
+	}
+	left := time.Until(deadline)
+	if left < minCallTime {
+		return nil, errTimeout
+	}
+	out.TMax = left.Milliseconds()
+	body, err := encodeJSON(&out)
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode the request: %w", err)
+	}
+
+	hreq := fasthttp.AcquireRequest()
+	hresp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(hreq)
+	defer fasthttp.ReleaseResponse(hresp)
+	hreq.SetRequestURI(b.endpoint)
+	hreq.Header.SetMethod(fasthttp.MethodPost)
+	hreq.Header.SetContentType("application/json")
+	hreq.Header.Set("X-Openrtb-Version", "2.6")
+	for _, h := range b.headers {
+		hreq.Header.Set(h[0], h[1])
+	}
+	hreq.SetBodyRaw(body)
+	if err := b.client.DoDeadline(hreq, hresp, deadline); err != nil {
+		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
+			return nil, fmt.Errorf("%w: %w", errTimeout, err)
+		}
+		return nil, err
+	}
+	switch hresp.StatusCode() {
+	case fasthttp.StatusNoContent:
+		return nil, nil
+	case fasthttp.StatusOK:
+	default:
+		return nil, &statusError{code: hresp.StatusCode()}
+	}
+	if len(hresp.Header.ContentEncoding()) > 0 && string(hresp.Header.ContentEncoding()) != "identity" {
+		return nil, fmt.Errorf("unsupported Content-Encoding %q", hresp.Header.ContentEncoding())
+	}
+	raw := hresp.Body()
+	if len(raw) == 0 {
+		return nil, nil // 200 with an empty body is a common no-bid
+	}
+	var resp openrtb2.BidResponse
+	if err := decodeJSON(raw, &resp); err != nil {
+		return nil, fmt.Errorf("cannot decode the BidResponse: %w", err)
+	}
+	if resp.ID != req.ID {
+		return nil, fmt.Errorf("BidResponse id %q does not match the request id %q", resp.ID, req.ID)
+	}
+	if resp.Cur != "" && resp.Cur != b.currency {
+		return nil, fmt.Errorf("BidResponse currency %q is not the exchange currency %q", resp.Cur, b.currency)
+	}
+	n := 0
+	for i := range resp.SeatBid {
+		n += len(resp.SeatBid[i].Bid)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	bids := make([]openrtb2.Bid, 0, n)
+	for i := range resp.SeatBid {
+		bids = append(bids, resp.SeatBid[i].Bid...)
+	}
+	return bids, nil
+}
+
+type statusError struct{ code int }
+
+func (e *statusError) Error() string { return "HTTP status " + strconv.Itoa(e.code) }

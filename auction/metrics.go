@@ -1,0 +1,88 @@
+package auction
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the auction's Prometheus series. Per-bidder children are
+// resolved once, when the Auction is built, so the request path does no
+// label lookups.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	bids     *prometheus.CounterVec
+	dropped  *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	panics   prometheus.Counter
+}
+
+type bidderSeries struct {
+	outcome [numOutcomes]prometheus.Counter
+	dropped [numDropReasons]prometheus.Counter
+	bids    prometheus.Counter
+	latency prometheus.Observer
+}
+
+// LatencyBuckets suit a 100 ms world: 0.5 ms to 500 ms.
+var LatencyBuckets = []float64{.0005, .001, .002, .005, .01, .02, .03, .05, .075, .1, .15, .2, .3, .5}
+
+// NewMetrics creates the auction series and registers them on reg (nil:
+// not registered, for tests and tools).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_demand_requests_total",
+			Help: "Calls to demand partners by outcome (bid, nobid, timeout, error, not_eligible).",
+		}, []string{"demand", "outcome"}),
+		bids: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_demand_bids_total",
+			Help: "Valid bids received from demand partners.",
+		}, []string{"demand"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_bids_dropped_total",
+			Help: "Bids dropped before the auction, by demand partner and reason.",
+		}, []string{"demand", "reason"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "adx_demand_latency_seconds",
+			Help:    "Time from calling a demand partner to its answer (or the deadline).",
+			Buckets: LatencyBuckets,
+		}, []string{"demand"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "adx_bidder_panics_total",
+			Help: "Bidder panics recovered; each is a bug.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.bids, m.dropped, m.latency, m.panics)
+	}
+	return m
+}
+
+// seriesFor resolves the series of one bidder. Several Auctions built from
+// one Metrics (config reloads) share the series of a bidder name.
+func (m *Metrics) seriesFor(name string) bidderSeries {
+	var s bidderSeries
+	for o := range numOutcomes {
+		s.outcome[o] = m.requests.WithLabelValues(name, o.String())
+	}
+	for r := range numDropReasons {
+		s.dropped[r] = m.dropped.WithLabelValues(name, r.String())
+	}
+	s.bids = m.bids.WithLabelValues(name)
+	s.latency = m.latency.WithLabelValues(name)
+	return s
+}
+
+func (s *bidderSeries) observe(r *BidderResult) {
+	s.outcome[r.Outcome].Inc()
+	if r.Outcome != OutcomeNotEligible {
+		s.latency.Observe(r.Latency.Seconds())
+	}
+	if n := len(r.Bids); n > 0 {
+		s.bids.Add(float64(n))
+	}
+	for reason, n := range r.Dropped {
+		if n > 0 {
+			s.dropped[reason].Add(float64(n))
+		}
+	}
+}

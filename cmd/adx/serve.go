@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/adx-exchange/adx/auction"
+	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func init() {
+	register("serve", "serve OpenRTB auctions (the default subcommand)", runServe)
+}
+
+// loadConfig parses the shared -config flag and the override flags, and
+// returns the effective config.
+func loadConfig(fs *flag.FlagSet, args []string) (*config.Config, int, bool) {
+	path := fs.String("config", "", "YAML config `file`; without it the embedded default is used (env ADX_CONFIG)")
+	ov := config.RegisterFlags(fs)
+	if code, ok := parseFlags(fs, args); !ok {
+		return nil, code, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "adx: unexpected arguments %q\n", fs.Args())
+		return nil, 2, false
+	}
+	cfg, err := config.Load(config.ConfigPath(fs, *path, os.Getenv))
+	if err == nil {
+		err = ov.Apply(cfg, os.Getenv)
+	}
+	if err != nil {
+		fmt.Fprintf(fs.Output(), "adx: %v\n", err)
+		return nil, 1, false
+	}
+	return cfg, 0, true
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("serve", "", "Serve OpenRTB auctions on -http.listen and the admin endpoints on -admin.listen.\nFlags override ADX_* environment variables, which override the config file.", stderr)
+	logLevel := fs.String("log.level", "info", "log `level`: debug, info, warn or error (env ADX_LOG_LEVEL)")
+	drainTimeout := fs.Duration("shutdown.timeout", 10*time.Second, "on SIGTERM, longest wait for in-flight auctions (`duration`)")
+	cfg, code, ok := loadConfig(fs, args)
+	if !ok {
+		return code
+	}
+	if v := os.Getenv("ADX_LOG_LEVEL"); v != "" && !flagGiven(fs, "log.level") {
+		*logLevel = v
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "adx: -log.level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	auc := auction.FromConfig(cfg, auction.NewMetrics(reg))
+	public := server.NewPublic(cfg, auc, server.NewMetrics(reg), log)
+	build := server.ReadBuildInfo(version)
+	started := time.Now().UTC()
+	admin := server.NewAdmin(reg, func() any {
+		return map[string]any{"build": build, "config": map[string]string{"source": cfg.Source, "sha256": cfg.Hash}, "started": started}
+	}, log)
+
+	publicLn, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		log.Error("cannot listen on the public address", "addr", cfg.HTTP.Listen, "err", err)
+		return 1
+	}
+	adminLn, err := net.Listen("tcp", cfg.Admin.Listen)
+	if err != nil {
+		log.Error("cannot listen on the admin address", "addr", cfg.Admin.Listen, "err", err)
+		return 1
+	}
+	names := make([]string, 0, len(cfg.Demand))
+	for _, d := range cfg.Demand {
+		if !d.Disabled {
+			names = append(names, d.Name+"("+d.Type+")")
+		}
+	}
+	log.Info("adx serving", "public", publicLn.Addr().String(), "admin", adminLn.Addr().String(),
+		"config", cfg.Source, "config_sha256", cfg.Hash, "demand", strings.Join(names, ","), "version", build.Version)
+
+	errc := make(chan error, 2)
+	go func() { errc <- public.Serve(publicLn) }()
+	go func() { errc <- admin.Serve(adminLn) }()
+
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case err := <-errc:
+		log.Error("a listener failed", "err", err)
+		return 1
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String(), "inflight", public.Inflight())
+	}
+	admin.SetDraining(true)
+	go func() {
+		<-sig
+		log.Warn("second signal: exiting at once")
+		os.Exit(1)
+	}()
+	if err := public.Shutdown(*drainTimeout); err != nil {
+		log.Error("public server shutdown", "err", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := admin.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Error("admin server shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+func readBuildInfo() server.BuildInfo { return server.ReadBuildInfo(version) }

@@ -1,0 +1,193 @@
+package config
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEmbeddedDefault(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Listen != ":8080" || c.Admin.Listen != "127.0.0.1:9090" {
+		t.Errorf("listen %q admin %q, want :8080 and 127.0.0.1:9090", c.HTTP.Listen, c.Admin.Listen)
+	}
+	if len(c.Demand) == 0 || c.Demand[0].Type != DemandHouse {
+		t.Errorf("embedded default has no house demand: %+v", c.Demand)
+	}
+	if c.Source != "embedded default" || len(c.Hash) != 64 {
+		t.Errorf("source %q hash %q", c.Source, c.Hash)
+	}
+}
+
+func TestFileKeepsDefaultsItOmits(t *testing.T) {
+	c, err := Parse([]byte("demand:\n  - {name: dsp-a, type: openrtb, endpoint: \"http://127.0.0.1:9001/bid\", timeout: 120ms}\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Demand) != 1 || c.Demand[0].Timeout.D() != 120*time.Millisecond {
+		t.Errorf("demand %+v: the file's list must replace the default one", c.Demand)
+	}
+	if c.Auction.DefaultTmax.D() != 200*time.Millisecond || c.HTTP.MaxBodyBytes != 64<<10 {
+		t.Errorf("omitted settings lost their defaults: %+v %+v", c.Auction, c.HTTP)
+	}
+	if c, err := Parse(nil, "empty.yaml"); err != nil || len(c.Demand) != 0 {
+		t.Errorf("empty document: %v %+v", err, c)
+	}
+}
+
+// TestErrorsNameTheKey checks that every rejected document's error names the
+// file, the key and the problem.
+func TestErrorsNameTheKey(t *testing.T) {
+	f := func(doc string, want ...string) {
+		t.Helper()
+		_, err := Parse([]byte(doc), "bad.yaml")
+		if err == nil {
+			t.Errorf("%q: accepted, want an error", doc)
+			return
+		}
+		for _, w := range append(want, "bad.yaml") {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%q: error %q, want it to contain %q", doc, err, w)
+			}
+		}
+	}
+	f("auction:\n  default_tmax: 200\n", "auction.default_tmax", "not a duration")
+	f("auction:\n  defualt_tmax: 200ms\n", "auction.defualt_tmax", "unknown key", "default_tmax")
+	f("bogus: 1\n", "bogus", "unknown key")
+	f("demand:\n  - {name: a, type: openrtb, endpoint: x}\n", "demand[0].endpoint", "http")
+	f("demand:\n  - {name: a, type: dsp}\n", "demand[0].type", "unknown")
+	f("demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", timeout: soon}\n", "demand[0].timeout", "not a duration")
+	f("demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", colour: red}\n", "demand[0].colour", "unknown key")
+	f("demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\"}\n  - {name: a, type: openrtb, endpoint: \"http://h/\"}\n", "demand[1].name", "already")
+	f("demand:\n  - {name: h, type: house}\n", "demand[0].line_items")
+	f("demand:\n  - {name: h, type: house, line_items: [{id: x, cpm: 0, adm: a}]}\n", "demand[0].line_items[0].cpm")
+	f("demand:\n  - {name: h, type: house, line_items: [{id: x, cpm: 1}]}\n", "demand[0].line_items[0].adm")
+	f("demand:\n  - {name: h, type: house, line_items: [{id: x, cpm: 1, adm: a, sizes: [300-250]}]}\n", "demand[0].line_items[0].sizes[0]")
+	f("demand:\n  - {name: h, type: house, line_items: [{id: x, cpm: 1, adm: a, countries: [US]}]}\n", "demand[0].line_items[0].countries[0]", "alpha-3")
+	f("demand:\n  - {name: h, type: house, line_items: [{id: x, cpm: 1, adm: a, formats: [popup]}]}\n", "demand[0].line_items[0].formats[0]")
+	f("auction: {currency: usd}\n", "auction.currency")
+	f("auction: {default_tmax: 2s}\n", "auction.default_tmax", "max_tmax")
+	f("auction: {safety_margin: 300ms}\n", "auction.safety_margin")
+	f("http: {listen: nowhere}\n", "http.listen")
+	f("http: {max_body_bytes: 10}\n", "http.max_body_bytes")
+	f("admin: {listen: \":8080\"}\n", "admin.listen", "differ")
+	f("supply:\n  - {name: \"\"}\n", "supply[0].name")
+	f("demand: {name: a}\n", "demand", "list")
+	f("auction: [1]\n", "auction", "mapping")
+	f("a: b: c\n", "mapping values")
+	f("---\n---\nx: 1\n", "more than one")
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("error %v, want it to name missing.yaml", err)
+	}
+}
+
+func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "adx.yaml")
+	if err := os.WriteFile(path, []byte("http: {listen: \":7000\", read_timeout: 3s}\nauction: {default_tmax: 150ms, safety_margin: 20ms}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ADX_HTTP_LISTEN": ":7001", "ADX_AUCTION_DEFAULTTMAX": "120ms"}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	ov := RegisterFlags(fs)
+	if err := fs.Parse([]string{"-http.listen", ":7002"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ov.Apply(c, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		what, got, want string
+	}{
+		{"flag over env over file", c.HTTP.Listen, ":7002"},
+		{"env over file", c.Auction.DefaultTmax.String(), "120ms"},
+		{"file over default", c.HTTP.ReadTimeout.String(), "3s"},
+		{"file over default", c.Auction.SafetyMargin.String(), "20ms"},
+		{"default", c.Auction.MaxTmax.String(), "1s"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s: got %s, want %s", ch.what, ch.got, ch.want)
+		}
+	}
+
+	// A bad override is rejected naming its variable.
+	fs = flag.NewFlagSet("t", flag.ContinueOnError)
+	ov = RegisterFlags(fs)
+	_ = fs.Parse(nil)
+	err = ov.Apply(Defaults(), func(k string) string {
+		if k == "ADX_AUCTION_MAXTMAX" {
+			return "forever"
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), "ADX_AUCTION_MAXTMAX") {
+		t.Errorf("bad env value: error %v, want it to name ADX_AUCTION_MAXTMAX", err)
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	for flagName, want := range map[string]string{"http.maxInflight": "ADX_HTTP_MAXINFLIGHT", "admin.listen": "ADX_ADMIN_LISTEN", "config": "ADX_CONFIG"} {
+		if got := EnvName(flagName); got != want {
+			t.Errorf("EnvName(%q) = %q, want %q", flagName, got, want)
+		}
+	}
+}
+
+func TestPrintRedactsSecrets(t *testing.T) {
+	c, err := Parse([]byte(`
+supply: [{name: ssp-a, token: hunter2}]
+demand:
+  - name: dsp-a
+    type: openrtb
+    endpoint: "https://dsp.example/bid"
+    headers: {Authorization: "Bearer topsecret"}
+`), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := c.Print(&out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if strings.Contains(s, "hunter2") || strings.Contains(s, "topsecret") {
+		t.Errorf("secrets printed:\n%s", s)
+	}
+	if !strings.Contains(s, "<redacted>") || !strings.Contains(s, "https://dsp.example/bid") {
+		t.Errorf("print lost redaction marks or settings:\n%s", s)
+	}
+	// The printed document is itself a valid config.
+	if _, err := Parse([]byte(s), "printed"); err != nil {
+		t.Errorf("printed config does not parse: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(DefaultYAML())
+	f.Add([]byte("auction: {default_tmax: 80ms}\ndemand: [{name: a, type: house, line_items: [{id: x, cpm: 1, adm: a}]}]\n"))
+	f.Add([]byte("demand: &a [1]\nsupply: *a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data, "fuzz")
+		if err == nil {
+			if verr := c.Validate(); verr != nil {
+				t.Fatalf("Parse accepted a config that Validate rejects: %v", verr)
+			}
+		}
+	})
+}

@@ -1,0 +1,410 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+
+	"github.com/adx-exchange/adx/auction"
+	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/config"
+)
+
+// startMockDSP runs a real mock DSP on loopback and returns its base URL.
+func startMockDSP(t *testing.T, cfg bench.MockDSPConfig) string {
+	t.Helper()
+	m, err := bench.NewMockDSP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go m.Serve(ln)
+	t.Cleanup(func() { m.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// startPublic runs the public server for a config document on loopback and
+// returns the auction URL.
+func startPublic(t *testing.T, yaml string) string {
+	t.Helper()
+	var cfg *config.Config
+	var err error
+	if yaml == "" {
+		cfg, err = config.Load("")
+	} else {
+		cfg, err = config.Parse([]byte(yaml), "test")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	p := NewPublic(cfg, auction.FromConfig(cfg, nil), NewMetrics(nil), log)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.Serve(ln)
+	t.Cleanup(func() { p.Shutdown(5 * time.Second) })
+	return "http://" + ln.Addr().String() + AuctionPath
+}
+
+var client = &http.Client{Timeout: 10 * time.Second}
+
+type answer struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+func post(t *testing.T, url string, body []byte, header map[string]string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{resp.StatusCode, b, resp.Header}
+}
+
+func errorOf(t *testing.T, a answer) string {
+	t.Helper()
+	var e struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(a.body, &e); err != nil || e.Error == "" {
+		t.Fatalf("status %d: body %q is not the JSON error shape", a.status, a.body)
+	}
+	if ct := a.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("error Content-Type %q, want application/json", ct)
+	}
+	return e.Error
+}
+
+func decodeResponse(t *testing.T, a answer) *openrtb2.BidResponse {
+	t.Helper()
+	if a.status != http.StatusOK {
+		t.Fatalf("status %d, want 200; body %s", a.status, a.body)
+	}
+	var resp openrtb2.BidResponse
+	if err := json.Unmarshal(a.body, &resp); err != nil {
+		t.Fatalf("response %s: %v", a.body, err)
+	}
+	return &resp
+}
+
+// winners maps imp id to "seat:price".
+func winners(resp *openrtb2.BidResponse) map[string]string {
+	m := map[string]string{}
+	for _, sb := range resp.SeatBid {
+		for _, b := range sb.Bid {
+			m[b.ImpID] = fmt.Sprintf("%s:%g", sb.Seat, b.Price)
+		}
+	}
+	return m
+}
+
+const twoImps = `{"id":"req-1","tmax":300,"imp":[
+ {"id":"1","banner":{"w":300,"h":250}},
+ {"id":"2","video":{"mimes":["video/mp4"],"w":640,"h":360}}],
+ "site":{"page":"https://news.example/a"},"device":{"ua":"Mozilla/5.0","ip":"192.0.2.1"}}`
+
+func TestAuctionWithHouseAndDSP(t *testing.T) {
+	dsp := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 3, Seed: 1})
+	url := startPublic(t, `
+demand:
+  - name: dsp-a
+    type: openrtb
+    endpoint: "`+dsp+`/bid"
+    timeout: 200ms
+    media_types: [banner]
+  - name: house
+    type: house
+    line_items:
+      - {id: v, cpm: 2.0, formats: [video], adm: "<VAST/>"}
+      - {id: b, cpm: 0.5, sizes: ["300x250"], adm: "<b/>"}
+`)
+	resp := decodeResponse(t, post(t, url, []byte(twoImps), nil))
+	if resp.ID != "req-1" || resp.Cur != "USD" {
+		t.Errorf("response id %q cur %q, want req-1 USD", resp.ID, resp.Cur)
+	}
+	got := winners(resp)
+	want := map[string]string{"1": "dsp-a:3", "2": "house:2"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("winners %v, want %v", got, want)
+	}
+}
+
+func TestEmbeddedDefaultAnswersExamples(t *testing.T) {
+	url := startPublic(t, "")
+	files, _ := filepath.Glob("../examples/*.json")
+	if len(files) == 0 {
+		t.Fatal("no examples/*.json")
+	}
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := decodeResponse(t, post(t, url, body, nil))
+		if len(resp.SeatBid) == 0 || resp.SeatBid[0].Seat != "house" {
+			t.Errorf("%s: want a house bid, got %+v", f, resp)
+		}
+	}
+}
+
+func TestSlowDSPCostsNoMoreThanTmax(t *testing.T) {
+	slow := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 9, Latency: 3 * time.Second})
+	url := startPublic(t, `
+auction: {safety_margin: 10ms}
+demand:
+  - {name: slow, type: openrtb, endpoint: "`+slow+`/bid"}
+  - name: house
+    type: house
+    line_items: [{id: b, cpm: 0.5, adm: "<b/>"}]
+`)
+	const tmax = 120 * time.Millisecond
+	body := []byte(`{"id":"r","tmax":120,"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
+	var took []time.Duration
+	for range 5 {
+		start := time.Now()
+		resp := decodeResponse(t, post(t, url, body, nil))
+		took = append(took, time.Since(start))
+		if got := winners(resp)["1"]; got != "house:0.5" {
+			t.Fatalf("winner %q, want the house bid: the slow DSP must not win", got)
+		}
+	}
+	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	if median := took[2]; median > tmax+15*time.Millisecond {
+		t.Errorf("median answer took %v with tmax %v; want at most tmax plus a few ms (all: %v)", median, tmax, took)
+	}
+	if took[0] < tmax-10*time.Millisecond-5*time.Millisecond {
+		t.Errorf("fastest answer took %v: the deadline (tmax - margin) was not waited for", took[0])
+	}
+}
+
+func TestFaultyDSPsNeverFailTheAuction(t *testing.T) {
+	dsp := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 5})
+	yaml := "auction: {default_tmax: 150ms}\ndemand:\n"
+	for _, mode := range bench.MockDSPModes() {
+		if mode == "" {
+			continue
+		}
+		yaml += fmt.Sprintf("  - {name: %s, type: openrtb, endpoint: \"%s/bid?mode=%s\"}\n", mode, dsp, mode)
+	}
+	yaml += "  - {name: dead, type: openrtb, endpoint: \"http://127.0.0.1:1/bid\"}\n"
+	yaml += "  - {name: house, type: house, line_items: [{id: b, cpm: 0.5, adm: \"<b/>\"}]}\n"
+	url := startPublic(t, yaml)
+	for range 3 {
+		resp := decodeResponse(t, post(t, url, []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`), nil))
+		if got := winners(resp)["1"]; got != "house:0.5" {
+			t.Fatalf("winner %q, want house:0.5: no faulty DSP may win", got)
+		}
+	}
+}
+
+func TestBadRequestsGetJSONErrors(t *testing.T) {
+	url := startPublic(t, "")
+	f := func(name string, body []byte, header map[string]string, wantStatus int, wantErr string) {
+		t.Helper()
+		a := post(t, url, body, header)
+		if a.status != wantStatus {
+			t.Errorf("%s: status %d, want %d (body %s)", name, a.status, wantStatus, a.body)
+			return
+		}
+		if got := errorOf(t, a); !strings.Contains(got, wantErr) {
+			t.Errorf("%s: error %q, want it to contain %q", name, got, wantErr)
+		}
+	}
+	f("duplicate imp id", []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":1,"h":1}},{"id":"1","banner":{"w":1,"h":1}}]}`), nil, 400, "imp[1].id is duplicated")
+	f("no imp", []byte(`{"id":"r","imp":[]}`), nil, 400, "imp")
+	f("no id", []byte(`{"imp":[{"id":"1","banner":{"w":1,"h":1}}]}`), nil, 400, "id")
+	f("negative floor", []byte(`{"id":"r","imp":[{"id":"1","bidfloor":-1,"banner":{"w":1,"h":1}}]}`), nil, 400, "imp[0].bidfloor")
+	f("site and app", []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":1,"h":1}}],"site":{},"app":{}}`), nil, 400, "site")
+	f("not json", []byte(`<xml/>`), nil, 400, "request")
+	f("array", []byte(`[]`), nil, 400, "request")
+	f("empty", nil, nil, 400, "request")
+	f("wrong type", []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":"300","h":1}}]}`), nil, 400, "w")
+	f("bad gzip", []byte("not gzip"), map[string]string{"Content-Encoding": "gzip"}, 400, "gzip")
+	f("unknown encoding", []byte("{}"), map[string]string{"Content-Encoding": "br"}, 415, "Content-Encoding")
+}
+
+func TestBodyLimitsMethodsAndGzip(t *testing.T) {
+	url := startPublic(t, "http: {max_body_bytes: 4096}\ndemand: [{name: house, type: house, line_items: [{id: b, cpm: 0.5, adm: \"<b/>\"}]}]")
+	valid := []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
+
+	big := []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}],"ext":{"pad":"` + strings.Repeat("x", 5000) + `"}}`)
+	if a := post(t, url, big, nil); a.status != 413 {
+		t.Errorf("oversized body: status %d, want 413", a.status)
+	} else {
+		errorOf(t, a)
+	}
+
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(valid)
+	zw.Close()
+	decodeResponse(t, post(t, url, gz.Bytes(), map[string]string{"Content-Encoding": "gzip"}))
+
+	// A gzip bomb: 1 MiB of spaces after a valid object compresses to about
+	// 1 KiB, under the 4 KiB limit, and inflates far past it.
+	gz.Reset()
+	zw = gzip.NewWriter(&gz)
+	zw.Write(valid)
+	zw.Write(bytes.Repeat([]byte(" "), 1<<20))
+	zw.Close()
+	if gz.Len() > 4096 {
+		t.Fatalf("bomb is %d bytes compressed; it must pass the raw limit", gz.Len())
+	}
+	a := post(t, url, gz.Bytes(), map[string]string{"Content-Encoding": "gzip"})
+	if a.status != 413 || !strings.Contains(errorOf(t, a), "after inflation") {
+		t.Errorf("gzip bomb: status %d body %s, want 413 naming the inflated limit", a.status, a.body)
+	}
+
+	for _, method := range []string{"GET", "PUT", "DELETE"} {
+		req, _ := http.NewRequest(method, url, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" {
+			t.Errorf("%s: status %d Allow %q, want 405 and Allow: POST", method, resp.StatusCode, resp.Header.Get("Allow"))
+		}
+		errorOf(t, answer{resp.StatusCode, b, resp.Header})
+	}
+
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/livez", "/"} {
+		a := post(t, strings.TrimSuffix(url, AuctionPath)+path, valid, nil)
+		if a.status != 404 {
+			t.Errorf("public %s: status %d, want 404: admin endpoints never answer on the public port", path, a.status)
+		}
+	}
+}
+
+func TestTmaxDefaultAndCap(t *testing.T) {
+	slow := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 9, Latency: 5 * time.Second})
+	url := startPublic(t, `
+auction: {default_tmax: 80ms, max_tmax: 150ms, safety_margin: 5ms}
+demand:
+  - {name: slow, type: openrtb, endpoint: "`+slow+`/bid"}
+  - {name: house, type: house, line_items: [{id: b, cpm: 0.5, adm: "<b/>"}]}
+`)
+	f := func(name, tmax string, min, max time.Duration) {
+		t.Helper()
+		body := []byte(`{"id":"r",` + tmax + `"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
+		start := time.Now()
+		decodeResponse(t, post(t, url, body, nil))
+		if took := time.Since(start); took < min || took > max {
+			t.Errorf("%s: took %v, want between %v and %v", name, took, min, max)
+		}
+	}
+	f("absent tmax uses default_tmax", ``, 70*time.Millisecond, 400*time.Millisecond)
+	f("tmax 0 uses default_tmax", `"tmax":0,`, 70*time.Millisecond, 400*time.Millisecond)
+	f("tmax above max_tmax is capped", `"tmax":60000,`, 140*time.Millisecond, 600*time.Millisecond)
+}
+
+func TestSupplyPartners(t *testing.T) {
+	url := startPublic(t, `
+supply:
+  - {name: ssp-a, token: s3cret}
+  - {name: ssp-b}
+  - {name: ssp-off, disabled: true}
+demand:
+  - {name: house, type: house, line_items: [{id: b, cpm: 0.5, adm: "<b/>"}]}
+`)
+	body := []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
+	f := func(query string, header map[string]string, want int) {
+		t.Helper()
+		if a := post(t, url+query, body, header); a.status != want {
+			t.Errorf("%s %v: status %d, want %d (%s)", query, header, a.status, want, a.body)
+		}
+	}
+	f("", nil, 403)
+	f("?ssp=nobody", nil, 403)
+	f("?ssp=ssp-off", nil, 403)
+	f("?ssp=ssp-a", nil, 401)
+	f("?ssp=ssp-a", map[string]string{"Authorization": "Bearer wrong"}, 401)
+	f("?ssp=ssp-a", map[string]string{"Authorization": "Bearer s3cret"}, 200)
+	f("?ssp=ssp-b", nil, 200)
+}
+
+// TestRealRequests posts every bid request of the OpenRTB corpus in
+// testdata/openrtb (IAB spec, Prebid Server and openrtb library examples):
+// valid ones are answered 200 or 204, invalid ones that follow from the
+// OpenRTB object model get a 400 JSON error, and nothing gets a 5xx.
+func TestRealRequests(t *testing.T) {
+	data, err := os.ReadFile("../testdata/openrtb/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var manifest []struct {
+		File  string `json:"file"`
+		Kind  string `json:"kind"`
+		Valid *bool  `json:"valid"`
+		Scope string `json:"scope"`
+	}
+	if err := json.Unmarshal(data, &manifest); err != nil {
+		t.Fatal(err)
+	}
+	url := startPublic(t, "")
+	checked := 0
+	for _, m := range manifest {
+		body, err := os.ReadFile(filepath.Join("../testdata/openrtb", m.File))
+		if os.IsNotExist(err) {
+			continue // not copied: not a bid request
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := post(t, url, body, nil)
+		checked++
+		if a.status >= 500 {
+			t.Errorf("%s: status %d: %s", m.File, a.status, a.body)
+			continue
+		}
+		if m.Kind != "bidrequest" || m.Valid == nil {
+			continue
+		}
+		switch {
+		case *m.Valid && a.status != 200 && a.status != 204:
+			t.Errorf("%s: valid request got %d: %s", m.File, a.status, a.body)
+		case !*m.Valid && m.Scope == "openrtb-generic":
+			if a.status != 400 {
+				t.Errorf("%s: invalid request got %d, want 400", m.File, a.status)
+			} else {
+				errorOf(t, a)
+			}
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("only %d corpus files found; testdata/openrtb is incomplete", checked)
+	}
+}

@@ -1,0 +1,232 @@
+// Package server is adx's network front: the public fasthttp listener that
+// takes OpenRTB bid requests, and the admin listener with metrics, pprof,
+// probes and version.
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/adx-exchange/adx/auction"
+	"github.com/adx-exchange/adx/config"
+)
+
+// AuctionPath is the public OpenRTB endpoint.
+const AuctionPath = "/openrtb2/auction"
+
+// Public is the public OpenRTB server. Build it with NewPublic, run it with
+// Serve, stop it with Shutdown.
+type Public struct {
+	cfg     *config.Config
+	auction *auction.Auction
+	log     *slog.Logger
+	metrics *Metrics
+	supply  map[string]config.Supply
+	srv     *fasthttp.Server
+
+	inflight atomic.Int64
+}
+
+// NewPublic returns the public server for cfg, running auctions on auc.
+func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *slog.Logger) *Public {
+	p := &Public{cfg: cfg, auction: auc, log: log, metrics: metrics}
+	if len(cfg.Supply) > 0 {
+		p.supply = make(map[string]config.Supply, len(cfg.Supply))
+		for _, s := range cfg.Supply {
+			p.supply[s.Name] = s
+		}
+	}
+	p.srv = &fasthttp.Server{
+		Name:                          "adx",
+		Handler:                       p.handle,
+		ErrorHandler:                  p.handleReadError,
+		ReadTimeout:                   cfg.HTTP.ReadTimeout.D(),
+		WriteTimeout:                  cfg.HTTP.WriteTimeout.D(),
+		IdleTimeout:                   cfg.HTTP.IdleTimeout.D(),
+		MaxRequestBodySize:            cfg.HTTP.MaxBodyBytes,
+		ReadBufferSize:                8 << 10,
+		NoDefaultServerHeader:         true,
+		NoDefaultDate:                 true,
+		DisableHeaderNamesNormalizing: false,
+		CloseOnShutdown:               true,
+		Logger:                        fasthttpLogger{log},
+	}
+	return p
+}
+
+// Serve answers requests on ln until Shutdown.
+func (p *Public) Serve(ln net.Listener) error { return p.srv.Serve(ln) }
+
+// Shutdown stops accepting, waits for in-flight requests to finish, and
+// returns; it gives up when timeout passes.
+func (p *Public) Shutdown(timeout time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- p.srv.Shutdown() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(timeout):
+		return errors.New("shutdown timed out with requests in flight")
+	}
+}
+
+// Inflight returns the number of auctions running now.
+func (p *Public) Inflight() int64 { return p.inflight.Load() }
+
+func (p *Public) handle(ctx *fasthttp.RequestCtx) {
+	if string(ctx.Path()) != AuctionPath {
+		p.fail(ctx, endpointOther, fasthttp.StatusNotFound, "no such endpoint "+strconv.Quote(string(ctx.Path()))+"; bid requests go to POST "+AuctionPath)
+		return
+	}
+	p.handleAuction(ctx)
+}
+
+func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
+	arrival := ctx.Time()
+	if !ctx.IsPost() {
+		ctx.Response.Header.Set("Allow", "POST")
+		p.fail(ctx, endpointAuction, fasthttp.StatusMethodNotAllowed, "method "+string(ctx.Method())+" is not allowed; use POST")
+		return
+	}
+	if code, msg := p.checkSupply(ctx); code != 0 {
+		p.fail(ctx, endpointAuction, code, msg)
+		return
+	}
+	body, release, err := requestBody(ctx, p.cfg.HTTP.MaxBodyBytes)
+	defer release()
+	if err != nil {
+		switch {
+		case errors.Is(err, errBodyTooLarge):
+			p.fail(ctx, endpointAuction, fasthttp.StatusRequestEntityTooLarge, "request body exceeds "+strconv.Itoa(p.cfg.HTTP.MaxBodyBytes)+" bytes after inflation")
+		case errors.Is(err, errBadEncoding):
+			p.fail(ctx, endpointAuction, fasthttp.StatusUnsupportedMediaType, "Content-Encoding "+strconv.Quote(string(ctx.Request.Header.ContentEncoding()))+" is not supported; use gzip or none")
+		default:
+			p.fail(ctx, endpointAuction, fasthttp.StatusBadRequest, err.Error())
+		}
+		return
+	}
+	var req openrtb2.BidRequest
+	if err := auction.DecodeRequest(body, &req); err != nil {
+		p.fail(ctx, endpointAuction, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if err := auction.ValidateRequest(&req); err != nil {
+		p.fail(ctx, endpointAuction, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+
+	tmax := p.cfg.Auction.DefaultTmax.D()
+	if req.TMax > 0 {
+		tmax = time.Duration(req.TMax) * time.Millisecond
+	}
+	if maxT := p.cfg.Auction.MaxTmax.D(); tmax > maxT {
+		tmax = maxT
+	}
+	deadline := arrival.Add(tmax - p.cfg.Auction.SafetyMargin.D())
+
+	p.inflight.Add(1)
+	res := p.auction.Run(&req, deadline)
+	p.inflight.Add(-1)
+	p.metrics.auctionSeconds.Observe(time.Since(arrival).Seconds())
+
+	resp, ok := res.Response(&req, p.cfg.Auction.Currency)
+	if !ok {
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		p.metrics.count(endpointAuction, fasthttp.StatusNoContent)
+		return
+	}
+	out, err := auction.EncodeResponse(resp)
+	if err != nil {
+		// Bids that cannot be encoded come from a bug, not from the SSP.
+		p.log.Error("cannot encode a BidResponse", "id", req.ID, "err", err)
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		p.metrics.count(endpointAuction, fasthttp.StatusNoContent)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("application/json")
+	ctx.Response.Header.Set("X-Openrtb-Version", "2.6")
+	ctx.SetBody(out)
+	p.metrics.count(endpointAuction, fasthttp.StatusOK)
+}
+
+// checkSupply admits the request when no supply partners are configured, or
+// when ?ssp=NAME names an enabled one whose token, if any, matches.
+func (p *Public) checkSupply(ctx *fasthttp.RequestCtx) (int, string) {
+	if p.supply == nil {
+		return 0, ""
+	}
+	name := ctx.QueryArgs().Peek("ssp")
+	if len(name) == 0 {
+		return fasthttp.StatusForbidden, "the supply partner is missing: add ?ssp=NAME to the URL"
+	}
+	s, ok := p.supply[string(name)]
+	if !ok {
+		return fasthttp.StatusForbidden, "unknown supply partner " + strconv.Quote(string(name))
+	}
+	if s.Disabled {
+		return fasthttp.StatusForbidden, "supply partner " + strconv.Quote(s.Name) + " is disabled"
+	}
+	if s.Token != "" {
+		auth := ctx.Request.Header.Peek("Authorization")
+		const prefix = "Bearer "
+		if len(auth) <= len(prefix) || string(auth[:len(prefix)]) != prefix ||
+			subtle.ConstantTimeCompare(auth[len(prefix):], []byte(s.Token)) != 1 {
+			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="adx"`)
+			return fasthttp.StatusUnauthorized, "supply partner " + strconv.Quote(s.Name) + " needs a valid Authorization: Bearer token"
+		}
+	}
+	return 0, ""
+}
+
+// handleReadError answers requests that fasthttp could not read: too large,
+// too slow, or not HTTP. Each gets the JSON error shape.
+func (p *Public) handleReadError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		p.fail(ctx, endpointAuction, fasthttp.StatusRequestEntityTooLarge, "request body exceeds "+strconv.Itoa(p.cfg.HTTP.MaxBodyBytes)+" bytes")
+	case isTimeout(err):
+		p.fail(ctx, endpointOther, fasthttp.StatusRequestTimeout, "request not read in time")
+	case errors.As(err, &small):
+		p.fail(ctx, endpointOther, fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large")
+	default:
+		p.fail(ctx, endpointOther, fasthttp.StatusBadRequest, "malformed HTTP request: "+err.Error())
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// fail answers with status and the JSON error shape {"error": msg}.
+func (p *Public) fail(ctx *fasthttp.RequestCtx, endpoint, status int, msg string) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(errorJSON(msg))
+	p.metrics.count(endpoint, status)
+}
+
+func errorJSON(msg string) []byte {
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{msg})
+	return b
+}
+
+// fasthttpLogger routes fasthttp's own log lines to slog.
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Warn("fasthttp", "msg", sprintf(format, args...))
+}

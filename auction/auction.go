@@ -26,6 +26,10 @@ type Bidder interface {
 	Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, error)
 }
 
+// inProcess is implemented by bidders that answer from memory without
+// blocking (house demand): the auction calls them on its own goroutine.
+type inProcess interface{ inProcess() }
+
 // Auction is a configured set of bidders. It is safe for concurrent use and
 // is replaced whole, never changed, when the config changes.
 type Auction struct {
@@ -124,32 +128,50 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 		}
 		return res
 	}
+	// Remote bidders run concurrently, each in its own goroutine; in-process
+	// bidders never block, so they run here meanwhile, saving a goroutine,
+	// a channel send and a timer per auction.
 	type answer struct {
 		i int
 		r BidderResult
 	}
-	answers := make(chan answer, len(a.bidders))
+	var answers chan answer
+	remote := 0
 	for i, b := range a.bidders {
+		if _, ok := b.(inProcess); ok {
+			continue
+		}
+		if answers == nil {
+			answers = make(chan answer, len(a.bidders))
+		}
+		remote++
 		go func() {
 			answers <- answer{i, a.callBidder(b, req, deadline)}
 		}()
 	}
-	got := make([]bool, len(a.bidders))
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-collect:
-	for n := 0; n < len(a.bidders); n++ {
-		select {
-		case ans := <-answers:
-			res.Bidders[ans.i] = ans.r
-			got[ans.i] = true
-		case <-timer.C:
-			break collect
+	for i, b := range a.bidders {
+		if _, ok := b.(inProcess); ok {
+			res.Bidders[i] = a.callBidder(b, req, deadline)
 		}
 	}
-	for i, b := range a.bidders {
-		if !got[i] {
-			res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeTimeout, Latency: time.Until(deadline)}
+	if remote > 0 {
+		got := make([]bool, len(a.bidders))
+		timer := time.NewTimer(time.Until(deadline))
+	collect:
+		for n := 0; n < remote; n++ {
+			select {
+			case ans := <-answers:
+				res.Bidders[ans.i] = ans.r
+				got[ans.i] = true
+			case <-timer.C:
+				break collect
+			}
+		}
+		timer.Stop()
+		for i, b := range a.bidders {
+			if _, ok := b.(inProcess); !ok && !got[i] {
+				res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeTimeout, Latency: time.Until(deadline)}
+			}
 		}
 	}
 	for i := range res.Bidders {

@@ -124,6 +124,8 @@ func NewHouseBidder(d config.Demand) *HouseBidder {
 // Name returns the partner's config name.
 func (h *HouseBidder) Name() string { return h.name }
 
+func (h *HouseBidder) inProcess() {}
+
 // Bid returns, for each imp, a bid from the best line item that fits it.
 func (h *HouseBidder) Bid(req *openrtb2.BidRequest, _ time.Time) ([]openrtb2.Bid, error) {
 	var country string

@@ -38,6 +38,10 @@ type Config struct {
 	Demand  []Demand `yaml:"demand"`
 	Supply  []Supply `yaml:"supply"`
 
+	Shutdown Shutdown `yaml:"shutdown"`
+	Log      Log      `yaml:"log"`
+	Memory   Memory   `yaml:"memory"`
+
 	// Source names where the config came from ("embedded default" or a path).
 	Source string `yaml:"-"`
 	// Hash is the hex SHA-256 of the config document's bytes.
@@ -56,6 +60,45 @@ type HTTP struct {
 	WriteTimeout Duration `yaml:"write_timeout"`
 	// IdleTimeout closes keep-alive connections idle this long.
 	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds a request's headers; larger ones get 431.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// Concurrency bounds the connections served at once; past it new
+	// connections get fasthttp's 503 and are closed.
+	Concurrency int `yaml:"concurrency"`
+	// MaxInflight caps concurrent auctions. Past it a request is shed at
+	// once with ShedStatus: never queued.
+	MaxInflight int `yaml:"max_inflight"`
+	// ShedStatus answers a shed request: 204 (no bid, the default) or 503.
+	ShedStatus int `yaml:"shed_status"`
+	// Backlog is the listen backlog (accept queue length); 0 means
+	// net.core.somaxconn, which the kernel caps it to anyway.
+	Backlog int `yaml:"backlog"`
+	// ReusePort sets SO_REUSEPORT on the public listener.
+	ReusePort bool `yaml:"reuse_port"`
+}
+
+// Shutdown shapes the graceful drain on SIGTERM.
+type Shutdown struct {
+	// DrainDelay is how long the public listener keeps serving after
+	// /readyz turns 503, so load balancers see the change first.
+	DrainDelay Duration `yaml:"drain_delay"`
+	// Timeout bounds the wait for in-flight auctions once accepting stops.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Log configures the JSON logs on stdout.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// SampleRate is the share of requests logged one line each, 0..1.
+	SampleRate float64 `yaml:"sample_rate"`
+}
+
+// Memory configures the Go soft memory limit.
+type Memory struct {
+	// LimitRatio is the share of the container's memory limit given to
+	// the Go runtime as its soft limit, unless GOMEMLIMIT is set.
+	LimitRatio float64 `yaml:"limit_ratio"`
 }
 
 // Admin configures the admin listener (metrics, pprof, probes, version).
@@ -230,8 +273,16 @@ func Defaults() *Config {
 			ReadTimeout:  Duration(5e9),
 			WriteTimeout: Duration(5e9),
 			IdleTimeout:  Duration(60e9),
+
+			MaxHeaderBytes: 8 << 10,
+			Concurrency:    64 << 10,
+			MaxInflight:    4096,
+			ShedStatus:     204,
 		},
-		Admin: Admin{Listen: "127.0.0.1:9090"},
+		Shutdown: Shutdown{DrainDelay: Duration(5e9), Timeout: Duration(10e9)},
+		Log:      Log{Level: "info"},
+		Memory:   Memory{LimitRatio: 0.9},
+		Admin:    Admin{Listen: "127.0.0.1:9090"},
 		Auction: Auction{
 			DefaultTmax:  Duration(200e6),
 			MaxTmax:      Duration(1e9),

@@ -191,3 +191,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestDocumentedExampleIsValid keeps docs/config.md's full example in step
+// with the code.
+func TestDocumentedExampleIsValid(t *testing.T) {
+	doc, err := os.ReadFile("../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## Full example\n\n```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/config.md has no full example block")
+	}
+	c, err := Parse([]byte(example), "docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Demand) != 3 || len(c.Supply) != 3 {
+		t.Errorf("example parsed to %d demand and %d supply partners, want 3 and 3", len(c.Demand), len(c.Supply))
+	}
+}

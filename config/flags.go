@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -14,22 +15,97 @@ type Setting struct {
 	// Name is the dotted camelCase flag name, for example "http.listen".
 	Name string
 	// Usage is the flag's help text; the default is appended.
-	Usage string
-	get   func(*Config) string
-	set   func(*Config, string) error
+	Usage  string
+	get    func(*Config) string
+	set    func(*Config, string) error
+	isBool bool
 }
 
 // Settings lists every value that flags and ADX_* variables override.
 var Settings = []Setting{
-	{"http.listen", "public OpenRTB `address`", func(c *Config) string { return c.HTTP.Listen }, func(c *Config, v string) error { c.HTTP.Listen = v; return nil }},
-	{"admin.listen", "admin `address` for metrics, pprof, probes and version; pass :9090 in a container", func(c *Config) string { return c.Admin.Listen }, func(c *Config, v string) error { c.Admin.Listen = v; return nil }},
-	{"http.maxBodySize", "largest request body in `bytes`, after gzip inflation", func(c *Config) string { return strconv.Itoa(c.HTTP.MaxBodyBytes) }, intSetter(func(c *Config) *int { return &c.HTTP.MaxBodyBytes })},
-	{"http.readTimeout", "time to read one request (`duration`)", func(c *Config) string { return c.HTTP.ReadTimeout.String() }, durSetter(func(c *Config) *Duration { return &c.HTTP.ReadTimeout })},
-	{"http.writeTimeout", "time to write one response (`duration`)", func(c *Config) string { return c.HTTP.WriteTimeout.String() }, durSetter(func(c *Config) *Duration { return &c.HTTP.WriteTimeout })},
-	{"http.idleTimeout", "keep-alive idle time before a connection is closed (`duration`)", func(c *Config) string { return c.HTTP.IdleTimeout.String() }, durSetter(func(c *Config) *Duration { return &c.HTTP.IdleTimeout })},
-	{"auction.defaultTmax", "auction time when a request has no tmax (`duration`)", func(c *Config) string { return c.Auction.DefaultTmax.String() }, durSetter(func(c *Config) *Duration { return &c.Auction.DefaultTmax })},
-	{"auction.maxTmax", "cap on a request's tmax (`duration`)", func(c *Config) string { return c.Auction.MaxTmax.String() }, durSetter(func(c *Config) *Duration { return &c.Auction.MaxTmax })},
-	{"auction.safetyMargin", "time kept back from tmax to write the answer (`duration`)", func(c *Config) string { return c.Auction.SafetyMargin.String() }, durSetter(func(c *Config) *Duration { return &c.Auction.SafetyMargin })},
+	str("http.listen", "public OpenRTB `address`", func(c *Config) *string { return &c.HTTP.Listen }),
+	str("admin.listen", "admin `address` for metrics, pprof, probes and version; pass :9090 in a container", func(c *Config) *string { return &c.Admin.Listen }),
+	integer("http.maxBodySize", "largest request body in `bytes`, after gzip inflation", func(c *Config) *int { return &c.HTTP.MaxBodyBytes }),
+	integer("http.maxHeaderSize", "largest request header block in `bytes`", func(c *Config) *int { return &c.HTTP.MaxHeaderBytes }),
+	dur("http.readTimeout", "time to read one request (`duration`)", func(c *Config) *Duration { return &c.HTTP.ReadTimeout }),
+	dur("http.writeTimeout", "time to write one response (`duration`)", func(c *Config) *Duration { return &c.HTTP.WriteTimeout }),
+	dur("http.idleTimeout", "keep-alive idle time before a connection is closed (`duration`)", func(c *Config) *Duration { return &c.HTTP.IdleTimeout }),
+	integer("http.concurrency", "most `connections` served at once", func(c *Config) *int { return &c.HTTP.Concurrency }),
+	integer("http.maxInflight", "most concurrent auctions; past it requests are shed at once (`count`)", func(c *Config) *int { return &c.HTTP.MaxInflight }),
+	integer("http.shedStatus", "HTTP `status` for a shed request: 204 (no bid) or 503", func(c *Config) *int { return &c.HTTP.ShedStatus }),
+	integer("http.backlog", "listen backlog (`connections`); 0 means net.core.somaxconn", func(c *Config) *int { return &c.HTTP.Backlog }),
+	boolean("http.reusePort", "set SO_REUSEPORT on the public listener", func(c *Config) *bool { return &c.HTTP.ReusePort }),
+	dur("auction.defaultTmax", "auction time when a request has no tmax (`duration`)", func(c *Config) *Duration { return &c.Auction.DefaultTmax }),
+	dur("auction.maxTmax", "cap on a request's tmax (`duration`)", func(c *Config) *Duration { return &c.Auction.MaxTmax }),
+	dur("auction.safetyMargin", "time kept back from tmax to write the answer (`duration`)", func(c *Config) *Duration { return &c.Auction.SafetyMargin }),
+	dur("shutdown.drainDelay", "on SIGTERM, time to keep serving after /readyz turns 503 (`duration`)", func(c *Config) *Duration { return &c.Shutdown.DrainDelay }),
+	dur("shutdown.timeout", "on SIGTERM, longest wait for in-flight auctions once accepting stops (`duration`)", func(c *Config) *Duration { return &c.Shutdown.Timeout }),
+	str("log.level", "log `level`: debug, info, warn or error", func(c *Config) *string { return &c.Log.Level }),
+	float("log.sampleRate", "share of requests logged, one JSON line each (`0..1`)", func(c *Config) *float64 { return &c.Log.SampleRate }),
+	float("memory.limitRatio", "share of the container memory limit set as the Go soft limit, unless GOMEMLIMIT is set (`ratio`)", func(c *Config) *float64 { return &c.Memory.LimitRatio }),
+}
+
+func str(name, usage string, field func(*Config) *string) Setting {
+	return Setting{Name: name, Usage: usage,
+		get: func(c *Config) string { return *field(c) },
+		set: func(c *Config, v string) error { *field(c) = v; return nil },
+	}
+}
+
+func integer(name, usage string, field func(*Config) *int) Setting {
+	return Setting{Name: name, Usage: usage,
+		get: func(c *Config) string { return strconv.Itoa(*field(c)) },
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errors.New("not an integer")
+			}
+			*field(c) = n
+			return nil
+		},
+	}
+}
+
+func float(name, usage string, field func(*Config) *float64) Setting {
+	return Setting{Name: name, Usage: usage,
+		get: func(c *Config) string { return strconv.FormatFloat(*field(c), 'g', -1, 64) },
+		set: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return errors.New("not a number")
+			}
+			*field(c) = f
+			return nil
+		},
+	}
+}
+
+func boolean(name, usage string, field func(*Config) *bool) Setting {
+	return Setting{isBool: true, Name: name, Usage: usage,
+		get: func(c *Config) string { return strconv.FormatBool(*field(c)) },
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("not true or false")
+			}
+			*field(c) = b
+			return nil
+		},
+	}
+}
+
+func dur(name, usage string, field func(*Config) *Duration) Setting {
+	return Setting{Name: name, Usage: usage,
+		get: func(c *Config) string { return field(c).String() },
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return errors.New("not a duration such as 80ms")
+			}
+			*field(c) = Duration(d)
+			return nil
+		},
+	}
 }
 
 // EnvName returns the environment variable that overrides the flag name:
@@ -42,16 +118,31 @@ func EnvName(flagName string) string {
 // Overrides collects the values of the Settings flags on one FlagSet.
 type Overrides struct {
 	fs     *flag.FlagSet
-	values map[string]*string
+	values map[string]*flagValue
 }
+
+// flagValue is a Setting's flag: a string that remembers whether it is a
+// boolean, so that "-http.reusePort" alone means true.
+type flagValue struct {
+	v      string
+	isBool bool
+}
+
+func (f *flagValue) String() string { return f.v }
+
+func (f *flagValue) Set(v string) error { f.v = v; return nil }
+
+func (f *flagValue) IsBoolFlag() bool { return f.isBool }
 
 // RegisterFlags defines one flag per Setting on fs, with the built-in
 // default shown in its help.
 func RegisterFlags(fs *flag.FlagSet) *Overrides {
-	o := &Overrides{fs: fs, values: make(map[string]*string, len(Settings))}
+	o := &Overrides{fs: fs, values: make(map[string]*flagValue, len(Settings))}
 	def := Defaults()
 	for _, s := range Settings {
-		o.values[s.Name] = fs.String(s.Name, s.get(def), s.Usage+" (env "+EnvName(s.Name)+")")
+		v := &flagValue{v: s.get(def), isBool: s.isBool}
+		o.values[s.Name] = v
+		fs.Var(v, s.Name, s.Usage+" (env "+EnvName(s.Name)+")")
 	}
 	return o
 }
@@ -71,8 +162,8 @@ func (o *Overrides) Apply(c *Config, getenv func(string) string) error {
 	}
 	for _, s := range Settings {
 		if given[s.Name] {
-			if err := s.set(c, *o.values[s.Name]); err != nil {
-				return fmt.Errorf("flag -%s=%q: %w", s.Name, *o.values[s.Name], err)
+			if err := s.set(c, o.values[s.Name].v); err != nil {
+				return fmt.Errorf("flag -%s=%q: %w", s.Name, o.values[s.Name].v, err)
 			}
 		}
 	}
@@ -88,26 +179,4 @@ func ConfigPath(fs *flag.FlagSet, flagValue string, getenv func(string) string) 
 		return flagValue
 	}
 	return getenv(EnvName("config"))
-}
-
-func intSetter(field func(*Config) *int) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("not an integer")
-		}
-		*field(c) = n
-		return nil
-	}
-}
-
-func durSetter(field func(*Config) *Duration) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("not a duration such as 80ms")
-		}
-		*field(c) = Duration(d)
-		return nil
-	}
 }

@@ -21,7 +21,7 @@ func (c *Config) Validate() error {
 	if err := checkAddr("admin.listen", c.Admin.Listen); err != nil {
 		return err
 	}
-	if c.HTTP.Listen == c.Admin.Listen {
+	if c.HTTP.Listen == c.Admin.Listen && !strings.HasSuffix(c.HTTP.Listen, ":0") {
 		return fmt.Errorf("admin.listen: must differ from http.listen (%q): admin endpoints never share the public port", c.HTTP.Listen)
 	}
 	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20 {
@@ -31,6 +31,29 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			return fmt.Errorf("%s: must be positive, got %s", key, d)
 		}
+	}
+	h := c.HTTP
+	switch {
+	case h.MaxHeaderBytes < 1024 || h.MaxHeaderBytes > 1<<20:
+		return fmt.Errorf("http.max_header_bytes: %d is outside 1024..1048576", h.MaxHeaderBytes)
+	case h.Concurrency < 1:
+		return fmt.Errorf("http.concurrency: must be positive, got %d", h.Concurrency)
+	case h.MaxInflight < 1:
+		return fmt.Errorf("http.max_inflight: must be positive, got %d", h.MaxInflight)
+	case h.ShedStatus != 204 && h.ShedStatus != 503:
+		return fmt.Errorf("http.shed_status: %d is neither 204 (no bid) nor 503", h.ShedStatus)
+	case h.Backlog < 0 || h.Backlog > 1<<20:
+		return fmt.Errorf("http.backlog: %d is outside 0..1048576 (0 means net.core.somaxconn)", h.Backlog)
+	case c.Shutdown.DrainDelay < 0:
+		return fmt.Errorf("shutdown.drain_delay: must not be negative, got %s", c.Shutdown.DrainDelay)
+	case c.Shutdown.Timeout <= 0:
+		return fmt.Errorf("shutdown.timeout: must be positive, got %s", c.Shutdown.Timeout)
+	case c.Log.Level != "debug" && c.Log.Level != "info" && c.Log.Level != "warn" && c.Log.Level != "error":
+		return fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	case !(c.Log.SampleRate >= 0 && c.Log.SampleRate <= 1):
+		return fmt.Errorf("log.sample_rate: %v is outside 0..1", c.Log.SampleRate)
+	case !(c.Memory.LimitRatio > 0 && c.Memory.LimitRatio <= 1):
+		return fmt.Errorf("memory.limit_ratio: %v is outside (0, 1]", c.Memory.LimitRatio)
 	}
 	a := c.Auction
 	switch {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,40 @@ type Admin struct {
 	srv      *http.Server
 	draining atomic.Bool
 	version  func() any
+
+	mu     sync.Mutex
+	checks []readinessCheck
+}
+
+type readinessCheck struct {
+	name  string
+	ready func() error
+}
+
+// AddReadinessCheck makes /readyz answer 503 while ready returns an error,
+// for example while a required data file is not loaded. ready must be
+// cheap and safe for concurrent use.
+func (a *Admin) AddReadinessCheck(name string, ready func() error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.checks = append(a.checks, readinessCheck{name, ready})
+}
+
+// notReady lists why the instance should get no traffic, or nothing.
+func (a *Admin) notReady() []string {
+	var why []string
+	if a.draining.Load() {
+		why = append(why, "draining for shutdown")
+	}
+	a.mu.Lock()
+	checks := a.checks
+	a.mu.Unlock()
+	for _, c := range checks {
+		if err := c.ready(); err != nil {
+			why = append(why, c.name+": "+err.Error())
+		}
+	}
+	return why
 }
 
 // NewAdmin returns the admin server. gatherer serves /metrics; version
@@ -66,8 +101,8 @@ func NewAdmin(gatherer prometheus.Gatherer, version func() any, log *slog.Logger
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if a.draining.Load() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "draining for shutdown"})
+		if why := a.notReady(); len(why) > 0 {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reasons": why})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,7 +22,11 @@ var endpointNames = [numEndpoints]string{"auction", "other"}
 type Metrics struct {
 	requests       *prometheus.CounterVec
 	auctionSeconds prometheus.Histogram
+	shed           prometheus.Counter
 	byStatus       [numEndpoints]map[int]prometheus.Counter
+
+	// inflight counts the auctions running now; admission control reads it.
+	inflight atomic.Int64
 }
 
 // NewMetrics creates the server series and registers them on reg (nil: not
@@ -37,6 +42,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from a bid request's arrival to the end of its auction.",
 			Buckets: auction.LatencyBuckets,
 		}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "adx_http_shed_total",
+			Help: "Requests refused at once because http.max_inflight auctions were running.",
+		}),
 	}
 	for e := range numEndpoints {
 		m.byStatus[e] = make(map[int]prometheus.Counter)
@@ -45,7 +54,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.auctionSeconds)
+		reg.MustRegister(m.requests, m.auctionSeconds, m.shed, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "adx_auctions_inflight",
+			Help: "Auctions running now.",
+		}, func() float64 { return float64(m.inflight.Load()) }))
 	}
 	return m
 }

@@ -4,10 +4,12 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -33,7 +35,7 @@ type Public struct {
 	supply  map[string]config.Supply
 	srv     *fasthttp.Server
 
-	inflight atomic.Int64
+	draining atomic.Bool
 }
 
 // NewPublic returns the public server for cfg, running auctions on auc.
@@ -53,7 +55,8 @@ func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *
 		WriteTimeout:                  cfg.HTTP.WriteTimeout.D(),
 		IdleTimeout:                   cfg.HTTP.IdleTimeout.D(),
 		MaxRequestBodySize:            cfg.HTTP.MaxBodyBytes,
-		ReadBufferSize:                8 << 10,
+		ReadBufferSize:                cfg.HTTP.MaxHeaderBytes, // also the header size limit
+		Concurrency:                   cfg.HTTP.Concurrency,
 		NoDefaultServerHeader:         true,
 		NoDefaultDate:                 true,
 		DisableHeaderNamesNormalizing: false,
@@ -80,9 +83,17 @@ func (p *Public) Shutdown(timeout time.Duration) error {
 }
 
 // Inflight returns the number of auctions running now.
-func (p *Public) Inflight() int64 { return p.inflight.Load() }
+func (p *Public) Inflight() int64 { return p.metrics.inflight.Load() }
+
+// BeginDrain marks the server as draining: it keeps serving, but every
+// answer asks the client to close its connection, so that keep-alive
+// clients move to other instances before the listener closes.
+func (p *Public) BeginDrain() { p.draining.Store(true) }
 
 func (p *Public) handle(ctx *fasthttp.RequestCtx) {
+	if p.draining.Load() {
+		ctx.SetConnectionClose()
+	}
 	if string(ctx.Path()) != AuctionPath {
 		p.fail(ctx, endpointOther, fasthttp.StatusNotFound, "no such endpoint "+strconv.Quote(string(ctx.Path()))+"; bid requests go to POST "+AuctionPath)
 		return
@@ -101,6 +112,15 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 		p.fail(ctx, endpointAuction, code, msg)
 		return
 	}
+	// Admission control: past max_inflight the request is answered at once,
+	// never queued, so an overload cannot grow memory or latency.
+	if n := p.metrics.inflight.Add(1); n > int64(p.cfg.HTTP.MaxInflight) {
+		p.metrics.inflight.Add(-1)
+		p.metrics.shed.Inc()
+		p.shed(ctx)
+		return
+	}
+	defer p.metrics.inflight.Add(-1)
 	body, release, err := requestBody(ctx, p.cfg.HTTP.MaxBodyBytes)
 	defer release()
 	if err != nil {
@@ -133,10 +153,11 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 	}
 	deadline := arrival.Add(tmax - p.cfg.Auction.SafetyMargin.D())
 
-	p.inflight.Add(1)
 	res := p.auction.Run(&req, deadline)
-	p.inflight.Add(-1)
 	p.metrics.auctionSeconds.Observe(time.Since(arrival).Seconds())
+	if p.cfg.Log.SampleRate > 0 && rand.Float64() < p.cfg.Log.SampleRate {
+		p.logAuction(&req, res, arrival, deadline)
+	}
 
 	resp, ok := res.Response(&req, p.cfg.Auction.Currency)
 	if !ok {
@@ -157,6 +178,32 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set("X-Openrtb-Version", "2.6")
 	ctx.SetBody(out)
 	p.metrics.count(endpointAuction, fasthttp.StatusOK)
+}
+
+// shed answers a request refused by admission control.
+func (p *Public) shed(ctx *fasthttp.RequestCtx) {
+	if p.cfg.HTTP.ShedStatus == fasthttp.StatusNoContent {
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		p.metrics.count(endpointAuction, fasthttp.StatusNoContent)
+		return
+	}
+	ctx.Response.Header.Set("Retry-After", "1")
+	p.fail(ctx, endpointAuction, fasthttp.StatusServiceUnavailable, "overloaded: "+strconv.Itoa(p.cfg.HTTP.MaxInflight)+" auctions already in flight")
+}
+
+// logAuction writes one sampled request's line.
+func (p *Public) logAuction(req *openrtb2.BidRequest, res *auction.Result, arrival, deadline time.Time) {
+	attrs := make([]slog.Attr, 0, 6+len(res.Bidders))
+	attrs = append(attrs,
+		slog.String("id", req.ID),
+		slog.Int("imps", len(req.Imp)),
+		slog.Int("winners", len(res.Winners)),
+		slog.Duration("took", time.Since(arrival)),
+		slog.Duration("budget", deadline.Sub(arrival)))
+	for _, b := range res.Bidders {
+		attrs = append(attrs, slog.Group(b.Name, "outcome", b.Outcome.String(), "bids", len(b.Bids), "latency", b.Latency))
+	}
+	p.log.LogAttrs(context.Background(), slog.LevelInfo, "auction", attrs...)
 }
 
 // checkSupply admits the request when no supply partners are configured, or

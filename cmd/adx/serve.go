@@ -54,18 +54,13 @@ func loadConfig(fs *flag.FlagSet, args []string) (*config.Config, int, bool) {
 
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", "", "Serve OpenRTB auctions on -http.listen and the admin endpoints on -admin.listen.\nFlags override ADX_* environment variables, which override the config file.", stderr)
-	logLevel := fs.String("log.level", "info", "log `level`: debug, info, warn or error (env ADX_LOG_LEVEL)")
-	drainTimeout := fs.Duration("shutdown.timeout", 10*time.Second, "on SIGTERM, longest wait for in-flight auctions (`duration`)")
 	cfg, code, ok := loadConfig(fs, args)
 	if !ok {
 		return code
 	}
-	if v := os.Getenv("ADX_LOG_LEVEL"); v != "" && !flagGiven(fs, "log.level") {
-		*logLevel = v
-	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(stderr, "adx: -log.level: %v\n", err)
+	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
+		fmt.Fprintf(stderr, "adx: log.level: %v\n", err)
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
@@ -112,14 +107,29 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String(), "inflight", public.Inflight())
 	}
+	// Drain: /readyz turns 503 at once so load balancers stop sending; the
+	// public listener keeps serving for the drain delay, then stops
+	// accepting and waits for in-flight auctions. A second signal exits at
+	// once.
 	admin.SetDraining(true)
-	go func() {
-		<-sig
-		log.Warn("second signal: exiting at once")
-		os.Exit(1)
-	}()
-	if err := public.Shutdown(*drainTimeout); err != nil {
-		log.Error("public server shutdown", "err", err)
+	public.BeginDrain()
+	select {
+	case <-time.After(cfg.Shutdown.DrainDelay.D()):
+	case s := <-sig:
+		log.Warn("second signal during the drain delay: exiting at once", "signal", s.String())
+		return 1
+	}
+	log.Info("drain delay over: closing the public listener", "inflight", public.Inflight())
+	stopped := make(chan error, 1)
+	go func() { stopped <- public.Shutdown(cfg.Shutdown.Timeout.D()) }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			log.Error("public server shutdown", "err", err)
+		}
+	case s := <-sig:
+		log.Warn("second signal while waiting for in-flight auctions: exiting at once", "signal", s.String(), "inflight", public.Inflight())
+		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -128,12 +138,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
-}
-
-func flagGiven(fs *flag.FlagSet, name string) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	return given
 }
 
 func readBuildInfo() server.BuildInfo { return server.ReadBuildInfo(version) }

@@ -1,0 +1,663 @@
+package auction
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+
+	json "github.com/goccy/go-json"
+	"github.com/prebid/openrtb/v20/openrtb2"
+)
+
+// RequestError describes one client problem with an OpenRTB bid request: the
+// body could not be decoded, or the decoded request breaks a rule of the
+// OpenRTB 2.6 object model. A RequestError always means "invalid request"
+// (HTTP 400, or a no-bid with nbr=2), never a server fault.
+type RequestError struct {
+	// Field is the offending field as an OpenRTB JSON path with indexes in
+	// brackets, e.g. "imp[0].banner.format[1].w", "device.geo.accuracy" or
+	// "regs.gdpr". It is "request" when the problem concerns the whole body.
+	Field string
+	// Problem says what is wrong with Field, e.g. "must not be negative".
+	Problem string
+}
+
+// Error returns Field and Problem joined by a space, e.g.
+// "imp[1].id is duplicated".
+func (e *RequestError) Error() string {
+	return e.Field + " " + e.Problem
+}
+
+// fieldRequest is the Field of a RequestError about the whole body.
+const fieldRequest = "request"
+
+func reqErr(field, problem string) *RequestError {
+	return &RequestError{Field: field, Problem: problem}
+}
+
+// DecodeRequest decodes an OpenRTB 2.x bid request from a JSON body into req,
+// which is reset first. Unknown fields and ext objects are accepted as they
+// are. Every problem with the body (empty, not a JSON object, a syntax error,
+// a value of the wrong type, data after the object) is returned as a
+// *RequestError. On error the contents of req are unspecified.
+//
+// DecodeRequest only decodes; call ValidateRequest to check the request
+// against the OpenRTB object model.
+func DecodeRequest(body []byte, req *openrtb2.BidRequest) error {
+	*req = openrtb2.BidRequest{}
+	if err := checkObject(body); err != nil {
+		return err
+	}
+	if err := unmarshalJSON(body, req); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
+
+// unmarshalJSON decodes through decodeJSON (codec.go, the package's one use
+// of the JSON codec) and turns a panic inside the codec into an error: no
+// body may crash the caller.
+func unmarshalJSON(body []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errCodecPanic
+		}
+	}()
+	return decodeJSON(body, v)
+}
+
+var errCodecPanic = errors.New("the JSON decoder failed on this body")
+
+// checkObject rejects bodies whose first value is not a JSON object, so that
+// e.g. "null" does not decode silently into an empty request.
+func checkObject(body []byte) *RequestError {
+	for _, c := range body {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return nil
+		default:
+			return reqErr(fieldRequest, "body must be a JSON object")
+		}
+	}
+	return reqErr(fieldRequest, "body is empty")
+}
+
+// decodeError maps a codec error to a *RequestError. It knows the error types
+// of github.com/goccy/go-json; a change of codec must update it (the tests
+// pin its messages). An unknown error still becomes a RequestError.
+func decodeError(err error) *RequestError {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return reqErr(fieldRequest, "body is not valid JSON: "+syn.Error()+" at offset "+strconv.FormatInt(syn.Offset, 10))
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		if typ.Field == "" {
+			return reqErr(fieldRequest, "body must be a JSON object")
+		}
+		return reqErr(jsonPath(typ.Field), typeProblem(typ))
+	}
+	return reqErr(fieldRequest, "body is not a valid bid request: "+err.Error())
+}
+
+// jsonPath turns the decoder's field path "imp.1.banner.format.0.w" into
+// "imp[1].banner.format[0].w".
+func jsonPath(p string) string {
+	var b strings.Builder
+	b.Grow(len(p) + 4)
+	for i, seg := range strings.Split(p, ".") {
+		if isIndex(seg) {
+			b.WriteByte('[')
+			b.WriteString(seg)
+			b.WriteByte(']')
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg)
+	}
+	return b.String()
+}
+
+func isIndex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// typeProblem words a type mismatch in JSON terms, e.g. "must be an integer,
+// not a string" or "is out of range: 300". It runs on the error path only.
+func typeProblem(e *json.UnmarshalTypeError) string {
+	want, isInt := jsonKind(e.Type)
+	got := e.Value
+	if lit, ok := strings.CutPrefix(got, "number "); ok {
+		if isInt && strings.ContainsAny(lit, ".eE") {
+			return "must be an integer, not " + lit
+		}
+		return "is out of range: " + lit
+	}
+	switch got {
+	case "string":
+		got = "a string"
+	case "number":
+		got = "a number"
+	case "bool":
+		got = "a boolean"
+	case "array":
+		got = "an array"
+	case "object":
+		got = "an object"
+	}
+	return "must be " + want + ", not " + got
+}
+
+// jsonKind names the JSON type that a Go type decodes from.
+func jsonKind(t reflect.Type) (name string, isInt bool) {
+	if t == nil {
+		return "another type", false
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string", false
+	case reflect.Bool:
+		return "a boolean", false
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer", true
+	case reflect.Float32, reflect.Float64:
+		return "a number", false
+	case reflect.Slice, reflect.Array:
+		return "an array", false
+	case reflect.Struct, reflect.Map:
+		return "an object", false
+	}
+	return "another type", false
+}
+
+// Problem texts shared by several rules.
+const (
+	probRequired    = "is required"
+	probEmpty       = "must not be empty"
+	probNegative    = "must not be negative"
+	probNotFinite   = "must be a finite number"
+	probZeroOrOne   = "must be 0 or 1"
+	probCurrency    = "must be a 3-letter upper-case currency code"
+	probPositive    = "must be greater than 0"
+	probDuplicateID = "is duplicated"
+)
+
+// ValidateRequest checks a decoded bid request against the OpenRTB 2.6 object
+// model and returns the first problem found as a *RequestError, or nil.
+//
+// It enforces what the object model requires: request and imp ids (unique),
+// at least one imp with a media object, banner sizes and format entries,
+// video/audio mimes, native request, deal ids, source.schain and device.sua
+// required fields, 0/1 flags (regs.gdpr, regs.coppa, schain complete/hp), at
+// most one of site/app/dooh, currency codes, and non-negative sizes,
+// durations, bitrates, counts and floors. It does not enforce what the
+// specification merely recommends (e.g. one of site/app/dooh), does not check
+// lat/lon ranges or user.eids (prebid-server accepts those, dropping bad eids
+// with a warning), and does not inspect ext objects.
+func ValidateRequest(req *openrtb2.BidRequest) error {
+	if err := validateRequest(req); err != nil {
+		return err
+	}
+	return nil
+}
+
+func validateRequest(req *openrtb2.BidRequest) *RequestError {
+	if req == nil {
+		return reqErr(fieldRequest, "is missing")
+	}
+	if req.ID == "" {
+		return reqErr("id", probRequired)
+	}
+	if req.TMax < 0 {
+		return reqErr("tmax", probNegative)
+	}
+	if len(req.Imp) == 0 {
+		if req.Imp == nil {
+			return reqErr("imp", probRequired)
+		}
+		return reqErr("imp", probEmpty)
+	}
+	for i, c := range req.Cur {
+		if !isCurrency(c) {
+			return reqErr(indexed("cur", i, ""), probCurrency)
+		}
+	}
+	if err := validateChannel(req); err != nil {
+		return err
+	}
+	if err := validateImps(req.Imp); err != nil {
+		return err
+	}
+	if err := validateDevice(req.Device); err != nil {
+		return err
+	}
+	if req.User != nil {
+		if err := validateGeo(req.User.Geo, "user.geo"); err != nil {
+			return err
+		}
+	}
+	if err := validateRegs(req.Regs); err != nil {
+		return err
+	}
+	if req.Source != nil {
+		if err := validateSChain(req.Source.SChain, "source.schain"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateChannel allows at most one of site, app and dooh. None at all is
+// accepted: the specification only recommends one.
+func validateChannel(req *openrtb2.BidRequest) *RequestError {
+	switch {
+	case req.Site != nil && req.App != nil:
+		return reqErr("app", "must not be set together with site")
+	case req.Site != nil && req.DOOH != nil:
+		return reqErr("dooh", "must not be set together with site")
+	case req.App != nil && req.DOOH != nil:
+		return reqErr("dooh", "must not be set together with app")
+	}
+	return nil
+}
+
+// dupScanLimit is the imp count up to which duplicate ids are found by a
+// quadratic scan instead of a map, which would allocate.
+const dupScanLimit = 16
+
+func validateImps(imps []openrtb2.Imp) *RequestError {
+	var seen map[string]struct{}
+	if len(imps) > dupScanLimit {
+		seen = make(map[string]struct{}, len(imps))
+	}
+	for i := range imps {
+		imp := &imps[i]
+		if imp.ID == "" {
+			return reqErr(indexed("imp", i, ".id"), probRequired)
+		}
+		if seen != nil {
+			if _, dup := seen[imp.ID]; dup {
+				return reqErr(indexed("imp", i, ".id"), probDuplicateID)
+			}
+			seen[imp.ID] = struct{}{}
+		} else {
+			for j := 0; j < i; j++ {
+				if imps[j].ID == imp.ID {
+					return reqErr(indexed("imp", i, ".id"), probDuplicateID)
+				}
+			}
+		}
+		if err := validateImp(imp, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateImp(imp *openrtb2.Imp, i int) *RequestError {
+	if imp.Banner == nil && imp.Video == nil && imp.Audio == nil && imp.Native == nil {
+		return reqErr(indexed("imp", i, ""), "must contain at least one of banner, video, audio or native")
+	}
+	if bad(imp.BidFloor) {
+		return reqErr(indexed("imp", i, ".bidfloor"), floatProblem(imp.BidFloor))
+	}
+	if imp.BidFloorCur != "" && !isCurrency(imp.BidFloorCur) {
+		return reqErr(indexed("imp", i, ".bidfloorcur"), probCurrency)
+	}
+	for j := range imp.Metric {
+		m := &imp.Metric[j]
+		if m.Type == "" {
+			return reqErr(indexed2("imp", i, ".metric", j, ".type"), probRequired)
+		}
+		if bad(m.Value) {
+			return reqErr(indexed2("imp", i, ".metric", j, ".value"), floatProblem(m.Value))
+		}
+	}
+	if imp.Qty != nil && bad(imp.Qty.Multiplier) {
+		return reqErr(indexed("imp", i, ".qty.multiplier"), floatProblem(imp.Qty.Multiplier))
+	}
+	if imp.Banner != nil {
+		if err := validateBanner(imp.Banner, i, imp.Instl == 1); err != nil {
+			return err
+		}
+	}
+	if imp.Video != nil {
+		if err := validateVideo(imp.Video, i); err != nil {
+			return err
+		}
+	}
+	if imp.Audio != nil {
+		if err := validateAudio(imp.Audio, i); err != nil {
+			return err
+		}
+	}
+	if imp.Native != nil && imp.Native.Request == "" {
+		return reqErr(indexed("imp", i, ".native.request"), probRequired)
+	}
+	if imp.PMP != nil {
+		if err := validateDeals(imp.PMP.Deals, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateBanner(b *openrtb2.Banner, i int, interstitial bool) *RequestError {
+	switch {
+	case b.W != nil && *b.W < 0:
+		return reqErr(indexed("imp", i, ".banner.w"), probNegative)
+	case b.H != nil && *b.H < 0:
+		return reqErr(indexed("imp", i, ".banner.h"), probNegative)
+	case b.WMax < 0:
+		return reqErr(indexed("imp", i, ".banner.wmax"), probNegative)
+	case b.HMax < 0:
+		return reqErr(indexed("imp", i, ".banner.hmax"), probNegative)
+	case b.WMin < 0:
+		return reqErr(indexed("imp", i, ".banner.wmin"), probNegative)
+	case b.HMin < 0:
+		return reqErr(indexed("imp", i, ".banner.hmin"), probNegative)
+	}
+	hasSize := b.W != nil && b.H != nil && *b.W > 0 && *b.H > 0
+	if !hasSize && len(b.Format) == 0 && !interstitial {
+		return reqErr(indexed("imp", i, ".banner"), "has no sizes")
+	}
+	for j := range b.Format {
+		if err := validateFormat(&b.Format[j], i, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateFormat follows prebid-server: an entry is either a fixed size
+// {w, h} or a flexible one {wratio, hratio, wmin}, never both.
+func validateFormat(f *openrtb2.Format, i, j int) *RequestError {
+	field := func(name string) string { return indexed2("imp", i, ".banner.format", j, name) }
+	switch {
+	case f.W < 0:
+		return reqErr(field(".w"), probNegative)
+	case f.H < 0:
+		return reqErr(field(".h"), probNegative)
+	case f.WRatio < 0:
+		return reqErr(field(".wratio"), probNegative)
+	case f.HRatio < 0:
+		return reqErr(field(".hratio"), probNegative)
+	case f.WMin < 0:
+		return reqErr(field(".wmin"), probNegative)
+	}
+	fixed := f.W != 0 || f.H != 0
+	flexible := f.WRatio != 0 || f.HRatio != 0 || f.WMin != 0
+	switch {
+	case fixed && flexible:
+		return reqErr(field(""), "must not mix w/h with wratio/hratio/wmin")
+	case !fixed && !flexible:
+		return reqErr(field(""), "must define either w and h, or wratio, hratio and wmin")
+	case fixed && f.W == 0:
+		return reqErr(field(".w"), probPositive)
+	case fixed && f.H == 0:
+		return reqErr(field(".h"), probPositive)
+	case flexible && f.WRatio == 0:
+		return reqErr(field(".wratio"), probPositive)
+	case flexible && f.HRatio == 0:
+		return reqErr(field(".hratio"), probPositive)
+	case flexible && f.WMin == 0:
+		return reqErr(field(".wmin"), probPositive)
+	}
+	return nil
+}
+
+func validateVideo(v *openrtb2.Video, i int) *RequestError {
+	field := func(name string) string { return indexed("imp", i, ".video"+name) }
+	if len(v.MIMEs) == 0 {
+		return reqErr(field(".mimes"), probEmpty)
+	}
+	switch {
+	case v.W != nil && *v.W < 0:
+		return reqErr(field(".w"), probNegative)
+	case v.H != nil && *v.H < 0:
+		return reqErr(field(".h"), probNegative)
+	case v.MinDuration < 0:
+		return reqErr(field(".minduration"), probNegative)
+	case v.MaxDuration < 0:
+		return reqErr(field(".maxduration"), probNegative)
+	case v.MaxDuration > 0 && v.MinDuration > v.MaxDuration:
+		return reqErr(field(".minduration"), "must not be greater than maxduration")
+	case v.StartDelay != nil && *v.StartDelay < -2:
+		return reqErr(field(".startdelay"), "must not be less than -2")
+	case v.MaxSeq < 0:
+		return reqErr(field(".maxseq"), probNegative)
+	case v.PodDur < 0:
+		return reqErr(field(".poddur"), probNegative)
+	case v.Sequence < 0:
+		return reqErr(field(".sequence"), probNegative)
+	case v.SkipMin < 0:
+		return reqErr(field(".skipmin"), probNegative)
+	case v.SkipAfter < 0:
+		return reqErr(field(".skipafter"), probNegative)
+	case v.MaxExtended < -1: // -1 means "extension allowed without limit"
+		return reqErr(field(".maxextended"), "must not be less than -1")
+	case v.MinBitRate < 0:
+		return reqErr(field(".minbitrate"), probNegative)
+	case v.MaxBitRate < 0:
+		return reqErr(field(".maxbitrate"), probNegative)
+	case bad(v.MinCPMPerSec):
+		return reqErr(field(".mincpmpersec"), floatProblem(v.MinCPMPerSec))
+	}
+	for j, d := range v.RqdDurs {
+		if d < 0 {
+			return reqErr(indexed2("imp", i, ".video.rqddurs", j, ""), probNegative)
+		}
+	}
+	return validateDurFloors(v.DurFloors, i, ".video.durfloors")
+}
+
+func validateAudio(a *openrtb2.Audio, i int) *RequestError {
+	field := func(name string) string { return indexed("imp", i, ".audio"+name) }
+	if len(a.MIMEs) == 0 {
+		return reqErr(field(".mimes"), probEmpty)
+	}
+	switch {
+	case a.MinDuration < 0:
+		return reqErr(field(".minduration"), probNegative)
+	case a.MaxDuration < 0:
+		return reqErr(field(".maxduration"), probNegative)
+	case a.MaxDuration > 0 && a.MinDuration > a.MaxDuration:
+		return reqErr(field(".minduration"), "must not be greater than maxduration")
+	case a.StartDelay != nil && *a.StartDelay < -2:
+		return reqErr(field(".startdelay"), "must not be less than -2")
+	case a.PodDur < 0:
+		return reqErr(field(".poddur"), probNegative)
+	case a.Sequence < 0:
+		return reqErr(field(".sequence"), probNegative)
+	case a.MaxSeq < 0:
+		return reqErr(field(".maxseq"), probNegative)
+	case a.MaxExtended < -1: // -1 means "extension allowed without limit"
+		return reqErr(field(".maxextended"), "must not be less than -1")
+	case a.MinBitrate < 0:
+		return reqErr(field(".minbitrate"), probNegative)
+	case a.MaxBitrate < 0:
+		return reqErr(field(".maxbitrate"), probNegative)
+	case bad(a.MinCPMPerSec):
+		return reqErr(field(".mincpmpersec"), floatProblem(a.MinCPMPerSec))
+	}
+	for j, d := range a.RqdDurs {
+		if d < 0 {
+			return reqErr(indexed2("imp", i, ".audio.rqddurs", j, ""), probNegative)
+		}
+	}
+	return validateDurFloors(a.DurFloors, i, ".audio.durfloors")
+}
+
+func validateDurFloors(fs []openrtb2.DurFloors, i int, path string) *RequestError {
+	for j := range fs {
+		f := &fs[j]
+		switch {
+		case f.MinDur < 0:
+			return reqErr(indexed2("imp", i, path, j, ".mindur"), probNegative)
+		case f.MaxDur < 0:
+			return reqErr(indexed2("imp", i, path, j, ".maxdur"), probNegative)
+		case bad(f.BidFloor):
+			return reqErr(indexed2("imp", i, path, j, ".bidfloor"), floatProblem(f.BidFloor))
+		}
+	}
+	return nil
+}
+
+func validateDeals(deals []openrtb2.Deal, i int) *RequestError {
+	for j := range deals {
+		d := &deals[j]
+		switch {
+		case d.ID == "":
+			return reqErr(indexed2("imp", i, ".pmp.deals", j, ".id"), probRequired)
+		case bad(d.BidFloor):
+			return reqErr(indexed2("imp", i, ".pmp.deals", j, ".bidfloor"), floatProblem(d.BidFloor))
+		case d.BidFloorCur != "" && !isCurrency(d.BidFloorCur):
+			return reqErr(indexed2("imp", i, ".pmp.deals", j, ".bidfloorcur"), probCurrency)
+		case bad(d.MinCPMPerSec):
+			return reqErr(indexed2("imp", i, ".pmp.deals", j, ".mincpmpersec"), floatProblem(d.MinCPMPerSec))
+		}
+		if len(d.DurFloors) > 0 {
+			if err := validateDurFloors(d.DurFloors, i, ".pmp.deals["+strconv.Itoa(j)+"].durfloors"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func validateDevice(d *openrtb2.Device) *RequestError {
+	if d == nil {
+		return nil
+	}
+	switch {
+	case d.W < 0:
+		return reqErr("device.w", probNegative)
+	case d.H < 0:
+		return reqErr("device.h", probNegative)
+	case d.PPI < 0:
+		return reqErr("device.ppi", probNegative)
+	case bad(d.PxRatio):
+		return reqErr("device.pxratio", floatProblem(d.PxRatio))
+	}
+	if err := validateGeo(d.Geo, "device.geo"); err != nil {
+		return err
+	}
+	if d.SUA != nil {
+		for j := range d.SUA.Browsers {
+			if d.SUA.Browsers[j].Brand == "" {
+				return reqErr(indexed("device.sua.browsers", j, ".brand"), probRequired)
+			}
+		}
+		if d.SUA.Platform != nil && d.SUA.Platform.Brand == "" {
+			return reqErr("device.sua.platform.brand", probRequired)
+		}
+	}
+	return nil
+}
+
+func validateGeo(g *openrtb2.Geo, path string) *RequestError {
+	if g == nil {
+		return nil
+	}
+	if g.Accuracy < 0 {
+		return reqErr(path+".accuracy", probNegative)
+	}
+	// lat/lon are not range-checked: prebid-server accepts out-of-range
+	// values (see testdata exemplary__device-sua.json, lat 123.456), so a
+	// bad position is the buyer's to ignore, not a reason to reject.
+	return nil
+}
+
+// validateRegs checks the OpenRTB 2.6 regs fields. The 2.5 form under
+// regs.ext (e.g. regs.ext.gdpr) is ext content and is not inspected.
+func validateRegs(r *openrtb2.Regs) *RequestError {
+	if r == nil {
+		return nil
+	}
+	if r.GDPR != nil && *r.GDPR != 0 && *r.GDPR != 1 {
+		return reqErr("regs.gdpr", probZeroOrOne)
+	}
+	if r.COPPA != 0 && r.COPPA != 1 {
+		return reqErr("regs.coppa", probZeroOrOne)
+	}
+	return nil
+}
+
+func validateSChain(s *openrtb2.SupplyChain, path string) *RequestError {
+	if s == nil {
+		return nil
+	}
+	switch {
+	case s.Complete != 0 && s.Complete != 1:
+		return reqErr(path+".complete", probZeroOrOne)
+	case s.Ver == "":
+		return reqErr(path+".ver", probRequired)
+	case s.Nodes == nil:
+		return reqErr(path+".nodes", probRequired)
+	}
+	for j := range s.Nodes {
+		n := &s.Nodes[j]
+		switch {
+		case n.ASI == "":
+			return reqErr(indexed(path+".nodes", j, ".asi"), probRequired)
+		case n.SID == "":
+			return reqErr(indexed(path+".nodes", j, ".sid"), probRequired)
+		case n.HP != nil && *n.HP != 0 && *n.HP != 1:
+			return reqErr(indexed(path+".nodes", j, ".hp"), probZeroOrOne)
+		}
+	}
+	return nil
+}
+
+// isCurrency reports whether c looks like an ISO-4217 alpha code.
+func isCurrency(c string) bool {
+	if len(c) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if c[i] < 'A' || c[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// bad reports whether a price-like float is negative, NaN or infinite.
+func bad(f float64) bool {
+	return f < 0 || math.IsNaN(f) || math.IsInf(f, 0)
+}
+
+func floatProblem(f float64) string {
+	if f < 0 && !math.IsInf(f, -1) {
+		return probNegative
+	}
+	return probNotFinite
+}
+
+// indexed builds "name[i]rest"; it runs on the error path only.
+func indexed(name string, i int, rest string) string {
+	return name + "[" + strconv.Itoa(i) + "]" + rest
+}
+
+// indexed2 builds "name[i]mid[j]rest"; it runs on the error path only.
+func indexed2(name string, i int, mid string, j int, rest string) string {
+	return name + "[" + strconv.Itoa(i) + "]" + mid + "[" + strconv.Itoa(j) + "]" + rest
+}

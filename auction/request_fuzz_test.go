@@ -1,0 +1,57 @@
+package auction
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+)
+
+// FuzzDecodeAndValidate checks that no body makes DecodeRequest or
+// ValidateRequest panic, and that every error they return is a
+// *RequestError with a Field and a Problem.
+func FuzzDecodeAndValidate(f *testing.F) {
+	n := 0
+	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
+			return err
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		f.Add(body)
+		n++
+		return nil
+	})
+	if err != nil {
+		f.Fatalf("seed corpus: %v", err)
+	}
+	if n == 0 {
+		f.Fatalf("no seed files under %s", corpusDir)
+	}
+	for _, s := range []string{"", "null", "[]", "1", `"x"`, "true", "{", "{}", `{"id":"a"} x`,
+		`{"id":"r","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req openrtb2.BidRequest
+		err := DecodeRequest(body, &req)
+		if err == nil {
+			err = ValidateRequest(&req)
+		}
+		if err == nil {
+			return
+		}
+		re, ok := err.(*RequestError)
+		if !ok {
+			t.Fatalf("error %T (%v), want *RequestError", err, err)
+		}
+		if re.Field == "" || re.Problem == "" {
+			t.Fatalf("incomplete RequestError %#v", re)
+		}
+	})
+}

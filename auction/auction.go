@@ -120,6 +120,7 @@ type Result struct {
 // by deadline, plus scheduling noise: bidders that have not answered by then
 // are counted as timeouts and their late answers are thrown away.
 func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
+	start := time.Now()
 	res := &Result{Bidders: make([]BidderResult, len(a.bidders))}
 	if !acceptsCurrency(req.Cur, a.currency) {
 		// The SSP takes only currencies the exchange does not bid in.
@@ -170,7 +171,7 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 		timer.Stop()
 		for i, b := range a.bidders {
 			if _, ok := b.(inProcess); !ok && !got[i] {
-				res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeTimeout, Latency: time.Until(deadline)}
+				res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeTimeout, Err: errTimeout, Latency: time.Since(start)}
 			}
 		}
 	}

@@ -408,3 +408,34 @@ func TestRealRequests(t *testing.T) {
 		t.Fatalf("only %d corpus files found; testdata/openrtb is incomplete", checked)
 	}
 }
+
+func TestShedPastMaxInflight(t *testing.T) {
+	slow := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 2, Latency: 400 * time.Millisecond})
+	for _, status := range []int{204, 503} {
+		url := startPublic(t, fmt.Sprintf(`
+http: {max_inflight: 1, shed_status: %d}
+demand: [{name: slow, type: openrtb, endpoint: "%s/bid"}]
+`, status, slow))
+		body := []byte(`{"id":"r","tmax":1000,"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
+		first := make(chan answer, 1)
+		go func() { first <- post(t, url, body, nil) }()
+		time.Sleep(100 * time.Millisecond) // the first auction is now waiting on the DSP
+		start := time.Now()
+		a := post(t, url, body, nil)
+		took := time.Since(start)
+		if a.status != status {
+			t.Errorf("shed_status %d: second request got %d, want %d", status, a.status, status)
+		}
+		if status == 503 {
+			if msg := errorOf(t, a); !strings.Contains(msg, "overloaded") {
+				t.Errorf("503 body %q, want it to say overloaded", msg)
+			}
+		}
+		if took > 200*time.Millisecond {
+			t.Errorf("shed answer took %v: it must come at once, not after the running auction", took)
+		}
+		if got := <-first; got.status != 200 {
+			t.Errorf("first request: status %d, want 200 (it was admitted)", got.status)
+		}
+	}
+}

@@ -201,6 +201,10 @@ func (p *Public) logAuction(req *openrtb2.BidRequest, res *auction.Result, arriv
 		slog.Duration("took", time.Since(arrival)),
 		slog.Duration("budget", deadline.Sub(arrival)))
 	for _, b := range res.Bidders {
+		if b.Err != nil {
+			attrs = append(attrs, slog.Group(b.Name, "outcome", b.Outcome.String(), "latency", b.Latency, "err", b.Err.Error()))
+			continue
+		}
 		attrs = append(attrs, slog.Group(b.Name, "outcome", b.Outcome.String(), "bids", len(b.Bids), "latency", b.Latency))
 	}
 	p.log.LogAttrs(context.Background(), slog.LevelInfo, "auction", attrs...)

@@ -19,6 +19,11 @@ import (
 
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/internal/gostats"
+	"github.com/adx-exchange/adx/internal/listener"
+	"github.com/adx-exchange/adx/internal/maxprocs"
+	"github.com/adx-exchange/adx/internal/memlimit"
+	"github.com/adx-exchange/adx/internal/netstat"
 	"github.com/adx-exchange/adx/server"
 )
 
@@ -64,9 +69,22 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	// Fit the pod: the Go soft memory limit from the cgroup's memory limit
+	// (GOMEMLIMIT wins), GOMAXPROCS from the CPU quota, rounded down.
+	ctx, stopRefresh := context.WithCancel(context.Background())
+	defer stopRefresh()
+	if _, err := memlimit.Apply(ctx, memlimit.Options{Ratio: cfg.Memory.LimitRatio, Refresh: memlimit.DefaultRefresh, Logger: log}); err != nil {
+		log.Error("cannot set the Go memory limit from the cgroup; running without one", "err", err)
+	}
+	if _, err := maxprocs.Apply(log); err != nil {
+		log.Error("cannot set GOMAXPROCS from the CPU quota", "err", err)
+	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		gostats.NewCollector(), netstat.NewCollector(netstat.DefaultPath), memlimit.NewCollector(), maxprocs.NewCollector())
 	auc := auction.FromConfig(cfg, auction.NewMetrics(reg))
 	public := server.NewPublic(cfg, auc, server.NewMetrics(reg), log)
 	build := server.ReadBuildInfo(version)
@@ -75,10 +93,23 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return map[string]any{"build": build, "config": map[string]string{"source": cfg.Source, "sha256": cfg.Hash}, "started": started}
 	}, log)
 
-	publicLn, err := net.Listen("tcp", cfg.HTTP.Listen)
+	publicLn, lnInfo, err := listener.Listen(listener.Config{Addr: cfg.HTTP.Listen, Backlog: cfg.HTTP.Backlog, ReusePort: cfg.HTTP.ReusePort})
 	if err != nil {
 		log.Error("cannot listen on the public address", "addr", cfg.HTTP.Listen, "err", err)
 		return 1
+	}
+	log.Info("public listener", "listener", lnInfo)
+	if w := lnInfo.Warning(); w != "" {
+		log.Warn(w, "listener", lnInfo)
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "adx_http_listen_backlog",
+		Help: "Effective accept queue length of the public listener: the requested backlog capped by net.core.somaxconn.",
+	}, func() float64 { return float64(lnInfo.Effective) }))
+	if st, err := netstat.ReadListenStats(netstat.DefaultPath); err != nil {
+		log.Warn("cannot read the kernel's listen counters; adx_tcp_listen_overflows_total will be absent", "err", err)
+	} else {
+		log.Info("kernel listen counters", "listen_overflows", st.ListenOverflows, "listen_drops", st.ListenDrops)
 	}
 	adminLn, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
@@ -131,9 +162,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		log.Warn("second signal while waiting for in-flight auctions: exiting at once", "signal", s.String(), "inflight", public.Inflight())
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	actx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := admin.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err := admin.Shutdown(actx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Error("admin server shutdown", "err", err)
 	}
 	log.Info("stopped")

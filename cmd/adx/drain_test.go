@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/adx-exchange/adx/bench"
+)
+
+// startAdx runs the adx binary with args and returns its public and admin
+// addresses, read from its startup log line.
+func startAdx(t *testing.T, args ...string) (cmd *exec.Cmd, public, admin string) {
+	t.Helper()
+	return startAdxCommand(t, adxBinary, nil, append([]string{"-http.listen", "127.0.0.1:0", "-admin.listen", "127.0.0.1:0"}, args...)...)
+}
+
+// startAdxCommand runs name with args and env added to the environment;
+// the command must end up running adx.
+func startAdxCommand(t *testing.T, name string, env []string, args ...string) (cmd *exec.Cmd, public, admin string) {
+	t.Helper()
+	cmd = exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		var l struct{ Msg, Public, Admin string }
+		if json.Unmarshal(lines.Bytes(), &l) == nil && l.Msg == "adx serving" {
+			go func() {
+				for lines.Scan() {
+					if bytes.Contains(lines.Bytes(), []byte(`"outcome":"error"`)) || bytes.Contains(lines.Bytes(), []byte(`"outcome":"timeout"`)) {
+						t.Logf("adx: %s", lines.Text())
+					}
+				}
+			}()
+			return cmd, l.Public, l.Admin
+		}
+	}
+	t.Fatal("adx never logged that it was serving")
+	return nil, "", ""
+}
+
+// TestSIGTERMDrainsUnderLoad: on SIGTERM /readyz turns 503 at once, the
+// public port keeps answering through the drain delay, every auction in
+// flight when the listener closes completes, and adx exits 0.
+func TestSIGTERMDrainsUnderLoad(t *testing.T) {
+	dsp, err := bench.NewMockDSP(bench.MockDSPConfig{BidRate: 1, Price: 2, Latency: 150 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	go dsp.Serve(ln)
+	defer dsp.Close()
+	cfg := filepath.Join(t.TempDir(), "adx.yaml")
+	os.WriteFile(cfg, []byte("demand:\n  - {name: dsp, type: openrtb, endpoint: \"http://"+ln.Addr().String()+"/bid\"}\n"), 0o644)
+
+	const drainDelay = 1500 * time.Millisecond
+	cmd, public, admin := startAdx(t, "-config", cfg, "-shutdown.drainDelay", drainDelay.String(), "-shutdown.timeout", "5s", "-log.sampleRate", "1")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	// Warm up (first connections to the DSP, first use of the JSON codecs),
+	// so that the load below measures the drain and nothing else.
+	body := `{"id":"r","tmax":1000,"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`
+	for range 3 {
+		resp, err := http.Post("http://"+public+"/openrtb2/auction", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+
+	var sigAt atomic.Int64 // unix nanos of SIGTERM; 0 before
+	var ok, failedInDrain, refusedAfter atomic.Int64
+	var failures sync.Map
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Half the clients keep connections alive, half dial anew each time.
+			c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: w%2 == 0}}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				start := time.Now()
+				resp, err := c.Post("http://"+public+"/openrtb2/auction", "application/json", strings.NewReader(body))
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				sent := sigAt.Load()
+				inDrain := sent != 0 && start.UnixNano() < sent+int64(drainDelay)-int64(200*time.Millisecond)
+				switch {
+				case err == nil && resp.StatusCode == 200:
+					ok.Add(1)
+				case sent == 0 || inDrain:
+					failedInDrain.Add(1)
+					if err == nil {
+						err = errors.New(resp.Status)
+					}
+					failures.Store(start.String(), err)
+				default:
+					refusedAfter.Add(1) // the listener closed: expected
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		}()
+	}
+
+	time.Sleep(400 * time.Millisecond)
+	sigAt.Store(time.Now().UnixNano())
+	cmd.Process.Signal(syscall.SIGTERM)
+
+	// /readyz flips at once.
+	flipped := false
+	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get("http://" + admin + "/readyz")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 503 && strings.Contains(string(b), "draining") {
+				flipped = true
+				break
+			}
+		}
+	}
+	if !flipped {
+		t.Error("/readyz did not turn 503 within 300ms of SIGTERM")
+	}
+
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("adx exited with %v, want 0", err)
+		}
+	case <-time.After(drainDelay + 8*time.Second):
+		t.Fatal("adx did not exit")
+	}
+	if took := time.Duration(time.Now().UnixNano() - sigAt.Load()); took < drainDelay {
+		t.Errorf("adx exited %v after SIGTERM, before the %v drain delay", took, drainDelay)
+	}
+	close(stop)
+	wg.Wait()
+	failures.Range(func(k, v any) bool { t.Logf("failed at %v: %v", k, v); return true })
+	if failedInDrain.Load() > 0 {
+		t.Errorf("%d requests failed before or during the drain delay; want none", failedInDrain.Load())
+	}
+	if ok.Load() < 20 {
+		t.Errorf("only %d requests answered 200; the load was too light to prove anything", ok.Load())
+	}
+	t.Logf("answered 200: %d; refused after the listener closed: %d", ok.Load(), refusedAfter.Load())
+}
+
+// TestSecondSIGTERMExitsAtOnce: a second signal during the drain delay
+// ends the process without waiting.
+func TestSecondSIGTERMExitsAtOnce(t *testing.T) {
+	cmd, _, _ := startAdx(t, "-shutdown.drainDelay", "30s")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("second SIGTERM took %v to end adx", took)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("adx ignored the second SIGTERM")
+	}
+}

@@ -91,14 +91,36 @@ func TestServeDefaultsAndSIGTERM(t *testing.T) {
 			t.Errorf("%s: status %d body %s, want a house bid", f, resp.StatusCode, b)
 		}
 	}
-	for path, want := range map[string]int{"/livez": 200, "/readyz": 200, "/version": 200, "/metrics": 200, "/debug/pprof/": 200} {
+	for _, path := range []string{"/livez", "/readyz", "/version", "/metrics", "/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/goroutine?debug=1", "/debug/pprof/profile?seconds=1", "/debug/pprof/trace?seconds=1", "/debug/pprof/cmdline"} {
 		resp, err := http.Get("http://" + started.Admin + path)
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("admin %s: %d, want %d", path, resp.StatusCode, want)
+		if resp.StatusCode != 200 || len(body) == 0 {
+			t.Errorf("admin %s: status %d, %d bytes; want 200 with a body", path, resp.StatusCode, len(body))
+		}
+		if path == "/version" && (!bytes.Contains(body, []byte(`"sha256"`)) || !bytes.Contains(body, []byte(`"go_version"`))) {
+			t.Errorf("/version lacks the config hash or build info:\n%s", body)
+		}
+	}
+	resp, err := http.Get("http://" + started.Admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{
+		"adx_http_requests_total{endpoint=\"auction\",status=\"200\"}", "adx_auction_duration_seconds_bucket",
+		"adx_demand_requests_total{demand=\"house\",outcome=\"bid\"}", "adx_demand_requests_total{demand=\"house\",outcome=\"timeout\"}",
+		"adx_demand_bids_total", "adx_bids_dropped_total", "adx_demand_latency_seconds_bucket",
+		"adx_auctions_inflight", "adx_http_shed_total", "adx_go_gc_cpu_fraction", "adx_go_memory_used_bytes",
+		"adx_memory_limit_bytes", "adx_gomaxprocs", "adx_http_listen_backlog", "adx_tcp_listen_overflows_total",
+		"adx_tcp_listen_drops_total", "go_goroutines", "process_resident_memory_bytes",
+	} {
+		if !bytes.Contains(metrics, []byte(name)) {
+			t.Errorf("/metrics lacks %s", name)
 		}
 	}
 

@@ -38,6 +38,7 @@ type Config struct {
 	Demand  []Demand `yaml:"demand"`
 	Supply  []Supply `yaml:"supply"`
 
+	Geo      Geo      `yaml:"geo"`
 	Shutdown Shutdown `yaml:"shutdown"`
 	Log      Log      `yaml:"log"`
 	Memory   Memory   `yaml:"memory"`
@@ -76,6 +77,37 @@ type HTTP struct {
 	// ReusePort sets SO_REUSEPORT on the public listener.
 	ReusePort bool `yaml:"reuse_port"`
 }
+
+// Geo names the MaxMind databases that enrich requests with geo and
+// network facts. Every path is optional and each database fills its own
+// fields; device.geo is filled only with a City (or Country) database. The
+// files are watched and reloaded in place.
+type Geo struct {
+	// City is a GeoIP2/GeoLite2 City, Country or Enterprise database.
+	City string `yaml:"city"`
+	// ISP is a GeoIP2-ISP or GeoLite2-ASN database.
+	ISP string `yaml:"isp"`
+	// ConnectionType is a GeoIP2-Connection-Type database.
+	ConnectionType string `yaml:"connection_type"`
+	// AnonymousIP is a GeoIP2-Anonymous-IP database.
+	AnonymousIP string `yaml:"anonymous_ip"`
+	// ReloadInterval is the polling fallback for file change events.
+	ReloadInterval Duration `yaml:"reload_interval"`
+	// Override lists the fields whose exchange value replaces the one the
+	// SSP sent: geo, connectiontype, carrier, mccmnc. Empty keeps every
+	// SSP value.
+	Override []string `yaml:"override"`
+	// Block lists the Anonymous-IP flags whose traffic is not sent to
+	// demand: hosting_provider, public_proxy, tor_exit_node, vpn,
+	// residential_proxy, anonymous.
+	Block []string `yaml:"block"`
+}
+
+// GeoOverrideFields are the values geo.override may name.
+var GeoOverrideFields = []string{"geo", "connectiontype", "carrier", "mccmnc"}
+
+// AnonymousIPFlags are the values geo.block may name.
+var AnonymousIPFlags = []string{"hosting_provider", "public_proxy", "tor_exit_node", "vpn", "residential_proxy", "anonymous"}
 
 // Shutdown shapes the graceful drain on SIGTERM.
 type Shutdown struct {
@@ -278,6 +310,10 @@ func Defaults() *Config {
 			Concurrency:    64 << 10,
 			MaxInflight:    4096,
 			ShedStatus:     204,
+		},
+		Geo: Geo{
+			ReloadInterval: Duration(10e9),
+			Block:          []string{"hosting_provider", "public_proxy", "tor_exit_node"},
 		},
 		Shutdown: Shutdown{DrainDelay: Duration(5e9), Timeout: Duration(10e9)},
 		Log:      Log{Level: "info"},

@@ -55,6 +55,15 @@ func (c *Config) Validate() error {
 	case !(c.Memory.LimitRatio > 0 && c.Memory.LimitRatio <= 1):
 		return fmt.Errorf("memory.limit_ratio: %v is outside (0, 1]", c.Memory.LimitRatio)
 	}
+	if c.Geo.ReloadInterval < 0 {
+		return fmt.Errorf("geo.reload_interval: must not be negative, got %s", c.Geo.ReloadInterval)
+	}
+	if err := checkOneOf("geo.override", c.Geo.Override, GeoOverrideFields); err != nil {
+		return err
+	}
+	if err := checkOneOf("geo.block", c.Geo.Block, AnonymousIPFlags); err != nil {
+		return err
+	}
 	a := c.Auction
 	switch {
 	case a.DefaultTmax <= 0:
@@ -190,14 +199,16 @@ func ParseSize(s string) (w, h int64, ok bool) {
 	return w, h, true
 }
 
-func checkMediaTypes(key string, types []string) error {
-	for i, t := range types {
+func checkMediaTypes(key string, types []string) error { return checkOneOf(key, types, MediaTypes) }
+
+func checkOneOf(key string, values, allowed []string) error {
+	for i, v := range values {
 		ok := false
-		for _, m := range MediaTypes {
-			ok = ok || t == m
+		for _, a := range allowed {
+			ok = ok || v == a
 		}
 		if !ok {
-			return fmt.Errorf("%s[%d]: %q is not one of %s", key, i, t, strings.Join(MediaTypes, ", "))
+			return fmt.Errorf("%s[%d]: %q is not one of %s", key, i, v, strings.Join(allowed, ", "))
 		}
 	}
 	return nil

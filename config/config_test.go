@@ -212,3 +212,16 @@ func TestDocumentedExampleIsValid(t *testing.T) {
 		t.Errorf("example parsed to %d demand and %d supply partners, want 3 and 3", len(c.Demand), len(c.Supply))
 	}
 }
+
+// TestEveryFlagIsDocumented keeps docs/config.md's flag table complete.
+func TestEveryFlagIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		if !strings.Contains(string(doc), "`-"+s.Name+"` | `"+EnvName(s.Name)+"`") {
+			t.Errorf("docs/config.md has no row for -%s / %s", s.Name, EnvName(s.Name))
+		}
+	}
+}

@@ -42,6 +42,7 @@ type Config struct {
 	Shutdown Shutdown `yaml:"shutdown"`
 	Log      Log      `yaml:"log"`
 	Memory   Memory   `yaml:"memory"`
+	Capture  Capture  `yaml:"capture"`
 
 	// Source names where the config came from ("embedded default" or a path).
 	Source string `yaml:"-"`
@@ -124,6 +125,22 @@ type Log struct {
 	Level string `yaml:"level"`
 	// SampleRate is the share of requests logged one line each, 0..1.
 	SampleRate float64 `yaml:"sample_rate"`
+}
+
+// Capture samples incoming requests into rotating JSONL files for replay
+// by load tests. Off unless File is set.
+type Capture struct {
+	// File is the live capture file; rotated copies get .1, .2, ...
+	File string `yaml:"file"`
+	// Rate is the share of valid requests captured, 0..1.
+	Rate float64 `yaml:"rate"`
+	// MaxBytes rotates the file past this size.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// Keep is how many rotated files are kept.
+	Keep int `yaml:"keep"`
+	// Raw keeps IPs and user identifiers as sent; by default they are
+	// scrubbed (IPs to /24 and /48, identifiers to keyed hashes).
+	Raw bool `yaml:"raw"`
 }
 
 // Memory configures the Go soft memory limit.
@@ -318,6 +335,7 @@ func Defaults() *Config {
 		Shutdown: Shutdown{DrainDelay: Duration(5e9), Timeout: Duration(10e9)},
 		Log:      Log{Level: "info"},
 		Memory:   Memory{LimitRatio: 0.9},
+		Capture:  Capture{Rate: 0.001, MaxBytes: 256 << 20, Keep: 5},
 		Admin:    Admin{Listen: "127.0.0.1:9090"},
 		Auction: Auction{
 			DefaultTmax:  Duration(200e6),

@@ -42,6 +42,8 @@ var Settings = []Setting{
 	dur("shutdown.timeout", "on SIGTERM, longest wait for in-flight auctions once accepting stops (`duration`)", func(c *Config) *Duration { return &c.Shutdown.Timeout }),
 	str("log.level", "log `level`: debug, info, warn or error", func(c *Config) *string { return &c.Log.Level }),
 	float("log.sampleRate", "share of requests logged, one JSON line each (`0..1`)", func(c *Config) *float64 { return &c.Log.SampleRate }),
+	str("capture.file", "capture sampled requests to this JSONL `file` (rotated); empty: off", func(c *Config) *string { return &c.Capture.File }),
+	float("capture.rate", "share of valid requests captured (`0..1`)", func(c *Config) *float64 { return &c.Capture.Rate }),
 	float("memory.limitRatio", "share of the container memory limit set as the Go soft limit, unless GOMEMLIMIT is set (`ratio`)", func(c *Config) *float64 { return &c.Memory.LimitRatio }),
 }
 

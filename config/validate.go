@@ -64,6 +64,14 @@ func (c *Config) Validate() error {
 	if err := checkOneOf("geo.block", c.Geo.Block, AnonymousIPFlags); err != nil {
 		return err
 	}
+	switch cp := c.Capture; {
+	case !(cp.Rate >= 0 && cp.Rate <= 1):
+		return fmt.Errorf("capture.rate: %v is outside 0..1", cp.Rate)
+	case cp.MaxBytes < 1<<10:
+		return fmt.Errorf("capture.max_bytes: %d is below 1024", cp.MaxBytes)
+	case cp.Keep < 0:
+		return fmt.Errorf("capture.keep: must not be negative, got %d", cp.Keep)
+	}
 	a := c.Auction
 	switch {
 	case a.DefaultTmax <= 0:

@@ -1,0 +1,338 @@
+// Package capture samples incoming bid requests into rotating JSONL files,
+// one request per line, so that load tests can replay what production
+// really sends instead of one request over and over.
+//
+// Capture is off the request path: the handler hands over the decoded
+// request and returns; a single goroutine scrubs, encodes and writes. When
+// the writer falls behind, requests are dropped and counted, never queued
+// without bound. By default personal data is scrubbed: IPs are cut to
+// their /24 (IPv4) or /48 (IPv6), which keeps the geography that load
+// tests need, and user and device identifiers are replaced by keyed
+// hashes, which keep their frequency distribution but not their values.
+package capture
+
+import (
+	"bufio"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adx-exchange/adx/internal/ipmask"
+)
+
+// Options configure a Writer.
+type Options struct {
+	// Path is the live file; rotated files get a numeric suffix (.1 newest).
+	Path string
+	// Rate is the share of requests captured, 0..1.
+	Rate float64
+	// MaxBytes rotates the live file when it passes this size.
+	MaxBytes int64
+	// Keep is how many rotated files are kept besides the live one.
+	Keep int
+	// Raw turns scrubbing off: IPs and identifiers are written as sent.
+	Raw bool
+	// Logger receives rotation and failure lines.
+	Logger *slog.Logger
+}
+
+// queueLen bounds the requests waiting to be written.
+const queueLen = 4096
+
+// Writer samples and writes requests. Build it with Open; it is safe for
+// concurrent use; Close flushes and stops it.
+type Writer struct {
+	opts  Options
+	key   []byte // HMAC key for identifier hashes, new per process
+	queue chan *openrtb2.BidRequest
+	done  chan struct{}
+	log   *slog.Logger
+
+	written, dropped, failed atomic.Int64
+
+	closeOnce sync.Once
+	f         *os.File
+	w         *bufio.Writer
+	size      int64
+}
+
+// Open creates (or appends to) opts.Path and starts the writer goroutine.
+func Open(opts Options) (*Writer, error) {
+	if opts.Path == "" {
+		return nil, errors.New("capture: no file given")
+	}
+	if !(opts.Rate > 0 && opts.Rate <= 1) {
+		return nil, fmt.Errorf("capture: rate %v is outside (0, 1]", opts.Rate)
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 256 << 20
+	}
+	if opts.Keep < 0 {
+		opts.Keep = 0
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("capture: cannot make a hash key: %w", err)
+	}
+	w := &Writer{opts: opts, key: key, queue: make(chan *openrtb2.BidRequest, queueLen), done: make(chan struct{}), log: opts.Logger}
+	if err := w.openFile(); err != nil {
+		return nil, err
+	}
+	go w.loop()
+	return w, nil
+}
+
+// Sample reports whether the caller should capture this request.
+func (w *Writer) Sample() bool { return mrand.Float64() < w.opts.Rate }
+
+// Capture queues req, as it is now, for writing; it never blocks. The
+// caller may go on to enrich req: Capture keeps its own copies of the
+// request, device, geo and user objects, the ones enrichment changes. Other
+// nested objects are shared and must not change afterwards.
+func (w *Writer) Capture(req *openrtb2.BidRequest) {
+	c := *req
+	if req.Device != nil {
+		d := *req.Device
+		if d.Geo != nil {
+			g := *d.Geo
+			d.Geo = &g
+		}
+		c.Device = &d
+	}
+	if req.User != nil {
+		u := *req.User
+		c.User = &u
+	}
+	select {
+	case w.queue <- &c:
+	default:
+		w.dropped.Add(1)
+	}
+}
+
+// Stats returns how many requests were written, dropped because the
+// writer fell behind, and lost to write errors.
+func (w *Writer) Stats() (written, dropped, failed int64) {
+	return w.written.Load(), w.dropped.Load(), w.failed.Load()
+}
+
+// Close writes what is queued, closes the file and stops the goroutine.
+func (w *Writer) Close() error {
+	var err error
+	w.closeOnce.Do(func() {
+		close(w.queue)
+		<-w.done
+		if ferr := w.w.Flush(); ferr != nil {
+			err = ferr
+		}
+		if cerr := w.f.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	})
+	return err
+}
+
+func (w *Writer) loop() {
+	defer close(w.done)
+	for req := range w.queue {
+		if !w.opts.Raw {
+			req = w.scrub(req)
+		}
+		line, err := json.Marshal(req)
+		if err != nil {
+			w.failed.Add(1)
+			continue
+		}
+		line = append(line, '\n')
+		if w.size+int64(len(line)) > w.opts.MaxBytes && w.size > 0 {
+			if err := w.rotate(); err != nil {
+				w.log.Error("capture: cannot rotate", "path", w.opts.Path, "err", err)
+			}
+		}
+		n, err := w.w.Write(line)
+		w.size += int64(n)
+		if err != nil {
+			w.failed.Add(1)
+			continue
+		}
+		w.written.Add(1)
+		if len(w.queue) == 0 {
+			if err := w.w.Flush(); err != nil {
+				w.log.Error("capture: cannot write", "path", w.opts.Path, "err", err)
+			}
+		}
+	}
+}
+
+func (w *Writer) openFile() error {
+	if dir := filepath.Dir(w.opts.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("capture: cannot create %q: %w", dir, err)
+		}
+	}
+	f, err := os.OpenFile(w.opts.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("capture: cannot open %q: %w", w.opts.Path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("capture: cannot stat %q: %w", w.opts.Path, err)
+	}
+	w.f, w.size = f, st.Size()
+	if w.w == nil {
+		w.w = bufio.NewWriterSize(f, 64<<10)
+	} else {
+		w.w.Reset(f)
+	}
+	return nil
+}
+
+// rotate renames path.N to path.N+1 (dropping the oldest past Keep), path
+// to path.1, and opens a new path.
+func (w *Writer) rotate() error {
+	if err := w.w.Flush(); err != nil {
+		return err
+	}
+	if err := w.f.Close(); err != nil {
+		return err
+	}
+	p := w.opts.Path
+	if w.opts.Keep == 0 {
+		os.Remove(p)
+	} else {
+		os.Remove(fmt.Sprintf("%s.%d", p, w.opts.Keep))
+		for i := w.opts.Keep - 1; i >= 1; i-- {
+			os.Rename(fmt.Sprintf("%s.%d", p, i), fmt.Sprintf("%s.%d", p, i+1))
+		}
+		if err := os.Rename(p, p+".1"); err != nil {
+			return err
+		}
+	}
+	w.log.Info("capture: rotated", "path", p, "keep", w.opts.Keep)
+	return w.openFile()
+}
+
+// Files lists the live file and its rotated copies, newest first.
+func Files(path string) []string {
+	matches, _ := filepath.Glob(path + ".*")
+	sort.Slice(matches, func(i, j int) bool { return suffix(matches[i]) < suffix(matches[j]) })
+	if _, err := os.Stat(path); err == nil {
+		matches = append([]string{path}, matches...)
+	}
+	return matches
+}
+
+func suffix(p string) int {
+	n := 0
+	for _, c := range p[strings.LastIndexByte(p, '.')+1:] {
+		if c < '0' || c > '9' {
+			return 1 << 30
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// scrub returns a copy of req whose IPs are truncated and whose user and
+// device identifiers are keyed hashes. req itself is not modified: the
+// objects scrub changes are copied first.
+func (w *Writer) scrub(req *openrtb2.BidRequest) *openrtb2.BidRequest {
+	out := *req
+	if req.Device != nil {
+		d := *req.Device
+		d.IP = ipmask.Truncate(d.IP, 24, 48)
+		d.IPv6 = ipmask.Truncate(d.IPv6, 24, 48)
+		d.IFA = w.hash(d.IFA)
+		d.DPIDSHA1, d.DPIDMD5, d.MACSHA1, d.MACMD5 = w.hash(d.DPIDSHA1), w.hash(d.DPIDMD5), w.hash(d.MACSHA1), w.hash(d.MACMD5)
+		if d.Geo != nil {
+			g := *d.Geo
+			g.Lat, g.Lon = roundCoord(g.Lat), roundCoord(g.Lon)
+			d.Geo = &g
+		}
+		out.Device = &d
+	}
+	if req.User != nil {
+		u := *req.User
+		u.ID, u.BuyerUID = w.hash(u.ID), w.hash(u.BuyerUID)
+		u.Geo = nil
+		if len(u.EIDs) > 0 {
+			eids := make([]openrtb2.EID, len(u.EIDs))
+			for i, e := range u.EIDs {
+				uids := make([]openrtb2.UID, len(e.UIDs))
+				for k, uid := range e.UIDs {
+					uid.ID = w.hash(uid.ID)
+					uids[k] = uid
+				}
+				e.UIDs = uids
+				eids[i] = e
+			}
+			u.EIDs = eids
+		}
+		u.Data = nil
+		out.User = &u
+	}
+	return &out
+}
+
+// hash maps an identifier to a stable, keyed stand-in ("" stays "").
+func (w *Writer) hash(id string) string {
+	if id == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, w.key)
+	m.Write([]byte(id))
+	return "h-" + hex.EncodeToString(m.Sum(nil)[:12])
+}
+
+// roundCoord keeps two decimals (about 1 km).
+func roundCoord(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	v := float64(int64(*p*100)) / 100
+	return &v
+}
+
+// NewCollector exports w's counts: requests written, dropped because the
+// writer fell behind, and lost to write errors.
+func NewCollector(w *Writer) prometheus.Collector { return collector{w} }
+
+type collector struct{ w *Writer }
+
+var (
+	writtenDesc = prometheus.NewDesc("adx_capture_written_total", "Requests written to the capture file.", nil, nil)
+	droppedDesc = prometheus.NewDesc("adx_capture_dropped_total", "Sampled requests not captured because the writer fell behind.", nil, nil)
+	failedDesc  = prometheus.NewDesc("adx_capture_failed_total", "Sampled requests lost to encoding or write errors.", nil, nil)
+)
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- writtenDesc
+	ch <- droppedDesc
+	ch <- failedDesc
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	written, dropped, failed := c.w.Stats()
+	ch <- prometheus.MustNewConstMetric(writtenDesc, prometheus.CounterValue, float64(written))
+	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(dropped))
+	ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.CounterValue, float64(failed))
+}

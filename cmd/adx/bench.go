@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/adx-exchange/adx/bench"
+)
+
+func init() {
+	register("bench", "load-test tools: synth, run, compare", runBench)
+}
+
+const benchAbout = `Load-test tools (issue 6).
+
+  adx bench synth   [flags]          write synthesized OpenRTB 2.6 requests as JSONL
+  adx bench run     [flags]          send an open-loop load to a target, write result JSON
+  adx bench compare A.json B.json    print A/B ratios of two result files
+
+Run "adx bench VERB -h" for the flags of each verb.`
+
+func runBench(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || isHelp(args[0]) {
+		fmt.Fprintf(stdout, "Usage: adx bench VERB [flags] [args]\n\n%s\n", benchAbout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	switch args[0] {
+	case "synth":
+		return runBenchSynth(args[1:], stdout, stderr)
+	case "run":
+		return runBenchRun(args[1:], stdout, stderr)
+	case "compare":
+		return runBenchCompare(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "adx bench: unknown verb %q: want synth, run or compare\n", args[0])
+	return 2
+}
+
+const benchSynthAbout = `Write N synthesized, valid and varied OpenRTB 2.6 bid requests, one JSON
+object per line. The same seed gives the same file. Built in: a few hundred
+real User-Agents (Intoli data set) with matching sua for Chromium browsers,
+IPv4/IPv6 networks by country, Zipf-distributed sites, apps and users.
+
+Example:
+  adx bench synth -n 3000 -seed 1 -o traffic.jsonl`
+
+func runBenchSynth(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("bench synth", "", benchSynthAbout, stderr)
+	n := fs.Int("n", 1000, "`number` of requests to write")
+	seed := fs.Uint64("seed", 1, "random `seed`; the same seed writes the same requests")
+	out := fs.String("o", "-", "output `file` (JSONL); - is stdout")
+	mmdb := fs.String("mmdb", "", "MaxMind DB `file` to draw IP networks from (default: the built-in table)")
+	uas := fs.String("uas", "", "`file` of User-Agents, one per line, to use instead of the built-in pool")
+	def := bench.DefaultSynthConfig(0)
+	app := fs.Float64("app", def.AppShare, "`share` of app requests, 0..1 (the rest are site requests)")
+	ipv6 := fs.Float64("ipv6", def.IPv6Share, "`share` of devices with an IPv6 address, 0..1")
+	video := fs.Float64("video", def.VideoShare, "`share` of video imps, 0..1")
+	native := fs.Float64("native", def.NativeShare, "`share` of native imps, 0..1")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "adx bench synth: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if *n < 0 {
+		fmt.Fprintf(stderr, "adx bench synth: -n %d: want >= 0\n", *n)
+		return 2
+	}
+	cfg := bench.DefaultSynthConfig(*seed)
+	cfg.AppShare, cfg.IPv6Share, cfg.VideoShare, cfg.NativeShare = *app, *ipv6, *video, *native
+	if *mmdb != "" {
+		nets, err := bench.LoadMMDBNetworks(*mmdb)
+		if err != nil {
+			fmt.Fprintf(stderr, "adx bench synth: %v\n", err)
+			return 1
+		}
+		cfg.Networks = nets
+	}
+	if *uas != "" {
+		list, err := readLines(*uas)
+		if err != nil {
+			fmt.Fprintf(stderr, "adx bench synth: %v\n", err)
+			return 1
+		}
+		cfg.UAs = list
+	}
+	s, err := bench.NewSynth(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "adx bench synth: %v\n", err)
+		return 2
+	}
+	w := stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			fmt.Fprintf(stderr, "adx bench synth: cannot create output: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := s.WriteJSONL(w, *n); err != nil {
+		fmt.Fprintf(stderr, "adx bench synth: %v\n", err)
+		return 1
+	}
+	if f, ok := w.(*os.File); ok && f != os.Stdout {
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(stderr, "adx bench synth: cannot write %q: %v\n", *out, err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// readLines returns the non-empty, non-comment lines of a file.
+func readLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %q: %w", path, err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("cannot read %q: %w", path, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%q holds no lines", path)
+	}
+	return out, nil
+}
+
+const benchRunAbout = `Send bid requests to a target open-loop: each send goes out at its
+scheduled time whatever earlier ones are doing, and latency is measured from
+that intended time (corrected for coordinated omission) as well as from the
+actual send (service time), with HdrHistogram. A progress line goes to
+stderr each second, a summary to stdout, the full result to -o.
+
+Without -traffic it synthesizes 10,000 requests (seed -seed). A traffic file
+is JSONL or GoReplay .gor (either may be .gz) and loops when shorter than the
+run. Targets must be loopback addresses unless -allowRemote.
+
+Example:
+  adx bench run -target http://127.0.0.1:8080/openrtb2/auction -rate 2000 -duration 30s -o result.json`
+
+func runBenchRun(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("bench run", "", benchRunAbout, stderr)
+	target := fs.String("target", "", "`URL` to POST bid requests to, e.g. http://127.0.0.1:8080/openrtb2/auction (required)")
+	rate := fs.Float64("rate", 1000, "requested `rate` in requests per second")
+	duration := fs.Duration("duration", 10*time.Second, "measured `window`, e.g. 30s")
+	traffic := fs.String("traffic", "", "traffic `file`: .jsonl or .gor, optionally .gz (default: synthesized)")
+	arrival := fs.String("arrival", bench.ArrivalConstant, "arrival `process`: constant, poisson, or captured (the timing of a .gor file)")
+	speed := fs.Float64("speed", 1, "with -arrival captured, `factor` dividing the captured gaps")
+	seed := fs.Uint64("seed", 1, "random `seed` for poisson gaps and synthesized traffic")
+	conns := fs.Int("conns", 512, "maximum open `connections`")
+	maxInFlight := fs.Int("maxInFlight", 10000, "maximum sends in flight; sends due beyond it are dropped and counted (`count`)")
+	timeout := fs.Duration("timeout", time.Second, "per-request `timeout` from the intended send time")
+	late := fs.Duration("late", 2*time.Millisecond, "a send starting more than this `duration` after its intended time counts as late")
+	out := fs.String("o", "", "result JSON `file` (default: none)")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	allowRemote := fs.Bool("allowRemote", false, "allow a target that is not a loopback address")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "adx bench run: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if *target == "" {
+		fmt.Fprintln(stderr, "adx bench run: -target is required")
+		return 2
+	}
+	cfg := bench.RunConfig{
+		Target: *target, AllowRemote: *allowRemote, Rate: *rate, Duration: *duration, Arrival: *arrival,
+		Speed: *speed, Seed: *seed, Conns: *conns, MaxInFlight: *maxInFlight, Timeout: *timeout,
+		LateThreshold: *late,
+	}
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+	if *traffic != "" {
+		tr, err := bench.LoadTraffic(*traffic)
+		if err != nil {
+			fmt.Fprintf(stderr, "adx bench run: %v\n", err)
+			return 1
+		}
+		cfg.Traffic = tr
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	res, err := bench.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "adx bench run: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(stdout, "target %s  %.1fs  requested %.0f/s  achieved %.1f/s  sent %d  late %d  dropped %d  missed %d\n",
+		res.Target, res.DurationS, res.RequestedRate, res.AchievedRate, res.Sent, res.LateSends, res.Dropped, res.Missed)
+	fmt.Fprintf(stdout, "status %v  errors %d  timeouts %d  kinds %v\n", res.Status, res.Errors, res.Timeouts, res.ErrorKinds)
+	l, s := res.LatencyMS, res.ServiceMS
+	fmt.Fprintf(stdout, "latency ms (corrected)  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", l.P50, l.P90, l.P99, l.P999, l.Max)
+	fmt.Fprintf(stdout, "service ms (on wire)    p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", s.P50, s.P90, s.P99, s.P999, s.Max)
+	if *out != "" {
+		if err := bench.WriteResult(*out, res); err != nil {
+			fmt.Fprintf(stderr, "adx bench run: %v\n", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+const benchCompareAbout = `Print the rate, counts and latency percentiles of two result files side by
+side with the ratio A/B, e.g. adx against a baseline server in the same run.
+
+Example:
+  adx bench compare adx.json baseline.json`
+
+func runBenchCompare(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("bench compare", "A.json B.json", benchCompareAbout, stderr)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 2 {
+		fmt.Fprintln(stderr, "adx bench compare: want two result files, A.json B.json")
+		return 2
+	}
+	a, err := bench.ReadResult(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "adx bench compare: %v\n", err)
+		return 1
+	}
+	b, err := bench.ReadResult(fs.Arg(1))
+	if err != nil {
+		fmt.Fprintf(stderr, "adx bench compare: %v\n", err)
+		return 1
+	}
+	if err := bench.Compare(stdout, a, b); err != nil {
+		fmt.Fprintf(stderr, "adx bench compare: %v\n", err)
+		return 1
+	}
+	return 0
+}

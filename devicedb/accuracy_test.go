@@ -1,0 +1,333 @@
+package devicedb
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The accuracy floors are the numbers this package achieves on the copied
+// test data (BENCHMARKS.md), rounded down; a regression below them fails.
+const (
+	floorTypeShare    = 0.999 // device type, browser UAs on iOS/Android/Windows/macOS (intoli)
+	floorOSShare      = 0.998 // OS family, same population (intoli + uap-core test_os)
+	floorOSMajorShare = 0.88  // OS major version (uap-core test_os: only 27 such rows, many from the 1990s)
+	floorBotShare     = 0.999 // crawler-user-agents instances flagged
+	floorBotFalsePos  = 0.0   // intoli browser UAs flagged as bots
+	floorModelShare   = 0.95  // uap-core test_device rows whose device is in the default DB
+	floorPlayModel    = 0.88  // the same with the Google Play list imported
+)
+
+type share struct{ ok, n int }
+
+func (s *share) add(ok bool) {
+	s.n++
+	if ok {
+		s.ok++
+	}
+}
+
+func (s share) rate() float64 {
+	if s.n == 0 {
+		return 1
+	}
+	return float64(s.ok) / float64(s.n)
+}
+
+func readGzipJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewDecoder(zr).Decode(v); err != nil {
+		t.Fatalf("cannot decode %s: %v", path, err)
+	}
+}
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		t.Fatalf("cannot decode %s: %v", path, err)
+	}
+}
+
+func osMajor(v string) string {
+	if i := strings.IndexAny(v, ". "); i >= 0 {
+		return v[:i]
+	}
+	return v
+}
+
+// intoliOS is the OS that navigator.platform tells for sure, else "".
+func intoliOS(platform string) string {
+	switch {
+	case platform == "iPhone" || platform == "iPod":
+		return "iOS"
+	case platform == "iPad":
+		return "iPadOS"
+	case platform == "Win32" || platform == "Win64":
+		return "Windows"
+	case platform == "MacIntel":
+		return "macOS"
+	case strings.HasPrefix(platform, "Linux arm") || platform == "Linux aarch64":
+		return "Android"
+	}
+	return ""
+}
+
+func sameOS(got, want string) bool {
+	return got == want || (got == "iOS" || got == "iPadOS") && (want == "iOS" || want == "iPadOS")
+}
+
+func TestAccuracy(t *testing.T) {
+	db := defaultDB(t)
+	var (
+		typeBy     = map[string]*share{}
+		osBy       = map[string]*share{}
+		majorBy    = map[string]*share{}
+		typ, osF   share
+		osMaj      share
+		bots, botF share
+		model      share
+	)
+	get := func(m map[string]*share, k string) *share {
+		if m[k] == nil {
+			m[k] = &share{}
+		}
+		return m[k]
+	}
+
+	// intoli: device category (ground truth) and OS from navigator.platform.
+	var intoli []struct {
+		UserAgent, Platform, DeviceCategory string
+	}
+	readGzipJSON(t, "testdata/intoli/user-agents.json.gz", &intoli)
+	wantType := map[string]int8{"mobile": DeviceTypePhone, "tablet": DeviceTypeTablet, "desktop": DeviceTypePC}
+	var typeMiss []string
+	for _, u := range intoli {
+		r := db.Lookup(Evidence{UA: u.UserAgent})
+		botF.add(!r.IsBot)
+		want := intoliOS(u.Platform)
+		if !strings.HasPrefix(u.UserAgent, "Mozilla/") || want == "" || !sameOS(r.OS, want) && want == "iPadOS" {
+			continue
+		}
+		k := want
+		if k == "iPadOS" {
+			k = "iOS"
+		}
+		ok := r.DeviceType == wantType[u.DeviceCategory]
+		// An iPad asking for the desktop site sends a Mac UA and platform
+		// MacIntel: nothing tells it from a Mac, so "tablet" there is not
+		// countable.
+		if want == "macOS" && u.DeviceCategory != "desktop" {
+			continue
+		}
+		typ.add(ok)
+		get(typeBy, k).add(ok)
+		if !ok && len(typeMiss) < 10 {
+			typeMiss = append(typeMiss, u.DeviceCategory+" "+r.OS+" "+u.UserAgent)
+		}
+		ok = sameOS(r.OS, want)
+		if !ok && len(typeMiss) < 20 {
+			typeMiss = append(typeMiss, "OS "+want+" got "+r.OS+": "+u.UserAgent)
+		}
+		osF.add(ok)
+		get(osBy, k).add(ok)
+	}
+
+	// uap-core test_os: OS family and major version.
+	var uapOS struct {
+		TestCases []struct {
+			UA     string `yaml:"user_agent_string"`
+			Family string `yaml:"family"`
+			Major  string `yaml:"major"`
+		} `yaml:"test_cases"`
+	}
+	readYAML(t, "testdata/uap-core/test_os.sample30.yaml", &uapOS)
+	uapFamily := map[string]string{"iOS": "iOS", "Android": "Android", "Windows": "Windows", "Mac OS X": "macOS"}
+	var osMiss []string
+	for _, c := range uapOS.TestCases {
+		want, ok := uapFamily[c.Family]
+		if !ok || !strings.HasPrefix(c.UA, "Mozilla/") {
+			continue
+		}
+		r := db.Lookup(Evidence{UA: c.UA})
+		okOS := sameOS(r.OS, want)
+		osF.add(okOS)
+		get(osBy, want).add(okOS)
+		if c.Major == "" {
+			continue
+		}
+		okMaj := okOS && (osMajor(r.OSV) == c.Major || r.OSV == c.Major)
+		osMaj.add(okMaj)
+		get(majorBy, want).add(okMaj)
+		if !okMaj {
+			osMiss = append(osMiss, c.Family+" "+c.Major+" got "+r.OS+" "+r.OSV+": "+c.UA)
+		}
+	}
+
+	// crawler-user-agents: every instance is a bot.
+	var crawlers []struct{ Instances []string }
+	data, err := os.ReadFile("testdata/crawler/crawler-user-agents.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &crawlers); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range crawlers {
+		for _, ua := range c.Instances {
+			bots.add(db.Lookup(Evidence{UA: ua}).IsBot)
+		}
+	}
+
+	// uap-core test_device: brand and model on devices in the DB.
+	model, modelN := brandModelShare(t, db)
+
+	t.Logf("device type: %.4f (%d/%d)", typ.rate(), typ.ok, typ.n)
+	for k, s := range typeBy {
+		t.Logf("  %-8s type %.4f (%d/%d)", k, s.rate(), s.ok, s.n)
+	}
+	t.Logf("OS family: %.4f (%d/%d)", osF.rate(), osF.ok, osF.n)
+	for k, s := range osBy {
+		t.Logf("  %-8s OS %.4f (%d/%d)", k, s.rate(), s.ok, s.n)
+	}
+	t.Logf("OS major: %.4f (%d/%d)", osMaj.rate(), osMaj.ok, osMaj.n)
+	for k, s := range majorBy {
+		t.Logf("  %-8s major %.4f (%d/%d)", k, s.rate(), s.ok, s.n)
+	}
+	t.Logf("bots detected: %.4f (%d/%d); browser UAs not flagged: %.4f (%d/%d)", bots.rate(), bots.ok, bots.n, botF.rate(), botF.ok, botF.n)
+	t.Logf("brand+model on devices in the default DB: %.4f (%d/%d)", model.rate(), model.ok, model.n)
+	t.Logf("uap-core test_device rows whose device is in the default DB: %d", modelN)
+	playDB := compileWithPlay(t)
+	playModel, playN := brandModelShare(t, playDB)
+	t.Logf("brand+model with the Play list imported: %.4f (%d/%d rows in that DB)", playModel.rate(), playModel.ok, playN)
+	for _, m := range typeMiss {
+		t.Logf("type miss: %s", m)
+	}
+	for _, m := range osMiss {
+		t.Logf("os miss: %s", m)
+	}
+	f := func(name string, got, floor float64) {
+		t.Helper()
+		if got < floor {
+			t.Errorf("%s accuracy %.4f is below the floor %.4f", name, got, floor)
+		}
+	}
+	f("device type", typ.rate(), floorTypeShare)
+	f("OS", osF.rate(), floorOSShare)
+	f("OS major", osMaj.rate(), floorOSMajorShare)
+	f("bot detection", bots.rate(), floorBotShare)
+	if fp := 1 - botF.rate(); fp > floorBotFalsePos {
+		t.Errorf("bot false positives %.4f above %.4f", fp, floorBotFalsePos)
+	}
+	f("brand+model", model.rate(), floorModelShare)
+	f("brand+model (Play)", playModel.rate(), floorPlayModel)
+}
+
+// brandModelShare looks up the uap-core test_device rows whose expected
+// brand and model name a device of db (by model, marketing name or token)
+// and returns the share resolved to that brand and model.
+func brandModelShare(t *testing.T, db *DB) (share, int) {
+	t.Helper()
+	var uapDev struct {
+		TestCases []struct {
+			UA    string `yaml:"user_agent_string"`
+			Brand string `yaml:"brand"`
+			Model string `yaml:"model"`
+		} `yaml:"test_cases"`
+	}
+	readYAML(t, "testdata/uap-core/test_device.sample30.yaml", &uapDev)
+	known := map[string]bool{} // "brand|MODEL"
+	for i := range db.recs {
+		r := &db.recs[i]
+		if r.brand == "" || r.model == "" {
+			continue
+		}
+		b := strings.ToLower(r.brand)
+		known[b+"|"+strings.ToUpper(r.model)] = true
+		known[b+"|"+strings.ToUpper(r.marketingName)] = true
+	}
+	for tok, i := range db.byToken {
+		if b := db.recs[i].brand; b != "" {
+			known[strings.ToLower(b)+"|"+tok] = true
+		}
+	}
+	var s share
+	for _, c := range uapDev.TestCases {
+		if c.Brand == "" || c.Model == "" || !strings.HasPrefix(c.UA, "Mozilla/") && !strings.HasPrefix(c.UA, "Dalvik/") {
+			continue
+		}
+		b := strings.ToLower(c.Brand)
+		if !known[b+"|"+strings.ToUpper(c.Model)] {
+			continue
+		}
+		r := db.Lookup(Evidence{UA: c.UA})
+		m := strings.ToUpper(c.Model)
+		ok := strings.ToLower(r.Make) == b
+		if ok {
+			ok = sameModel(r.Model, c.Model, c.Brand) || sameModel(r.MarketingName, c.Model, c.Brand)
+			if !ok {
+				for tok, i := range db.byToken {
+					if db.recs[i].id == r.ID && tok == m {
+						ok = true
+						break
+					}
+				}
+			}
+		}
+		if !ok && testing.Verbose() {
+			t.Logf("model miss: want %s %s got %s %s (%s): %s", c.Brand, c.Model, r.Make, r.Model, r.Match, c.UA)
+		}
+		s.add(ok)
+	}
+	return s, s.n
+}
+
+// compileWithPlay compiles default.yaml plus the Google Play list.
+func compileWithPlay(t testing.TB) *DB {
+	t.Helper()
+	src, err := ReadSourceFile("default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ImportPlayFile(src, "testdata/play/android-supported-devices.json.gz"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Compile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// sameModel compares model names as uap-core writes them: without the
+// maker's prefix, case and punctuation ignored ("ZTE-RACER" is "RACER").
+func sameModel(got, want, brand string) bool {
+	norm := func(s string) string {
+		s = strings.ToUpper(s)
+		s = strings.TrimPrefix(s, strings.ToUpper(brand))
+		var b strings.Builder
+		for _, c := range s {
+			if c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+				b.WriteRune(c)
+			}
+		}
+		return b.String()
+	}
+	return got != "" && norm(got) == norm(want)
+}

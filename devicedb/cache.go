@@ -1,0 +1,125 @@
+package devicedb
+
+import (
+	"hash/maphash"
+	"sync"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+)
+
+const cacheShards = 64
+
+// Cache is a bounded lookup cache in front of (*DB).Lookup: 64 shards of
+// direct-mapped slots, each entry keyed by a 128-bit hash of the whole
+// Evidence (two independent seeds) and tagged with the DB's Generation, so
+// that results computed from a replaced snapshot are never served. A slot
+// is overwritten on collision: the cache never grows. It keeps no
+// reference to evidence bytes; an entry of a replaced DB keeps that DB's
+// strings reachable until the slot is overwritten. Safe for concurrent use.
+type Cache struct {
+	seed1, seed2 maphash.Seed
+	mask         uint64
+	shards       [cacheShards]cacheShard
+}
+
+type cacheShard struct {
+	mu      sync.Mutex
+	entries []cacheEntry
+	hits    uint64
+	misses  uint64
+	_       [40]byte // keep shards on separate cache lines
+}
+
+type cacheEntry struct {
+	k1, k2 uint64
+	gen    uint64
+	res    Result
+}
+
+// NewCache returns a cache holding at most size results (rounded up to a
+// multiple of 64 and a power of two per shard; at least 64).
+func NewCache(size int) *Cache {
+	per := 1
+	for per*cacheShards < size {
+		per <<= 1
+	}
+	c := &Cache{seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), mask: uint64(per - 1)}
+	for i := range c.shards {
+		c.shards[i].entries = make([]cacheEntry, per)
+	}
+	return c
+}
+
+// Lookup returns db.Lookup(ev), from the cache when an entry for the same
+// evidence and the same db generation is present. It allocates nothing on a
+// hit.
+func (c *Cache) Lookup(db *DB, ev Evidence) Result {
+	k1, k2 := c.hash(&ev)
+	gen := db.Generation()
+	s := &c.shards[k1%cacheShards]
+	slot := (k1 / cacheShards) & c.mask
+	s.mu.Lock()
+	e := &s.entries[slot]
+	if e.gen == gen && e.k1 == k1 && e.k2 == k2 {
+		r := e.res
+		s.hits++
+		s.mu.Unlock()
+		return r
+	}
+	s.misses++
+	s.mu.Unlock()
+	r := db.Lookup(ev)
+	s.mu.Lock()
+	*e = cacheEntry{k1: k1, k2: k2, gen: gen, res: r}
+	s.mu.Unlock()
+	return r
+}
+
+// Stats returns the hit and miss counts since NewCache.
+func (c *Cache) Stats() (hits, misses uint64) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		hits += s.hits
+		misses += s.misses
+		s.mu.Unlock()
+	}
+	return hits, misses
+}
+
+func (c *Cache) hash(ev *Evidence) (uint64, uint64) {
+	k1 := maphash.String(c.seed1, ev.UA)
+	k2 := maphash.String(c.seed2, ev.UA)
+	if ev.SUA != nil {
+		k1, k2 = hashSUA(c.seed1, k1, ev.SUA), hashSUA(c.seed2, k2, ev.SUA)
+	}
+	return k1, k2
+}
+
+// hashSUA mixes every sua field into k, with separators so that field
+// boundaries count.
+func hashSUA(seed maphash.Seed, k uint64, sua *openrtb2.UserAgent) uint64 {
+	mix := func(k uint64, s string) uint64 { return (k^maphash.String(seed, s))*0x9E3779B97F4A7C15 + 1 }
+	k = mix(k, sua.Model)
+	k = mix(k, sua.Architecture)
+	k = mix(k, sua.Bitness)
+	m := int8(-1)
+	if sua.Mobile != nil {
+		m = *sua.Mobile
+	}
+	k = (k ^ uint64(uint8(m)) ^ uint64(sua.Source)<<8) * 0x9E3779B97F4A7C15
+	if p := sua.Platform; p != nil {
+		k = mix(k, p.Brand)
+		for _, v := range p.Version {
+			k = mix(k, v)
+		}
+	}
+	k = mix(k, "\x00browsers")
+	for i := range sua.Browsers {
+		k = mix(k, sua.Browsers[i].Brand)
+		for _, v := range sua.Browsers[i].Version {
+			k = mix(k, v)
+		}
+	}
+	return k
+}

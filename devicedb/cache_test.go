@@ -1,0 +1,127 @@
+package devicedb
+
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func TestCacheHitsAndGenerations(t *testing.T) {
+	c := NewCache(1024)
+	db1 := defaultDB(t)
+	db2, err := compileString(minimal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ua := "UA-1"
+	if r := c.Lookup(db1, Evidence{UA: ua}); r.Match != MatchGeneric {
+		t.Fatalf("default DB: %+v", r)
+	}
+	c.Lookup(db1, Evidence{UA: ua})
+	if h, m := c.Stats(); h != 1 || m != 1 {
+		t.Fatalf("stats = %d hits %d misses, want 1 1", h, m)
+	}
+	// Same evidence, new snapshot: the old entry must not be served.
+	if r := c.Lookup(db2, Evidence{UA: ua}); r.ID != "phone" {
+		t.Fatalf("after a reload the cache served %q", r.ID)
+	}
+	// sua is part of the key.
+	red := "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"
+	a := c.Lookup(db1, Evidence{UA: red})
+	b := c.Lookup(db1, Evidence{UA: red, SUA: &openrtb2.UserAgent{Model: "SM-S918B"}})
+	if a.Model == b.Model || b.Model != "SM-S918B" {
+		t.Fatalf("sua ignored by the cache key: %q then %q", a.Model, b.Model)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = mf.GetMetric()[0].GetCounter().GetValue()
+	}
+	h, m := c.Stats()
+	if got["adx_devicedb_cache_hits_total"] != float64(h) || got["adx_devicedb_cache_misses_total"] != float64(m) || len(got) != 2 {
+		t.Errorf("collector exports %v, want hits %d misses %d", got, h, m)
+	}
+}
+
+func TestCacheBounded(t *testing.T) {
+	c := NewCache(100)
+	db := defaultDB(t)
+	for i := 0; i < 10000; i++ {
+		c.Lookup(db, Evidence{UA: "ua " + strconv.Itoa(i)})
+	}
+	n := 0
+	for i := range c.shards {
+		n += len(c.shards[i].entries)
+	}
+	if n != 128 {
+		t.Fatalf("cache holds %d slots, want 128", n)
+	}
+}
+
+// TestConcurrentReload swaps snapshots (good ones, and keeps the last good
+// copy on corrupt and truncated ones) under concurrent cached lookups; run
+// with -race. Each result must come from the generation read with it.
+func TestConcurrentReload(t *testing.T) {
+	good := DefaultSnapshot()
+	other, _ := compileString(minimal)
+	otherSnap, _ := other.MarshalBinary()
+	var cur atomic.Pointer[DB]
+	cur.Store(defaultDB(t))
+	c := NewCache(256)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				db := cur.Load()
+				r := c.Lookup(db, Evidence{UA: "UA-1"})
+				if _, isMinimal := db.byID["phone"]; isMinimal != (r.ID == "phone") {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	for i := 0; i < 200; i++ {
+		var data []byte
+		switch i % 4 {
+		case 0:
+			data = good
+		case 1:
+			data = otherSnap
+		case 2:
+			data = good[:len(good)/2] // truncated
+		case 3:
+			data = append([]byte(nil), otherSnap...)
+			data[len(data)-3] ^= 0xff // corrupt
+		}
+		if db, err := Load(data); err == nil {
+			cur.Store(db)
+		} else if i%4 < 2 {
+			t.Errorf("good snapshot rejected: %v", err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if n := failures.Load(); n > 0 {
+		t.Fatalf("%d lookups returned a result of another generation", n)
+	}
+}

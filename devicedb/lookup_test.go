@@ -1,0 +1,84 @@
+package devicedb
+
+import (
+	"testing"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+)
+
+func defaultDB(t testing.TB) *DB {
+	t.Helper()
+	db, err := Default()
+	if err != nil {
+		t.Fatalf("Default: %v", err)
+	}
+	return db
+}
+
+func TestLookup(t *testing.T) {
+	db := defaultDB(t)
+	f := func(ua string, sua *openrtb2.UserAgent, wantMake, wantModel, wantOS, wantOSV string, wantType int8, wantMatch MatchType) {
+		t.Helper()
+		r := db.Lookup(Evidence{UA: ua, SUA: sua})
+		if r.Make != wantMake || r.Model != wantModel || r.OS != wantOS || r.OSV != wantOSV || r.DeviceType != wantType || r.Match != wantMatch {
+			t.Errorf("Lookup(%q)\n got make=%q model=%q os=%q osv=%q type=%d match=%s (id %s)\nwant make=%q model=%q os=%q osv=%q type=%d match=%s",
+				ua, r.Make, r.Model, r.OS, r.OSV, r.DeviceType, r.Match, r.ID, wantMake, wantModel, wantOS, wantOSV, wantType, wantMatch)
+		}
+	}
+	mobile1, mobile0 := int8(1), int8(0)
+	reduced := "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"
+	// Issue 5: the reduced UA with sua.model must resolve to the S23 Ultra.
+	f(reduced, &openrtb2.UserAgent{Model: "SM-S918B"}, "Samsung", "SM-S918B", "Android", "10", 4, MatchToken)
+	f(reduced, &openrtb2.UserAgent{Model: "SM-S918B", Mobile: &mobile1, Platform: &openrtb2.BrandVersion{Brand: "Android", Version: []string{"14", "0", "0"}}},
+		"Samsung", "SM-S918B", "Android", "14", 4, MatchToken)
+	f(reduced, nil, "", "", "Android", "10", 4, MatchFallback)
+	f("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+		&openrtb2.UserAgent{Mobile: &mobile0}, "", "", "Android", "10", 5, MatchFallback)
+	f("Mozilla/5.0 (Linux; Android 13; SM-S911U1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0.0.0 Mobile Safari/537.36",
+		nil, "Samsung", "SM-S911B", "Android", "13", 4, MatchToken)
+	f("Mozilla/5.0 (Linux; Android 14; Pixel 8 Pro) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+		nil, "Google", "Pixel 8 Pro", "Android", "14", 4, MatchToken)
+	f("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+		nil, "Apple", "iPhone", "iOS", "17.4.1", 4, MatchFallback)
+	f("Mozilla/5.0 (iPhone; CPU iPhone OS 18_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/26.0 Mobile/15E148 Safari/604.1",
+		nil, "Apple", "iPhone", "iOS", "26.0", 4, MatchFallback)
+	f("Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1",
+		nil, "Apple", "iPad", "iPadOS", "16.6", 5, MatchFallback)
+	f("MyApp/1.2 (iPhone15,3; iOS 17.4; Scale/3.00)", nil, "Apple", "iPhone 14 Pro Max", "iOS", "17.4", 4, MatchToken)
+	f("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+		nil, "", "", "Windows", "10", 2, MatchFallback)
+	f("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+		&openrtb2.UserAgent{Platform: &openrtb2.BrandVersion{Brand: "Windows", Version: []string{"15", "0", "0"}}}, "", "", "Windows", "11", 2, MatchFallback)
+	f("Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko", nil, "", "", "Windows", "7", 2, MatchFallback)
+	f("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+		nil, "Apple", "Mac", "macOS", "10.15.7", 2, MatchFallback)
+	f("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", nil, "", "", "Linux", "", 2, MatchFallback)
+	f("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", nil, "", "", "Chrome OS", "", 2, MatchFallback)
+	f("Mozilla/5.0 (SMART-TV; LINUX; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) 76.0.3809.146/6.0 TV Safari/537.36",
+		nil, "Samsung", "Smart TV", "Tizen", "6.0", 3, MatchFallback)
+	f("Mozilla/5.0 (Web0S; Linux/SmartTV) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.79 Safari/537.36 WebAppManager",
+		nil, "LG", "Smart TV", "webOS", "", 3, MatchFallback)
+	f("Roku/DVP-12.0 (12.0.0.4182-88)", nil, "Roku", "Roku", "Roku OS", "", 7, MatchFallback)
+	f("Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7233; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.0.0 Mobile Safari/537.36",
+		nil, "Amazon", "AFTMM", "Fire OS", "9", 7, MatchToken)
+	f("AppleCoreMedia/1.0.0.20L563 (Apple TV; U; CPU OS 16_5 like Mac OS X; en_us)", nil, "Apple", "Apple TV", "tvOS", "16.5", 7, MatchFallback)
+	f("Mozilla/5.0 (PlayStation 5 3.11) AppleWebKit/605.1.15 (KHTML, like Gecko)", nil, "Sony", "PlayStation", "PlayStation", "", 6, MatchFallback)
+	f("Mozilla/5.0 (Windows NT 10.0; Win64; x64; Xbox; Xbox One) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.102 Safari/537.36 Edge/18.19041",
+		nil, "Microsoft", "Xbox", "Xbox", "", 6, MatchFallback)
+	f("", nil, "", "", "", "", 0, MatchGeneric)
+}
+
+func TestBots(t *testing.T) {
+	db := defaultDB(t)
+	f := func(ua string, want bool) {
+		t.Helper()
+		if r := db.Lookup(Evidence{UA: ua}); r.IsBot != want {
+			t.Errorf("Lookup(%q).IsBot = %v, want %v (id %s)", ua, r.IsBot, want, r.ID)
+		}
+	}
+	f("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", true)
+	f("curl/8.4.0", true)
+	f("Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/41.0.2272.96 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", true)
+	f("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1", false)
+	f("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", false)
+}

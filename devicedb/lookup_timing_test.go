@@ -1,0 +1,194 @@
+package devicedb
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Benchmarks (BENCHMARKS.md):
+//
+//	go test -run '^$' -bench . -benchmem ./devicedb/
+//
+// The traffic is the 10,000 real UAs of user-agents-intoli; the 100k DB is
+// default.yaml plus the Google Play list plus synthetic variants of its
+// rows, each with a sample UA (built once per process).
+
+func intoliUAs(b testing.TB) []string {
+	b.Helper()
+	f, err := os.Open("testdata/intoli/user-agents.json.gz")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rows []struct{ UserAgent string }
+	if err := json.NewDecoder(zr).Decode(&rows); err != nil {
+		b.Fatal(err)
+	}
+	uas := make([]string, len(rows))
+	for i, r := range rows {
+		uas[i] = r.UserAgent
+	}
+	return uas
+}
+
+var big100k = sync.OnceValues(func() ([]byte, error) {
+	src, err := ReadSourceFile("default.yaml")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ImportPlayFile(src, "testdata/play/android-supported-devices.json.gz"); err != nil {
+		return nil, err
+	}
+	n := len(src.Devices)
+	for i := 0; len(src.Devices) < 100000; i++ {
+		base := src.Devices[n-1-i%(n-1)]
+		if len(base.Tokens) == 0 {
+			continue
+		}
+		tok := base.Tokens[0] + "-V" + strconv.Itoa(i)
+		caps := map[string]string{CapModel: tok, CapScreenWidth: "1080", CapScreenHeight: "2400", CapPPI: "400", CapPixelRatio: "2.625"}
+		src.Devices = append(src.Devices, Device{ID: "synth_" + strconv.Itoa(i), FallBack: "generic_android_phone", Tokens: []string{tok},
+			UserAgents: []string{"Mozilla/5.0 (Linux; Android 14; " + tok + ") AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"},
+			Caps:       caps})
+	}
+	db, err := Compile(src)
+	if err != nil {
+		return nil, err
+	}
+	return db.MarshalBinary()
+})
+
+func load100k(b testing.TB) *DB {
+	b.Helper()
+	snap, err := big100k()
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := Load(snap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
+// BenchmarkMapBaseline is the floor: one Go map lookup keyed by the UA.
+func BenchmarkMapBaseline(b *testing.B) {
+	uas := intoliUAs(b)
+	m := make(map[string]int32, len(uas))
+	for i, ua := range uas {
+		m[ua] = int32(i)
+	}
+	b.ResetTimer()
+	var sink int32
+	for i := 0; i < b.N; i++ {
+		sink += m[uas[i%len(uas)]]
+	}
+	_ = sink
+}
+
+func BenchmarkLookupCached(b *testing.B) {
+	uas := intoliUAs(b)[:1000]
+	db := defaultDB(b)
+	c := NewCache(4096)
+	for _, ua := range uas {
+		c.Lookup(db, Evidence{UA: ua})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Lookup(db, Evidence{UA: uas[i%len(uas)]})
+	}
+}
+
+func BenchmarkLookupCachedParallel(b *testing.B) {
+	uas := intoliUAs(b)[:1000]
+	db := defaultDB(b)
+	c := NewCache(4096)
+	for _, ua := range uas {
+		c.Lookup(db, Evidence{UA: ua})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			c.Lookup(db, Evidence{UA: uas[i%len(uas)]})
+			i++
+		}
+	})
+}
+
+func BenchmarkLookupUncached(b *testing.B) {
+	uas := intoliUAs(b)
+	for _, bc := range []struct {
+		name string
+		db   func(testing.TB) *DB
+	}{{"default", defaultDB}, {"100k", load100k}} {
+		db := bc.db(b)
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				db.Lookup(Evidence{UA: uas[i%len(uas)]})
+			}
+		})
+	}
+}
+
+func BenchmarkIsBot(b *testing.B) {
+	uas := intoliUAs(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		isBot(uas[i%len(uas)])
+	}
+}
+
+// BenchmarkLoad100k measures Load of the 100,000-device snapshot and the
+// live heap it adds (heap-MB, after a GC).
+func BenchmarkLoad100k(b *testing.B) {
+	snap, err := big100k()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(snap)))
+	b.ReportMetric(float64(len(snap))/1e6, "snapshot-MB")
+	var heap float64
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		db, err := Load(snap)
+		el := time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap = float64(after.HeapAlloc-before.HeapAlloc) / 1e6
+		runtime.KeepAlive(db)
+		_ = el
+	}
+	b.ReportMetric(heap, "heap-MB")
+}
+
+// BenchmarkLoadDefault is the cost of Default() on first use.
+func BenchmarkLoadDefault(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Load(DefaultSnapshot()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

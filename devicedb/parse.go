@@ -1,0 +1,587 @@
+package devicedb
+
+import "strings"
+
+// fallback slots: the family fallback devices Lookup uses when neither the
+// exact User-Agent nor a model token matched (issue 5, "Matching").
+const (
+	fbNone = iota
+	fbAndroid
+	fbAndroidPhone
+	fbAndroidTablet
+	fbIPhone
+	fbIPad
+	fbIPod
+	fbWindows
+	fbWindowsPhone
+	fbMac
+	fbLinux
+	fbChromeOS
+	fbTizenTV
+	fbTizen
+	fbWebOS
+	fbRoku
+	fbFireTV
+	fbKindle
+	fbAndroidTV
+	fbChromecast
+	fbAppleTV
+	fbAppleWatch
+	fbPlayStation
+	fbXbox
+	fbNintendo
+	fbKaiOS
+	fbHarmony
+	fbBot
+	numFallbacks
+)
+
+// fallbackIDs names, per slot, the device ids tried in order; a database
+// that lacks them all falls back to generic.
+var fallbackIDs = [numFallbacks][]string{
+	fbAndroid:       {"generic_android"},
+	fbAndroidPhone:  {"generic_android_phone", "generic_android"},
+	fbAndroidTablet: {"generic_android_tablet", "generic_android"},
+	fbIPhone:        {"apple_iphone"},
+	fbIPad:          {"apple_ipad"},
+	fbIPod:          {"apple_ipod", "apple_iphone"},
+	fbWindows:       {"generic_windows"},
+	fbWindowsPhone:  {"generic_windows_phone"},
+	fbMac:           {"apple_mac"},
+	fbLinux:         {"generic_linux"},
+	fbChromeOS:      {"generic_chromeos"},
+	fbTizenTV:       {"samsung_tizen_tv", "generic_smarttv"},
+	fbTizen:         {"generic_tizen"},
+	fbWebOS:         {"lg_webos_tv", "generic_smarttv"},
+	fbRoku:          {"roku_generic", "generic_smarttv"},
+	fbFireTV:        {"amazon_fire_tv", "generic_android_tv"},
+	fbKindle:        {"amazon_kindle_fire", "generic_android_tablet"},
+	fbAndroidTV:     {"generic_android_tv", "generic_smarttv"},
+	fbChromecast:    {"google_chromecast", "generic_android_tv"},
+	fbAppleTV:       {"apple_tv"},
+	fbAppleWatch:    {"apple_watch"},
+	fbPlayStation:   {"sony_playstation"},
+	fbXbox:          {"microsoft_xbox"},
+	fbNintendo:      {"nintendo_switch"},
+	fbKaiOS:         {"generic_kaios"},
+	fbHarmony:       {"generic_harmonyos"},
+	fbBot:           {"generic_bot"},
+}
+
+// OpenRTB / AdCOM device types (AdCOM 1.0 list "Device Types").
+const (
+	DeviceTypeMobileTablet   int8 = 1
+	DeviceTypePC             int8 = 2
+	DeviceTypeCTV            int8 = 3
+	DeviceTypePhone          int8 = 4
+	DeviceTypeTablet         int8 = 5
+	DeviceTypeConnected      int8 = 6
+	DeviceTypeSetTopBox      int8 = 7
+	deviceTypeUnknown        int8 = 0
+	maxVersionParts               = 3
+	maxVersionComponentValue      = 99999
+)
+
+// version is a parsed dotted version; n == 0 means unknown.
+type version struct {
+	p [maxVersionParts]int32
+	n uint8
+}
+
+// parseVersion reads up to three numeric components separated by '.' or
+// '_' from the start of s.
+func parseVersion(s string) version {
+	var v version
+	i := 0
+	for v.n < maxVersionParts {
+		start := i
+		var x int32
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			if x < maxVersionComponentValue {
+				x = x*10 + int32(s[i]-'0')
+			}
+			i++
+		}
+		if i == start {
+			break
+		}
+		v.p[v.n] = x
+		v.n++
+		if i+1 < len(s) && (s[i] == '.' || s[i] == '_') && s[i+1] >= '0' && s[i+1] <= '9' {
+			i++
+			continue
+		}
+		break
+	}
+	return v
+}
+
+// uaInfo is what the parser learnt from the UA and sua. Its strings are
+// substrings of the evidence and must not outlive the lookup.
+type uaInfo struct {
+	fb         int
+	os         string
+	osv        string // a static version string that overrides ver (Windows)
+	ver        version
+	devType    int8
+	model      string // a model token candidate from the UA
+	hw         string // an Apple hardware id such as "iPhone15,3"
+	browser    string
+	browserPri int
+}
+
+// parse flags
+const (
+	pAndroid = 1 << iota
+	pLinux
+	pIPhone
+	pIPad
+	pIPod
+	pMac
+	pWindows
+	pWinPhone
+	pXbox
+	pCrOS
+	pPlayStation
+	pNintendo
+	pTV
+	pTizen
+	pWebOS
+	pRoku
+	pKaiOS
+	pHarmony
+	pAppleTV
+	pWatch
+	pCrKey
+	pMobile
+	pTablet
+	pSilk
+	pDalvik
+	pBrowser // a desktop/mobile browser engine product (Chrome, Firefox, Safari)
+)
+
+// browsers by priority: a later match with a higher priority wins, so
+// "Chrome/… Safari/…" is Chrome and "… Edg/…" is Edge.
+var browserNames = [...]struct {
+	product, name string
+	pri           int
+}{
+	{"Safari", "Safari", 1},
+	{"Chrome", "Chrome", 2},
+	{"Firefox", "Firefox", 3},
+	{"CriOS", "Chrome", 4},
+	{"FxiOS", "Firefox", 4},
+	{"Silk", "Silk", 4},
+	{"SamsungBrowser", "Samsung Internet", 5},
+	{"UCBrowser", "UC Browser", 5},
+	{"YaBrowser", "Yandex Browser", 5},
+	{"OPR", "Opera", 6},
+	{"OPT", "Opera", 6},
+	{"EdgiOS", "Edge", 6},
+	{"EdgA", "Edge", 6},
+	{"Edg", "Edge", 6},
+	{"Edge", "Edge", 6},
+}
+
+// parseUA fills info from a User-Agent. It allocates nothing.
+func parseUA(ua string, info *uaInfo) {
+	var (
+		tz                   Tokenizer
+		fl                   uint64
+		andV, iosV, macV     version
+		ntV, tizenV, wpV     version
+		safariV, watchV, tvV version
+		harmonyV, kaiV, webV version
+		inAndroidComment     bool
+		winLegacy, lastItem  string
+		commentModel         string
+		buildModel           string
+	)
+	tz.Reset(ua)
+	prevKind := TokenKind(0)
+	for {
+		tok, ok := tz.Next()
+		if !ok {
+			break
+		}
+		if tok.Kind == TokenProduct {
+			inAndroidComment = false
+		} else if prevKind != TokenComment {
+			inAndroidComment = false
+		}
+		prevKind = tok.Kind
+		if tok.Kind == TokenComment {
+			it := tok.Name
+			switch {
+			case hasPrefix(it, "Android"):
+				fl |= pAndroid
+				if v := parseVersion(trimSpace(strings.TrimLeft(it[7:], " /"))); v.n > 0 && andV.n == 0 {
+					andV = v
+				}
+				inAndroidComment = true
+				continue
+			case it == "Linux" || hasPrefix(it, "Linux ") || it == "X11" || hasPrefix(it, "Ubuntu") || hasPrefix(it, "Fedora"):
+				fl |= pLinux
+			case it == "iPhone" || hasPrefix(it, "iPhone;"):
+				fl |= pIPhone
+			case it == "iPad":
+				fl |= pIPad
+			case hasPrefix(it, "iPod"):
+				fl |= pIPod
+			case hasPrefix(it, "CPU ") && strings.Contains(it, " like Mac OS X"):
+				// "CPU iPhone OS 17_4 like Mac OS X", "CPU OS 16_5 like…",
+				// "CPU iPhone 6_1_4 like…": the last word before " like".
+				pre := trimSpace(it[:strings.Index(it, " like Mac OS X")])
+				iosV = parseVersion(pre[strings.LastIndexByte(pre, ' ')+1:])
+			case hasPrefix(it, "iOS ") || hasPrefix(it, "iPadOS "):
+				iosV = parseVersion(it[strings.IndexByte(it, ' ')+1:])
+			case it == "Macintosh":
+				fl |= pMac
+			case strings.Contains(it, "Mac OS X") && !strings.Contains(it, "like Mac"):
+				fl |= pMac
+				if k := strings.Index(it, "Mac OS X "); k >= 0 {
+					macV = parseVersion(it[k+9:])
+				}
+			case hasPrefix(it, "Windows Phone"):
+				fl |= pWinPhone
+				rest := strings.TrimPrefix(it[13:], " OS")
+				wpV = parseVersion(trimSpace(rest))
+			case hasPrefix(it, "Windows NT"):
+				fl |= pWindows
+				ntV = parseVersion(trimSpace(it[10:]))
+			case hasPrefix(it, "Windows") || hasPrefix(it, "Win9") || hasPrefix(it, "WinNT") || hasPrefix(it, "Win 9x") || it == "Win32" || it == "Win64" || hasPrefix(it, "WOW64"):
+				fl |= pWindows
+				if winLegacy == "" {
+					winLegacy = legacyWindows(it)
+				}
+			case hasPrefix(it, "Xbox"):
+				fl |= pXbox
+			case hasPrefix(it, "CrOS"):
+				fl |= pCrOS
+			case hasPrefixFold(it, "PlayStation"):
+				fl |= pPlayStation
+			case hasPrefix(it, "Nintendo"):
+				fl |= pNintendo
+			case hasPrefixFold(it, "SMART-TV") || hasPrefixFold(it, "SmartTV") || hasPrefixFold(it, "Smart TV") ||
+				it == "TV" || hasPrefix(it, "Android TV") || hasPrefix(it, "GoogleTV") || hasPrefix(it, "BRAVIA") ||
+				hasPrefix(it, "AndroidTV"):
+				fl |= pTV
+			case hasPrefix(it, "Tizen"):
+				fl |= pTizen
+				tizenV = parseVersion(trimSpace(it[5:]))
+			case hasPrefix(it, "Web0S") || hasPrefix(it, "webOS") || hasPrefix(it, "WebOS") || hasPrefix(it, "NetCast"):
+				fl |= pWebOS | pTV
+			case hasPrefix(it, "HarmonyOS") || hasPrefix(it, "OpenHarmony"):
+				fl |= pHarmony
+				harmonyV = parseVersion(trimSpace(it[strings.IndexByte(it+" ", ' '):]))
+			case hasPrefix(it, "Apple TV") || hasPrefix(it, "AppleTV"):
+				fl |= pAppleTV
+			case hasPrefix(it, "Roku"):
+				fl |= pRoku
+			case it == "Mobile" || hasPrefix(it, "Mobile "):
+				fl |= pMobile
+			case it == "Tablet":
+				fl |= pTablet
+			case hasPrefix(it, "KAIOS") || hasPrefix(it, "KaiOS"):
+				fl |= pKaiOS
+			case hasPrefix(it, "MSIE ") || hasPrefix(it, "Trident/"):
+				setBrowser(info, "Internet Explorer", 5)
+				continue
+			}
+			hw := strings.TrimPrefix(it, "HW ")
+			if k := strings.IndexByte(hw, '/'); k > 0 {
+				hw = hw[:k] // "iPhone1,2/4.2.1"
+			}
+			if isAppleHW(hw) {
+				info.hw = hw
+			}
+			if hasPrefix(it, "iPad ") {
+				fl |= pIPad
+			}
+			if fl&pWinPhone != 0 && !hasPrefix(it, "Trident") && !hasPrefix(it, "IEMobile") && it != "ARM" && it != "Touch" {
+				lastItem = it // Windows Phone: "…; NOKIA; Lumia 520)"
+			}
+			// Model candidates: "MODEL Build/…" anywhere, else the item
+			// after "Android N" that is not a flag or a locale.
+			if k := strings.Index(it, " Build/"); k > 0 {
+				if buildModel == "" {
+					buildModel = it[:k]
+				}
+			} else if hasPrefix(it, "Build/") {
+				// "Build/…" alone carries no model.
+			} else if inAndroidComment && commentModel == "" && !isNonModelItem(it) {
+				commentModel = it
+			}
+			continue
+		}
+		// Product tokens.
+		name := tok.Name
+		switch name {
+		case "Mobile":
+			fl |= pMobile
+		case "Tablet":
+			fl |= pTablet
+		case "Version":
+			safariV = parseVersion(tok.Version)
+		case "Roku":
+			fl |= pRoku
+		case "KAIOS", "KaiOS":
+			fl |= pKaiOS
+			kaiV = parseVersion(tok.Version)
+		case "CrKey":
+			fl |= pCrKey
+		case "AppleTV", "tvOS":
+			fl |= pAppleTV
+			if name == "tvOS" {
+				tvV = parseVersion(tok.Version)
+			}
+		case "watchOS":
+			fl |= pWatch
+			watchV = parseVersion(tok.Version)
+		case "Dalvik":
+			fl |= pDalvik
+		case "SMART-TV", "SmartTV":
+			fl |= pTV
+		case "Tizen":
+			fl |= pTizen
+			if tizenV.n == 0 {
+				tizenV = parseVersion(tok.Version)
+			}
+		case "Web0S", "webOS", "WebAppManager":
+			fl |= pWebOS | pTV
+			webV = parseVersion(tok.Version)
+		case "Silk":
+			fl |= pSilk
+		case "Chrome", "Firefox", "Safari":
+			fl |= pBrowser
+		}
+		for i := range browserNames {
+			if browserNames[i].product == name {
+				setBrowser(info, browserNames[i].name, browserNames[i].pri)
+				break
+			}
+		}
+		if isAppleHW(name) {
+			info.hw = name
+			if tok.Version == "" {
+				info.hw = name
+			}
+		}
+		if hasPrefix(name, "model") && isAppleHW(tok.Version) {
+			info.hw = tok.Version
+		}
+	}
+	model := buildModel
+	if model == "" {
+		model = commentModel
+	}
+	for _, p := range [...]string{"SAMSUNG ", "Samsung ", "samsung "} {
+		if hasPrefix(model, p) {
+			model = model[len(p):]
+		}
+	}
+	// Dalvik and some vendors append a build after the model: "C5303
+	// Sony/12.1.A.0.266", "MI PAD MIUI/4.12.19".
+	if k := strings.LastIndexByte(model, ' '); k > 0 && strings.IndexByte(model[k:], '/') > 0 {
+		model = model[:k]
+	}
+	if model == "K" || model == "k" {
+		model = "" // Chrome's reduced UA (Android 10; K)
+	}
+	info.model = model
+
+	// Family dispatch, most specific first.
+	switch {
+	case fl&pXbox != 0:
+		info.fb, info.os, info.devType = fbXbox, "Xbox", DeviceTypeConnected
+	case fl&pPlayStation != 0:
+		info.fb, info.os, info.devType = fbPlayStation, "PlayStation", DeviceTypeConnected
+	case fl&pNintendo != 0:
+		info.fb, info.devType = fbNintendo, DeviceTypeConnected
+	case fl&pAppleTV != 0:
+		info.fb, info.os, info.devType = fbAppleTV, "tvOS", DeviceTypeSetTopBox
+		info.ver = tvV
+		if info.ver.n == 0 {
+			info.ver = iosV
+		}
+	case fl&pWatch != 0:
+		info.fb, info.os, info.devType, info.ver = fbAppleWatch, "watchOS", DeviceTypeConnected, watchV
+	case fl&pRoku != 0:
+		info.fb, info.os, info.devType = fbRoku, "Roku OS", DeviceTypeSetTopBox
+	case fl&pTizen != 0:
+		info.os, info.ver = "Tizen", tizenV
+		if fl&pTV != 0 || fl&pMobile == 0 {
+			info.fb, info.devType = fbTizenTV, DeviceTypeCTV
+		} else {
+			info.fb, info.devType = fbTizen, DeviceTypePhone
+		}
+	case fl&pWebOS != 0:
+		info.fb, info.os, info.devType, info.ver = fbWebOS, "webOS", DeviceTypeCTV, webV
+	case fl&pKaiOS != 0:
+		info.fb, info.os, info.devType, info.ver = fbKaiOS, "KaiOS", DeviceTypePhone, kaiV
+	case fl&pHarmony != 0:
+		info.fb, info.os, info.ver = fbHarmony, "HarmonyOS", harmonyV
+		info.devType = DeviceTypePhone
+		if fl&pTablet != 0 {
+			info.devType = DeviceTypeTablet
+		}
+	case fl&pCrKey != 0:
+		info.fb, info.os, info.devType, info.ver = fbChromecast, "Android", DeviceTypeSetTopBox, andV
+	case fl&pWinPhone != 0:
+		info.fb, info.os, info.devType, info.ver = fbWindowsPhone, "Windows", DeviceTypePhone, wpV
+		if info.model == "" {
+			info.model = lastItem
+		}
+	case fl&pAndroid != 0 || hasPrefix(model, "KF") || hasPrefix(model, "AFT") || fl&pSilk != 0 && fl&pMac == 0:
+		info.os, info.ver = "Android", andV
+		switch {
+		case hasPrefix(model, "AFT"):
+			info.fb, info.os, info.devType = fbFireTV, "Fire OS", DeviceTypeSetTopBox
+		case hasPrefix(model, "KF") || fl&pSilk != 0:
+			info.fb, info.os, info.devType = fbKindle, "Fire OS", DeviceTypeTablet
+		case fl&pTV != 0:
+			info.fb, info.devType = fbAndroidTV, DeviceTypeCTV
+		case fl&pMobile != 0:
+			info.fb, info.devType = fbAndroidPhone, DeviceTypePhone
+		case fl&pTablet != 0 || fl&pBrowser != 0 && fl&pDalvik == 0:
+			// Chrome and Firefox for Android say "Mobile" on phones only.
+			info.fb, info.devType = fbAndroidTablet, DeviceTypeTablet
+		default:
+			info.fb, info.devType = fbAndroid, DeviceTypeMobileTablet
+		}
+	case fl&pIPad != 0:
+		info.fb, info.os, info.devType, info.ver = fbIPad, "iOS", DeviceTypeTablet, iosV
+		if iosV.n > 0 && iosV.p[0] >= 13 {
+			info.os = "iPadOS"
+		}
+	case fl&pIPod != 0:
+		info.fb, info.os, info.devType, info.ver = fbIPod, "iOS", DeviceTypePhone, iosV
+	case fl&pIPhone != 0 || iosV.n > 0 && fl&pMac == 0 || hasPrefix(info.hw, "iPhone"):
+		info.fb, info.os, info.devType, info.ver = fbIPhone, "iOS", DeviceTypePhone, iosV
+	case fl&pWindows != 0:
+		info.fb, info.os, info.devType = fbWindows, "Windows", DeviceTypePC
+		info.osv, info.ver = windowsVersion(ntV)
+		if info.osv == "" && info.ver.n == 0 {
+			info.osv = winLegacy
+		}
+	case fl&pCrOS != 0:
+		info.fb, info.os, info.devType = fbChromeOS, "Chrome OS", DeviceTypePC
+	case fl&pMac != 0:
+		info.fb, info.os, info.devType, info.ver = fbMac, "macOS", DeviceTypePC, macV
+	case fl&pLinux != 0:
+		info.fb, info.os, info.devType = fbLinux, "Linux", DeviceTypePC
+	}
+	// Safari on iOS 26 and later freezes the OS token at 18_x and reports
+	// the real release in Version/.
+	if (info.os == "iOS" || info.os == "iPadOS") && info.ver.n > 0 && info.ver.p[0] == 18 && safariV.n > 0 && safariV.p[0] >= 26 {
+		info.ver = safariV
+	}
+}
+
+func setBrowser(info *uaInfo, name string, pri int) {
+	if pri > info.browserPri {
+		info.browser, info.browserPri = name, pri
+	}
+}
+
+// windowsVersion maps an NT version to the marketing version where the UA
+// allows it (NT 10.0 is Windows 10 or 11; sua tells them apart).
+func windowsVersion(nt version) (string, version) {
+	if nt.n == 0 {
+		return "", nt
+	}
+	switch {
+	case nt.p[0] == 10 && nt.p[1] == 0 || nt.p[0] == 6 && nt.p[1] == 4:
+		return "10", version{p: [3]int32{10}, n: 1}
+	case nt.p[0] == 6 && nt.p[1] == 3:
+		return "8.1", version{p: [3]int32{8, 1}, n: 2}
+	case nt.p[0] == 6 && nt.p[1] == 2:
+		return "8", version{p: [3]int32{8}, n: 1}
+	case nt.p[0] == 6 && nt.p[1] == 1:
+		return "7", version{p: [3]int32{7}, n: 1}
+	case nt.p[0] == 6 && nt.p[1] == 0:
+		return "Vista", nt
+	case nt.p[0] == 5 && (nt.p[1] == 1 || nt.p[1] == 2):
+		return "XP", nt
+	case nt.p[0] == 5 && nt.p[1] == 0:
+		return "2000", nt
+	case nt.p[0] == 4:
+		return "NT 4.0", nt
+	}
+	return "", nt
+}
+
+// legacyWindows names pre-NT-6 Windows from a comment item ("Windows 98",
+// "Win 9x 4.90", "WinNT"); "" when it cannot.
+func legacyWindows(it string) string {
+	switch {
+	case it == "Windows ME" || hasPrefix(it, "Win 9x 4.90"):
+		return "ME"
+	case it == "Windows 98" || hasPrefix(it, "Win98"):
+		return "98"
+	case it == "Windows 95" || hasPrefix(it, "Win95"):
+		return "95"
+	case it == "Windows 3.1":
+		return "3.1"
+	case it == "WinNT" || it == "Windows NT" || hasPrefix(it, "WinNT4") || hasPrefix(it, "Win NT"):
+		return "NT"
+	}
+	return ""
+}
+
+// isAppleHW reports whether s looks like "iPhone15,3", "iPad13,1",
+// "iPod9,1", "Watch6,2" or "AppleTV11,1".
+func isAppleHW(s string) bool {
+	var rest string
+	switch {
+	case hasPrefix(s, "iPhone"):
+		rest = s[6:]
+	case hasPrefix(s, "iPad"):
+		rest = s[4:]
+	case hasPrefix(s, "iPod"):
+		rest = s[4:]
+	case hasPrefix(s, "Watch"):
+		rest = s[5:]
+	case hasPrefix(s, "AppleTV"):
+		rest = s[7:]
+	default:
+		return false
+	}
+	comma := strings.IndexByte(rest, ',')
+	if comma <= 0 || comma == len(rest)-1 || len(rest) > 8 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if i != comma && (rest[i] < '0' || rest[i] > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// isNonModelItem reports comment items that follow "Android N" but are not
+// a model: flags, locales, "wv", "rv:…".
+func isNonModelItem(it string) bool {
+	switch it {
+	case "U", "I", "N", "wv", "Mobile", "Tablet", "TV", "Linux", "K", "x86_64", "arm", "arm64", "aarch64", "armv7l", "armv8l":
+		return true
+	}
+	if hasPrefix(it, "rv:") || hasPrefix(it, "Android") || hasPrefix(it, "Linux") {
+		return true
+	}
+	// Locales: "en", "en-us", "en_GB", "zh-Hans-CN".
+	if len(it) == 2 || len(it) == 5 && (it[2] == '-' || it[2] == '_') && isLetters(it[:2]) && isLetters(it[3:]) {
+		return isLetters(it[:2])
+	}
+	return false
+}
+
+func isLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := lower(s[i])
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}

@@ -39,6 +39,7 @@ type Config struct {
 	Supply  []Supply `yaml:"supply"`
 
 	Geo      Geo      `yaml:"geo"`
+	DeviceDB DeviceDB `yaml:"devicedb"`
 	Shutdown Shutdown `yaml:"shutdown"`
 	Log      Log      `yaml:"log"`
 	Memory   Memory   `yaml:"memory"`
@@ -103,6 +104,25 @@ type Geo struct {
 	// residential_proxy, anonymous.
 	Block []string `yaml:"block"`
 }
+
+// DeviceDB configures device enrichment from the device database.
+type DeviceDB struct {
+	// File is a compiled snapshot or a source file; empty uses the
+	// embedded default database. It is watched and reloaded in place.
+	File string `yaml:"file"`
+	// ReloadInterval is the polling fallback for file change events.
+	ReloadInterval Duration `yaml:"reload_interval"`
+	// Override lists the device fields whose database value replaces the
+	// SSP's: devicetype, make, model, os, osv, hwv, w, h, ppi, pxratio, js.
+	Override []string `yaml:"override"`
+	// FilterBots keeps requests from known bots away from demand.
+	FilterBots bool `yaml:"filter_bots"`
+	// CacheSize bounds the lookup cache, in entries.
+	CacheSize int `yaml:"cache_size"`
+}
+
+// DeviceOverrideFields are the values devicedb.override may name.
+var DeviceOverrideFields = []string{"devicetype", "make", "model", "os", "osv", "hwv", "w", "h", "ppi", "pxratio", "js"}
 
 // GeoOverrideFields are the values geo.override may name.
 var GeoOverrideFields = []string{"geo", "connectiontype", "carrier", "mccmnc"}
@@ -332,6 +352,7 @@ func Defaults() *Config {
 			ReloadInterval: Duration(10e9),
 			Block:          []string{"hosting_provider", "public_proxy", "tor_exit_node"},
 		},
+		DeviceDB: DeviceDB{ReloadInterval: Duration(10e9), FilterBots: true, CacheSize: 64 << 10},
 		Shutdown: Shutdown{DrainDelay: Duration(5e9), Timeout: Duration(10e9)},
 		Log:      Log{Level: "info"},
 		Memory:   Memory{LimitRatio: 0.9},

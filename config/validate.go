@@ -64,6 +64,15 @@ func (c *Config) Validate() error {
 	if err := checkOneOf("geo.block", c.Geo.Block, AnonymousIPFlags); err != nil {
 		return err
 	}
+	switch d := c.DeviceDB; {
+	case d.ReloadInterval < 0:
+		return fmt.Errorf("devicedb.reload_interval: must not be negative, got %s", d.ReloadInterval)
+	case d.CacheSize < 64 || d.CacheSize > 1<<24:
+		return fmt.Errorf("devicedb.cache_size: %d is outside 64..16777216", d.CacheSize)
+	}
+	if err := checkOneOf("devicedb.override", c.DeviceDB.Override, DeviceOverrideFields); err != nil {
+		return err
+	}
 	switch cp := c.Capture; {
 	case !(cp.Rate >= 0 && cp.Rate <= 1):
 		return fmt.Errorf("capture.rate: %v is outside 0..1", cp.Rate)

@@ -21,6 +21,8 @@ const (
 	MatchToken
 	// MatchExact: the whole User-Agent is a sample of the device.
 	MatchExact
+	// NumMatchTypes counts the match types, for arrays indexed by them.
+	NumMatchTypes = iota
 )
 
 // String returns "generic", "fallback", "token" or "exact".

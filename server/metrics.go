@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adx-exchange/adx/auction"
+	"github.com/adx-exchange/adx/devicedb"
+	"github.com/adx-exchange/adx/enrich"
 )
 
 const (
@@ -23,6 +25,10 @@ type Metrics struct {
 	requests       *prometheus.CounterVec
 	auctionSeconds prometheus.Histogram
 	shed           prometheus.Counter
+	noIP           prometheus.Counter
+	truncated      prometheus.Counter
+	blocked        *prometheus.CounterVec
+	deviceMatches  [devicedb.NumMatchTypes + 1]prometheus.Counter // last: no UA
 	byStatus       [numEndpoints]map[int]prometheus.Counter
 
 	// inflight counts the auctions running now; admission control reads it.
@@ -42,6 +48,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from a bid request's arrival to the end of its auction.",
 			Buckets: auction.LatencyBuckets,
 		}),
+		noIP: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "adx_enrich_no_ip_total",
+			Help: "Requests with no usable device.ip or device.ipv6, so not geo-enriched.",
+		}),
+		truncated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "adx_privacy_ip_truncated_total",
+			Help: "Requests whose IP was truncated before it reached demand (COPPA, LMT, or GDPR without consent).",
+		}),
+		blocked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_ivt_blocked_total",
+			Help: "Requests not sent to demand as invalid traffic, by the Anonymous-IP flag that matched.",
+		}, []string{"reason"}),
 		shed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "adx_http_shed_total",
 			Help: "Requests refused at once because http.max_inflight auctions were running.",
@@ -53,14 +71,33 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			m.byStatus[e][code] = m.requests.WithLabelValues(endpointNames[e], strconv.Itoa(code))
 		}
 	}
+	matches := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adx_devicedb_matches_total",
+		Help: "Device lookups by how the device was found: exact, token, fallback, generic, or no_ua.",
+	}, []string{"match"})
+	for i := range int(devicedb.NumMatchTypes) {
+		m.deviceMatches[i] = matches.WithLabelValues(devicedb.MatchType(i).String())
+	}
+	m.deviceMatches[devicedb.NumMatchTypes] = matches.WithLabelValues("no_ua")
 	if reg != nil {
-		reg.MustRegister(m.requests, m.auctionSeconds, m.shed, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.MustRegister(matches)
+		reg.MustRegister(m.requests, m.auctionSeconds, m.shed, m.noIP, m.truncated, m.blocked, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "adx_auctions_inflight",
 			Help: "Auctions running now.",
 		}, func() float64 { return float64(m.inflight.Load()) }))
 	}
 	return m
 }
+
+func (m *Metrics) deviceMatch(out enrich.DeviceOutcome) {
+	if out.NoUA {
+		m.deviceMatches[devicedb.NumMatchTypes].Inc()
+		return
+	}
+	m.deviceMatches[out.Match].Inc()
+}
+
+func (m *Metrics) blockedIVT(reason string) prometheus.Counter { return m.blocked.WithLabelValues(reason) }
 
 func (m *Metrics) count(endpoint, status int) {
 	if c, ok := m.byStatus[endpoint][status]; ok {

@@ -21,6 +21,7 @@ import (
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/bench"
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/internal/capture"
 )
 
 // startMockDSP runs a real mock DSP on loopback and returns its base URL.
@@ -43,6 +44,12 @@ func startMockDSP(t *testing.T, cfg bench.MockDSPConfig) string {
 // returns the auction URL.
 func startPublic(t *testing.T, yaml string) string {
 	t.Helper()
+	return startPublicWith(t, yaml, Options{})
+}
+
+// startPublicWith is startPublic with the server's optional parts.
+func startPublicWith(t *testing.T, yaml string, opts Options) string {
+	t.Helper()
 	var cfg *config.Config
 	var err error
 	if yaml == "" {
@@ -54,7 +61,7 @@ func startPublic(t *testing.T, yaml string) string {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	p := NewPublic(cfg, auction.FromConfig(cfg, nil), NewMetrics(nil), log)
+	p := NewPublic(cfg, auction.FromConfig(cfg, nil), NewMetrics(nil), log, opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -437,5 +444,30 @@ demand: [{name: slow, type: openrtb, endpoint: "%s/bid"}]
 		if got := <-first; got.status != 200 {
 			t.Errorf("first request: status %d, want 200 (it was admitted)", got.status)
 		}
+	}
+}
+
+func TestCaptureSamplesValidRequestsAsSent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "capture.jsonl")
+	w, err := capture.Open(capture.Options{Path: path, Rate: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := startPublicWith(t, "", Options{Capture: w})
+	decodeResponse(t, post(t, url, []byte(`{"id":"c1","regs":{"coppa":1},"imp":[{"id":"1","banner":{"w":300,"h":250}}],"device":{"ip":"81.2.69.160"},"user":{"id":"u-1"}}`), nil))
+	post(t, url, []byte(`{"id":"bad","imp":[]}`), nil) // invalid: not captured
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"id":"c1"`) {
+		t.Fatalf("capture holds %q, want the one valid request", lines)
+	}
+	if strings.Contains(lines[0], "81.2.69.160") || strings.Contains(lines[0], "u-1") || !strings.Contains(lines[0], `"ip":"81.2.69.0"`) {
+		t.Errorf("capture line %s: want the IP cut to /24 and the user id hashed", lines[0])
 	}
 }

@@ -20,6 +20,8 @@ import (
 
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/enrich"
+	"github.com/adx-exchange/adx/internal/capture"
 )
 
 // AuctionPath is the public OpenRTB endpoint.
@@ -30,6 +32,9 @@ const AuctionPath = "/openrtb2/auction"
 type Public struct {
 	cfg     *config.Config
 	auction *auction.Auction
+	geo     *enrich.Geo     // nil: no geo enrichment
+	devices *enrich.Devices // nil: no device enrichment
+	capture *capture.Writer // nil: no capture
 	log     *slog.Logger
 	metrics *Metrics
 	supply  map[string]config.Supply
@@ -38,9 +43,19 @@ type Public struct {
 	draining atomic.Bool
 }
 
+// Options are the public server's optional parts.
+type Options struct {
+	// Geo enriches requests from MaxMind databases; nil: no geo.
+	Geo *enrich.Geo
+	// Devices enriches requests from the device database; nil: none.
+	Devices *enrich.Devices
+	// Capture samples valid requests for replay; nil: no capture.
+	Capture *capture.Writer
+}
+
 // NewPublic returns the public server for cfg, running auctions on auc.
-func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *slog.Logger) *Public {
-	p := &Public{cfg: cfg, auction: auc, log: log, metrics: metrics}
+func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *slog.Logger, opts Options) *Public {
+	p := &Public{cfg: cfg, geo: opts.Geo, devices: opts.Devices, capture: opts.Capture, auction: auc, log: log, metrics: metrics}
 	if len(cfg.Supply) > 0 {
 		p.supply = make(map[string]config.Supply, len(cfg.Supply))
 		for _, s := range cfg.Supply {
@@ -142,6 +157,42 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 	if err := auction.ValidateRequest(&req); err != nil {
 		p.fail(ctx, endpointAuction, fasthttp.StatusBadRequest, err.Error())
 		return
+	}
+
+	if p.capture != nil && p.capture.Sample() {
+		p.capture.Capture(&req) // as the SSP sent it, before enrichment
+	}
+
+	// Enrich from the full IP first, then apply the privacy rule to what
+	// leaves for demand partners.
+	var blocked string
+	if p.geo != nil {
+		out := p.geo.Enrich(&req)
+		if out.NoIP {
+			p.metrics.noIP.Inc()
+		}
+		blocked = out.Blocked
+	}
+	if p.devices != nil && blocked == "" {
+		out := p.devices.Enrich(&req)
+		p.metrics.deviceMatch(out)
+		if out.Bot && p.cfg.DeviceDB.FilterBots {
+			blocked = "bot"
+		}
+	}
+	if blocked != "" {
+		// Invalid traffic (a data centre, proxy, Tor exit or known bot): not
+		// sent to demand, answered as a no-bid.
+		p.metrics.blockedIVT(blocked).Inc()
+		if p.cfg.Log.SampleRate > 0 && rand.Float64() < p.cfg.Log.SampleRate {
+			p.log.LogAttrs(context.Background(), slog.LevelInfo, "auction", slog.String("id", req.ID), slog.String("blocked", blocked))
+		}
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		p.metrics.count(endpointAuction, fasthttp.StatusNoContent)
+		return
+	}
+	if enrich.TruncateIPs(&req) {
+		p.metrics.truncated.Inc()
 	}
 
 	tmax := p.cfg.Auction.DefaultTmax.D()

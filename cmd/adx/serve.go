@@ -19,11 +19,14 @@ import (
 
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/enrich"
+	"github.com/adx-exchange/adx/internal/capture"
 	"github.com/adx-exchange/adx/internal/gostats"
 	"github.com/adx-exchange/adx/internal/listener"
 	"github.com/adx-exchange/adx/internal/maxprocs"
 	"github.com/adx-exchange/adx/internal/memlimit"
 	"github.com/adx-exchange/adx/internal/netstat"
+	"github.com/adx-exchange/adx/internal/reload"
 	"github.com/adx-exchange/adx/server"
 )
 
@@ -37,12 +40,18 @@ func init() {
 // loadConfig parses the shared -config flag and the override flags, and
 // returns the effective config.
 func loadConfig(fs *flag.FlagSet, args []string) (*config.Config, int, bool) {
+	return loadConfigArgs(fs, args, false)
+}
+
+// loadConfigArgs is loadConfig for a subcommand that may take positional
+// arguments after its flags.
+func loadConfigArgs(fs *flag.FlagSet, args []string, positional bool) (*config.Config, int, bool) {
 	path := fs.String("config", "", "YAML config `file`; without it the embedded default is used (env ADX_CONFIG)")
 	ov := config.RegisterFlags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return nil, code, false
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 && !positional {
 		fmt.Fprintf(fs.Output(), "adx: unexpected arguments %q\n", fs.Args())
 		return nil, 2, false
 	}
@@ -85,12 +94,49 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		gostats.NewCollector(), netstat.NewCollector(netstat.DefaultPath), memlimit.NewCollector(), maxprocs.NewCollector())
+	// Data files: each is verified before adx serves; a file that fails
+	// here stops adx with its name and problem. Later replacements are
+	// watched and swapped in, or rejected with the last good one kept.
+	dataMetrics := reload.NewMetrics(reg)
+	geo, err := openGeo(cfg, log, dataMetrics)
+	if err != nil {
+		log.Error("cannot load the geo databases", "err", err)
+		return 1
+	}
+	defer geo.Close()
+	devices, err := openDevices(cfg, log, dataMetrics)
+	if err != nil {
+		log.Error("cannot load the device database", "err", err)
+		return 1
+	}
+	defer devices.Close()
+	reg.MustRegister(devices.Cache())
+	log.Info("data loaded", "geo", geo.Files(), "devicedb", devices.Version())
+
+	var capt *capture.Writer
+	if cfg.Capture.File != "" && cfg.Capture.Rate > 0 {
+		capt, err = capture.Open(capture.Options{Path: cfg.Capture.File, Rate: cfg.Capture.Rate, MaxBytes: cfg.Capture.MaxBytes, Keep: cfg.Capture.Keep, Raw: cfg.Capture.Raw, Logger: log})
+		if err != nil {
+			log.Error("cannot start request capture", "err", err)
+			return 1
+		}
+		defer capt.Close()
+		log.Info("capturing requests", "file", cfg.Capture.File, "rate", cfg.Capture.Rate, "scrubbed", !cfg.Capture.Raw)
+		reg.MustRegister(capture.NewCollector(capt))
+	}
+
 	auc := auction.FromConfig(cfg, auction.NewMetrics(reg))
-	public := server.NewPublic(cfg, auc, server.NewMetrics(reg), log)
+	public := server.NewPublic(cfg, auc, server.NewMetrics(reg), log, server.Options{Geo: geo, Devices: devices, Capture: capt})
 	build := server.ReadBuildInfo(version)
 	started := time.Now().UTC()
 	admin := server.NewAdmin(reg, func() any {
-		return map[string]any{"build": build, "config": map[string]string{"source": cfg.Source, "sha256": cfg.Hash}, "started": started}
+		return map[string]any{
+			"build":    build,
+			"config":   map[string]string{"source": cfg.Source, "sha256": cfg.Hash},
+			"started":  started,
+			"data":     append(geo.Files(), devices.Files()...),
+			"devicedb": devices.Version(),
+		}
 	}, log)
 
 	publicLn, lnInfo, err := listener.Listen(listener.Config{Addr: cfg.HTTP.Listen, Backlog: cfg.HTTP.Backlog, ReusePort: cfg.HTTP.ReusePort})
@@ -172,3 +218,39 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 }
 
 func readBuildInfo() server.BuildInfo { return server.ReadBuildInfo(version) }
+
+// openGeo opens the configured MaxMind databases. With none configured it
+// returns a Geo that enriches nothing.
+func openGeo(cfg *config.Config, log *slog.Logger, metrics *reload.Metrics) (*enrich.Geo, error) {
+	override := make(map[string]bool, len(cfg.Geo.Override))
+	for _, f := range cfg.Geo.Override {
+		override[f] = true
+	}
+	return enrich.OpenGeo(enrich.GeoOptions{
+		City:           cfg.Geo.City,
+		ISP:            cfg.Geo.ISP,
+		ConnectionType: cfg.Geo.ConnectionType,
+		AnonymousIP:    cfg.Geo.AnonymousIP,
+		ReloadInterval: cfg.Geo.ReloadInterval.D(),
+		Override:       override,
+		Block:          cfg.Geo.Block,
+		Logger:         log,
+		Metrics:        metrics,
+	})
+}
+
+// openDevices opens the configured device database, or the embedded one.
+func openDevices(cfg *config.Config, log *slog.Logger, metrics *reload.Metrics) (*enrich.Devices, error) {
+	override := make(map[string]bool, len(cfg.DeviceDB.Override))
+	for _, f := range cfg.DeviceDB.Override {
+		override[f] = true
+	}
+	return enrich.OpenDevices(enrich.DeviceOptions{
+		File:           cfg.DeviceDB.File,
+		ReloadInterval: cfg.DeviceDB.ReloadInterval.D(),
+		Override:       override,
+		CacheSize:      cfg.DeviceDB.CacheSize,
+		Logger:         log,
+		Metrics:        metrics,
+	})
+}

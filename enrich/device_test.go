@@ -1,0 +1,153 @@
+package enrich
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+
+	"github.com/adx-exchange/adx/devicedb"
+)
+
+const reducedAndroid = "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+
+func TestDeviceEnrichmentFromEmbeddedDB(t *testing.T) {
+	d, err := OpenDevices(DeviceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+
+	// Chrome's reduced UA hides the model; sua.model (client hints) names it.
+	req := &openrtb2.BidRequest{Device: &openrtb2.Device{UA: reducedAndroid, SUA: &openrtb2.UserAgent{Model: "SM-S918B", Mobile: ptr[int8](1), Platform: &openrtb2.BrandVersion{Brand: "Android", Version: []string{"14"}}}}}
+	out := d.Enrich(req)
+	dev := req.Device
+	if out.Bot || out.Match != devicedb.MatchToken {
+		t.Errorf("outcome %+v, want a token match", out)
+	}
+	if dev.Make != "Samsung" || dev.Model != "SM-S918B" || dev.OS != "Android" || dev.OSV != "14" || dev.DeviceType != 4 {
+		t.Errorf("device %q %q %q %q type %d, want Samsung SM-S918B Android 14 type 4", dev.Make, dev.Model, dev.OS, dev.OSV, dev.DeviceType)
+	}
+	if dev.W == 0 || dev.H == 0 || dev.PxRatio == 0 || dev.JS == nil {
+		t.Errorf("screen %dx%d pxratio %v js %v: want them filled", dev.W, dev.H, dev.PxRatio, dev.JS)
+	}
+
+	// SSP values are kept unless overridden.
+	req = &openrtb2.BidRequest{Device: &openrtb2.Device{UA: reducedAndroid, SUA: &openrtb2.UserAgent{Model: "SM-S918B"}, Make: "SSP-Make", DeviceType: 1}}
+	d.Enrich(req)
+	if req.Device.Make != "SSP-Make" || req.Device.DeviceType != 1 || req.Device.Model != "SM-S918B" {
+		t.Errorf("kept fields: make %q type %d model %q", req.Device.Make, req.Device.DeviceType, req.Device.Model)
+	}
+	over, _ := OpenDevices(DeviceOptions{Override: map[string]bool{"make": true, "devicetype": true}})
+	req = &openrtb2.BidRequest{Device: &openrtb2.Device{UA: reducedAndroid, SUA: &openrtb2.UserAgent{Model: "SM-S918B"}, Make: "SSP-Make", DeviceType: 1}}
+	over.Enrich(req)
+	if req.Device.Make != "Samsung" || req.Device.DeviceType != 4 {
+		t.Errorf("overridden fields: make %q type %d, want Samsung 4", req.Device.Make, req.Device.DeviceType)
+	}
+
+	if out := d.Enrich(&openrtb2.BidRequest{Device: &openrtb2.Device{UA: "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"}}); !out.Bot {
+		t.Error("bingbot not flagged as a bot")
+	}
+	if out := d.Enrich(&openrtb2.BidRequest{}); !out.NoUA {
+		t.Error("a request without device is not reported as NoUA")
+	}
+}
+
+
+const tinyDB = `format: adx-devicedb/1
+version: %s
+devices:
+  - id: generic
+    caps: {brand: "", model: "", marketing_name: "", hardware_version: "", device_type: 0, os: "", os_version: "",
+      browser: "", screen_width: 0, screen_height: 0, pixel_ratio: 0, ppi: 0, is_bot: false, is_tablet: false,
+      is_smarttv: false, js: true}
+  - id: acme
+    fall_back: generic
+    tokens: [ACME-1]
+    caps: {brand: %s, device_type: 5}
+`
+
+// TestDeviceDBHotReload swaps the database file under concurrent lookups:
+// answers change with a good file, stay with a broken one, and no lookup
+// ever fails.
+func TestDeviceDBHotReload(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "devices.yaml")
+	write := func(content string) {
+		t.Helper()
+		tmp := filepath.Join(dir, "tmp")
+		if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := func(version, brand string) string {
+		return strings.Replace(strings.Replace(tinyDB, "%s", version, 1), "%s", brand, 1)
+	}
+	write(src("v1", "AcmeOne"))
+	d, err := OpenDevices(DeviceOptions{File: path, ReloadInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+
+	var stop atomic.Bool
+	var lookups, bad atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				req := &openrtb2.BidRequest{Device: &openrtb2.Device{UA: "Mozilla/5.0 (Linux; Android 13; ACME-1) Mobile"}}
+				d.Enrich(req)
+				lookups.Add(1)
+				if m := req.Device.Make; m != "AcmeOne" && m != "AcmeTwo" {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	waitMake := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			req := &openrtb2.BidRequest{Device: &openrtb2.Device{UA: "Mozilla/5.0 (Linux; Android 13; ACME-1) Mobile"}}
+			d.Enrich(req)
+			if req.Device.Make == want {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("make never became %q", want)
+	}
+	waitMake("AcmeOne")
+	write(src("v2", "AcmeTwo"))
+	waitMake("AcmeTwo")
+	if v := d.Version(); v != "v2" {
+		t.Errorf("version in service %q, want v2", v)
+	}
+	for _, broken := range []string{"format: adx-devicedb/1\ndevices: [", "not yaml at all: [[[", src("v3", "AcmeThree")[:40]} {
+		write(broken)
+		time.Sleep(150 * time.Millisecond)
+		if v := d.Version(); v != "v2" {
+			t.Errorf("after a broken file the version in service is %q, want v2 kept", v)
+		}
+	}
+	info := d.Files()[0]
+	if info.Failures == 0 || info.LastReloadOK || !strings.Contains(info.LastError, "devices.yaml") && info.LastError == "" {
+		t.Errorf("info %+v: want failures counted and the last reload marked failed", info)
+	}
+	stop.Store(true)
+	wg.Wait()
+	if bad.Load() != 0 || lookups.Load() == 0 {
+		t.Errorf("%d of %d lookups gave a wrong make", bad.Load(), lookups.Load())
+	}
+}

@@ -58,7 +58,6 @@ func TestDeviceEnrichmentFromEmbeddedDB(t *testing.T) {
 	}
 }
 
-
 const tinyDB = `format: adx-devicedb/1
 version: %s
 devices:

@@ -97,7 +97,9 @@ func (m *Metrics) deviceMatch(out enrich.DeviceOutcome) {
 	m.deviceMatches[out.Match].Inc()
 }
 
-func (m *Metrics) blockedIVT(reason string) prometheus.Counter { return m.blocked.WithLabelValues(reason) }
+func (m *Metrics) blockedIVT(reason string) prometheus.Counter {
+	return m.blocked.WithLabelValues(reason)
+}
 
 func (m *Metrics) count(endpoint, status int) {
 	if c, ok := m.byStatus[endpoint][status]; ok {

@@ -9,7 +9,7 @@ import (
 
 // Compare writes a table of a against b: for the rate, counts and latency
 // percentiles, the value in each and the ratio A/B ("-" when B is 0). Use it
-// for "adx against a baseline server in the same run" (issue 6, item 7).
+// for "adx against a baseline server in the same run".
 func Compare(w io.Writer, a, b *Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "metric\tA\tB\tA/B\t\n")

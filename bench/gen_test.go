@@ -50,7 +50,7 @@ func testTraffic(t *testing.T) *Traffic {
 	return testTrafficVal
 }
 
-// TestRunHitsRequestedRate is issue 6's rate test: 2,000 req/s for 3 s
+// TestRunHitsRequestedRate: 2,000 req/s for 3 s
 // against a fast loopback server arrive within 2%, counted by the server
 // (400 req/s under the race detector, which makes each request far dearer).
 func TestRunHitsRequestedRate(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"github.com/prebid/openrtb/v20/openrtb2"
 )
 
-// SynthConfig sets the mix of synthesized traffic (issue 6, item 1). Start
+// SynthConfig sets the mix of synthesized traffic. Start
 // from DefaultSynthConfig and change what you need; shares are 0..1.
 type SynthConfig struct {
 	// Seed makes the output reproducible: one seed, one byte-identical

@@ -17,7 +17,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// TestSynthValidAndVaried is issue 6's acceptance test for synthesis: 3,000
+// TestSynthValidAndVaried: 3,000
 // requests all pass adx's own decoding and validation and carry at least 150
 // distinct UAs, 1,500 distinct IPs, 4 banner sizes, app and site, and video.
 func TestSynthValidAndVaried(t *testing.T) {

@@ -76,7 +76,7 @@ const (
 )
 
 // OSNames is the fixed vocabulary of the os capability and of Result.OS
-// (issue 5, "Enrichment"); "" means unknown.
+// (documented in FORMAT.md); "" means unknown.
 var OSNames = []string{"iOS", "iPadOS", "Android", "Windows", "macOS", "Linux", "Chrome OS", "tvOS", "watchOS",
 	"Fire OS", "Roku OS", "Tizen", "webOS", "PlayStation", "Xbox", "KaiOS", "HarmonyOS"}
 

@@ -8,5 +8,6 @@
 // it atomically. A Result never aliases the Evidence it was computed from, so
 // it may be cached or kept after the request ends.
 //
-// Issue 5 is the specification.
+// FORMAT.md describes the source format and SOURCES.md the data behind the
+// embedded default database.
 package devicedb

@@ -142,7 +142,7 @@ func (db *DB) Lookup(ev Evidence) Result {
 		r.Browser = info.browser
 	}
 	// Trust the device's type when it was identified and is specific;
-	// otherwise the UA's heuristic (issue 5: phone 4, tablet 5, 1 only when
+	// otherwise the UA's heuristic (OpenRTB: phone 4, tablet 5, 1 only when
 	// they cannot be told apart).
 	if (match < MatchToken || r.DeviceType <= DeviceTypeMobileTablet) && info.devType != deviceTypeUnknown {
 		if !(info.devType == DeviceTypeMobileTablet && r.DeviceType > DeviceTypeMobileTablet && match >= MatchToken) {

@@ -27,7 +27,7 @@ func TestLookup(t *testing.T) {
 	}
 	mobile1, mobile0 := int8(1), int8(0)
 	reduced := "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"
-	// Issue 5: the reduced UA with sua.model must resolve to the S23 Ultra.
+	// Chrome's reduced UA hides the model: sua.model must resolve the S23 Ultra.
 	f(reduced, &openrtb2.UserAgent{Model: "SM-S918B"}, "Samsung", "SM-S918B", "Android", "10", 4, MatchToken)
 	f(reduced, &openrtb2.UserAgent{Model: "SM-S918B", Mobile: &mobile1, Platform: &openrtb2.BrandVersion{Brand: "Android", Version: []string{"14", "0", "0"}}},
 		"Samsung", "SM-S918B", "Android", "14", 4, MatchToken)

@@ -3,7 +3,7 @@ package devicedb
 import "strings"
 
 // fallback slots: the family fallback devices Lookup uses when neither the
-// exact User-Agent nor a model token matched (issue 5, "Matching").
+// exact User-Agent nor a model token matched.
 const (
 	fbNone = iota
 	fbAndroid

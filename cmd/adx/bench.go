@@ -18,7 +18,7 @@ func init() {
 	register("bench", "load-test tools: synth, run, compare", runBench)
 }
 
-const benchAbout = `Load-test tools (issue 6).
+const benchAbout = `Load-test tools.
 
   adx bench synth   [flags]          write synthesized OpenRTB 2.6 requests as JSONL
   adx bench run     [flags]          send an open-loop load to a target, write result JSON

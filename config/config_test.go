@@ -225,3 +225,16 @@ func TestEveryFlagIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleConfigsAreValid keeps examples/*.yaml loadable.
+func TestExampleConfigsAreValid(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no examples/*.yaml")
+	}
+	for _, f := range files {
+		if _, err := Load(f); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,7 +17,7 @@ import (
 )
 
 func init() {
-	register("bench", "load-test tools: synth, run, compare", runBench)
+	register("bench", "load-test tools: synth, run, compare, hello", runBench)
 }
 
 const benchAbout = `Load-test tools.
@@ -23,6 +25,7 @@ const benchAbout = `Load-test tools.
   adx bench synth   [flags]          write synthesized OpenRTB 2.6 requests as JSONL
   adx bench run     [flags]          send an open-loop load to a target, write result JSON
   adx bench compare A.json B.json    print A/B ratios of two result files
+  adx bench hello   [flags]          serve the baseline: a fasthttp server answering 204
 
 Run "adx bench VERB -h" for the flags of each verb.`
 
@@ -41,8 +44,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return runBenchRun(args[1:], stdout, stderr)
 	case "compare":
 		return runBenchCompare(args[1:], stdout, stderr)
+	case "hello":
+		return runBenchHello(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "adx bench: unknown verb %q: want synth, run or compare\n", args[0])
+	fmt.Fprintf(stderr, "adx bench: unknown verb %q: want synth, run, compare or hello\n", args[0])
 	return 2
 }
 
@@ -253,5 +258,30 @@ func runBenchCompare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "adx bench compare: %v\n", err)
 		return 1
 	}
+	return 0
+}
+
+func runBenchHello(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("bench hello", "", "Serve the load-test baseline: a fasthttp server that reads each request and\nanswers 204, nothing else. Measure adx and it in the same run and compare.", stderr)
+	listen := fs.String("http.listen", "127.0.0.1:9100", "listen `address`")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "adx: cannot listen on %q: %v\n", *listen, err)
+		return 1
+	}
+	h := bench.NewHello()
+	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	log.Info("hello baseline listening", "addr", ln.Addr().String())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() { <-sig; h.Close() }()
+	if err := h.Serve(ln); err != nil {
+		fmt.Fprintf(stderr, "adx: %v\n", err)
+		return 1
+	}
+	log.Info("hello baseline stopped", "requests", h.Requests())
 	return 0
 }

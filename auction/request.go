@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	json "github.com/goccy/go-json"
+	"github.com/prebid/openrtb/v20/adcom1"
 	"github.com/prebid/openrtb/v20/openrtb2"
 )
 
@@ -434,76 +435,75 @@ func validateVideo(v *openrtb2.Video, i int) *RequestError {
 		return reqErr(field(".w"), probNegative)
 	case v.H != nil && *v.H < 0:
 		return reqErr(field(".h"), probNegative)
-	case v.MinDuration < 0:
-		return reqErr(field(".minduration"), probNegative)
-	case v.MaxDuration < 0:
-		return reqErr(field(".maxduration"), probNegative)
-	case v.MaxDuration > 0 && v.MinDuration > v.MaxDuration:
-		return reqErr(field(".minduration"), "must not be greater than maxduration")
-	case v.StartDelay != nil && *v.StartDelay < -2:
-		return reqErr(field(".startdelay"), "must not be less than -2")
-	case v.MaxSeq < 0:
-		return reqErr(field(".maxseq"), probNegative)
-	case v.PodDur < 0:
-		return reqErr(field(".poddur"), probNegative)
-	case v.Sequence < 0:
-		return reqErr(field(".sequence"), probNegative)
 	case v.SkipMin < 0:
 		return reqErr(field(".skipmin"), probNegative)
 	case v.SkipAfter < 0:
 		return reqErr(field(".skipafter"), probNegative)
-	case v.MaxExtended < -1: // -1 means "extension allowed without limit"
-		return reqErr(field(".maxextended"), "must not be less than -1")
-	case v.MinBitRate < 0:
-		return reqErr(field(".minbitrate"), probNegative)
-	case v.MaxBitRate < 0:
-		return reqErr(field(".maxbitrate"), probNegative)
-	case bad(v.MinCPMPerSec):
-		return reqErr(field(".mincpmpersec"), floatProblem(v.MinCPMPerSec))
 	}
-	for j, d := range v.RqdDurs {
-		if d < 0 {
-			return reqErr(indexed2("imp", i, ".video.rqddurs", j, ""), probNegative)
-		}
-	}
-	return validateDurFloors(v.DurFloors, i, ".video.durfloors")
+	return validateTimed(&timed{
+		minDur: v.MinDuration, maxDur: v.MaxDuration, podDur: v.PodDur,
+		seq: int64(v.Sequence), maxSeq: v.MaxSeq, maxExt: v.MaxExtended,
+		minBR: v.MinBitRate, maxBR: v.MaxBitRate, minCPM: v.MinCPMPerSec,
+		startDelay: v.StartDelay, rqdDurs: v.RqdDurs, durFloors: v.DurFloors,
+	}, i, ".video")
 }
 
 func validateAudio(a *openrtb2.Audio, i int) *RequestError {
-	field := func(name string) string { return indexed("imp", i, ".audio"+name) }
 	if len(a.MIMEs) == 0 {
-		return reqErr(field(".mimes"), probEmpty)
+		return reqErr(indexed("imp", i, ".audio.mimes"), probEmpty)
 	}
+	return validateTimed(&timed{
+		minDur: a.MinDuration, maxDur: a.MaxDuration, podDur: a.PodDur,
+		seq: a.Sequence, maxSeq: a.MaxSeq, maxExt: a.MaxExtended,
+		minBR: a.MinBitrate, maxBR: a.MaxBitrate, minCPM: a.MinCPMPerSec,
+		startDelay: a.StartDelay, rqdDurs: a.RqdDurs, durFloors: a.DurFloors,
+	}, i, ".audio")
+}
+
+// timed holds what the video and audio objects share (OpenRTB 2.6 §3.2.7,
+// §3.2.8): durations, start delay, pods, bitrates and duration floors,
+// which are validated alike.
+type timed struct {
+	minDur, maxDur, podDur, seq, maxSeq, maxExt, minBR, maxBR int64
+	minCPM                                                    float64
+	startDelay                                                *adcom1.StartDelay
+	rqdDurs                                                   []int64
+	durFloors                                                 []openrtb2.DurFloors
+}
+
+// validateTimed checks imp[i].video or imp[i].audio (kind) past its mimes.
+func validateTimed(m *timed, i int, kind string) *RequestError {
+	field := func(name string) string { return indexed("imp", i, kind+name) }
 	switch {
-	case a.MinDuration < 0:
+	case m.minDur < 0:
 		return reqErr(field(".minduration"), probNegative)
-	case a.MaxDuration < 0:
+	case m.maxDur < 0:
 		return reqErr(field(".maxduration"), probNegative)
-	case a.MaxDuration > 0 && a.MinDuration > a.MaxDuration:
+	case m.maxDur > 0 && m.minDur > m.maxDur:
 		return reqErr(field(".minduration"), "must not be greater than maxduration")
-	case a.StartDelay != nil && *a.StartDelay < -2:
+	case m.startDelay != nil && *m.startDelay < -2:
 		return reqErr(field(".startdelay"), "must not be less than -2")
-	case a.PodDur < 0:
-		return reqErr(field(".poddur"), probNegative)
-	case a.Sequence < 0:
-		return reqErr(field(".sequence"), probNegative)
-	case a.MaxSeq < 0:
+	case m.maxSeq < 0:
 		return reqErr(field(".maxseq"), probNegative)
-	case a.MaxExtended < -1: // -1 means "extension allowed without limit"
+	case m.podDur < 0:
+		return reqErr(field(".poddur"), probNegative)
+	case m.seq < 0:
+		return reqErr(field(".sequence"), probNegative)
+	case m.maxExt < -1: // -1 means "extension allowed without limit"
 		return reqErr(field(".maxextended"), "must not be less than -1")
-	case a.MinBitrate < 0:
+	case m.minBR < 0:
 		return reqErr(field(".minbitrate"), probNegative)
-	case a.MaxBitrate < 0:
+	case m.maxBR < 0:
 		return reqErr(field(".maxbitrate"), probNegative)
-	case bad(a.MinCPMPerSec):
-		return reqErr(field(".mincpmpersec"), floatProblem(a.MinCPMPerSec))
+	case bad(m.minCPM):
+		return reqErr(field(".mincpmpersec"), floatProblem(m.minCPM))
 	}
-	for j, d := range a.RqdDurs {
+	for j, d := range m.rqdDurs {
 		if d < 0 {
-			return reqErr(indexed2("imp", i, ".audio.rqddurs", j, ""), probNegative)
+			return reqErr(indexed2("imp", i, kind+".rqddurs", j, ""), probNegative)
 		}
 	}
-	return validateDurFloors(a.DurFloors, i, ".audio.durfloors")
+	return validateDurFloors(m.durFloors, i, kind+".durfloors")
 }
 
 func validateDurFloors(fs []openrtb2.DurFloors, i int, path string) *RequestError {

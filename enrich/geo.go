@@ -63,7 +63,9 @@ type GeoOutcome struct {
 	Blocked string
 	// Found: the city, ISP or connection-type database had a record for
 	// the address, or the Anonymous-IP database blocked it. (That
-	// database has records, mostly empty, for most addresses.)
+	// database has records, mostly empty, for most addresses.) The ISP
+	// and connection-type databases are not consulted when the SSP sent
+	// what they would fill and Override does not name it.
 	Found bool
 }
 
@@ -73,8 +75,8 @@ type GeoOutcome struct {
 // reloaded in place when its file changes. Build it with OpenGeo and Close
 // it when the server has stopped.
 type Geo struct {
-	city, isp, conn, anon *reload.File[*maxminddb.Reader] // nil: slot unused
-	files                 []*reload.File[*maxminddb.Reader]
+	dbs   [numSlots]*reload.File[*mmdb] // nil: slot unused
+	files []*reload.File[*mmdb]
 
 	overrideGeo, overrideConn, overrideCarrier, overrideMCCMNC bool
 	block                                                      anonFlags
@@ -99,6 +101,15 @@ var (
 		func(r maxminddb.Result) error { return r.Decode(&connRecord{}) }}
 	anonSlot = slot{"geo.anonymous_ip", []string{"GeoIP2-Anonymous-IP"},
 		func(r maxminddb.Result) error { return r.Decode(&anonRecord{}) }}
+)
+
+// The slots, in the order Enrich consults them.
+const (
+	slotAnon = iota
+	slotCity
+	slotConn
+	slotISP
+	numSlots
 )
 
 // probeRecords is how many records a loader decodes with the slot's own
@@ -136,17 +147,17 @@ func OpenGeo(opts GeoOptions) (*Geo, error) {
 	for _, s := range []struct {
 		path string
 		slot slot
-		dst  **reload.File[*maxminddb.Reader]
+		dst  **reload.File[*mmdb]
 	}{
-		{opts.City, citySlot, &g.city},
-		{opts.ISP, ispSlot, &g.isp},
-		{opts.ConnectionType, connSlot, &g.conn},
-		{opts.AnonymousIP, anonSlot, &g.anon},
+		{opts.City, citySlot, &g.dbs[slotCity]},
+		{opts.ISP, ispSlot, &g.dbs[slotISP]},
+		{opts.ConnectionType, connSlot, &g.dbs[slotConn]},
+		{opts.AnonymousIP, anonSlot, &g.dbs[slotAnon]},
 	} {
 		if s.path == "" {
 			continue
 		}
-		f, err := reload.Open(s.slot.name, s.path, s.slot.load, reload.Options[*maxminddb.Reader]{
+		f, err := reload.Open(s.slot.name, s.path, s.slot.load, reload.Options[*mmdb]{
 			Interval: opts.ReloadInterval,
 			Logger:   opts.Logger,
 			Metrics:  opts.Metrics,
@@ -168,7 +179,7 @@ func OpenGeo(opts GeoOptions) (*Geo, error) {
 // counting, while a private copy stays valid until the last reader lets
 // it go. The price is the database's size on the heap (twice during a
 // reload); the buffer holds no pointers, so the GC does not scan it.
-func (s slot) load(path string) (*maxminddb.Reader, error) {
+func (s slot) load(path string) (*mmdb, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -192,11 +203,11 @@ func (s slot) load(path string) (*maxminddb.Reader, error) {
 			break
 		}
 	}
-	return r, nil
+	return newMMDB(r, b)
 }
 
 // dbVersion names a database for /version: its type and build time.
-func dbVersion(r *maxminddb.Reader) string {
+func dbVersion(r *mmdb) string {
 	return r.Metadata.DatabaseType + " " + r.Metadata.BuildTime().UTC().Format(time.RFC3339)
 }
 
@@ -272,29 +283,59 @@ func (g *Geo) Enrich(req *openrtb2.BidRequest) GeoOutcome {
 	if !ok {
 		return GeoOutcome{NoIP: true}
 	}
+	carrier, mccmnc := dev.Carrier == "" || g.overrideCarrier, dev.MCCMNC == "" || g.overrideMCCMNC
+	// Each lookup walks a tree of a few MB, cache misses all the way:
+	// consult only the databases whose answer can be used, and walk their
+	// trees together (walkTrees).
+	var (
+		dbs      [numSlots]*mmdb
+		releases [numSlots]func()
+	)
+	acquire := func(i int) {
+		if f := g.dbs[i]; f != nil {
+			dbs[i], releases[i] = f.Acquire()
+		}
+	}
+	if g.block != 0 {
+		acquire(slotAnon)
+	}
+	acquire(slotCity)
+	if dev.ConnectionType == nil || g.overrideConn {
+		acquire(slotConn)
+	}
+	if carrier || mccmnc {
+		acquire(slotISP)
+	}
+	defer func() {
+		for _, release := range releases {
+			if release != nil {
+				release()
+			}
+		}
+	}()
+	var offsets [numSlots]uint
+	walkTrees(&dbs, ip, &offsets)
+
 	var out GeoOutcome
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
 
-	if g.block != 0 {
-		s.anon = anonRecord{}
-		if g.lookup(g.anon, ip, &s.anon) {
-			if flags := s.anon.flags & g.block; flags != 0 {
-				return GeoOutcome{Blocked: flags.name(), Found: true}
-			}
+	s.anon = anonRecord{}
+	if g.decode(dbs[slotAnon], offsets[slotAnon], &s.anon) {
+		if flags := s.anon.flags & g.block; flags != 0 {
+			return GeoOutcome{Blocked: flags.name(), Found: true}
 		}
 	}
-
 	var box *filled
 	s.city = cityRecord{}
-	if g.lookup(g.city, ip, &s.city) {
+	if g.decode(dbs[slotCity], offsets[slotCity], &s.city) {
 		out.Found = true
 		g.fillGeo(dev, &s.city, &box)
 	}
 	s.conn = connRecord{}
-	if g.lookup(g.conn, ip, &s.conn) {
+	if g.decode(dbs[slotConn], offsets[slotConn], &s.conn) {
 		out.Found = true
-		if ct := s.conn.kind; ct != adcom1.ConnectionUnknown && (dev.ConnectionType == nil || g.overrideConn) {
+		if ct := s.conn.kind; ct != adcom1.ConnectionUnknown {
 			if box == nil {
 				box = new(filled)
 			}
@@ -303,12 +344,12 @@ func (g *Geo) Enrich(req *openrtb2.BidRequest) GeoOutcome {
 		}
 	}
 	s.isp = ispRecord{}
-	if g.lookup(g.isp, ip, &s.isp) {
+	if g.decode(dbs[slotISP], offsets[slotISP], &s.isp) {
 		out.Found = true
-		if c := s.isp.carrier(); c != "" && (dev.Carrier == "" || g.overrideCarrier) {
+		if c := s.isp.carrier(); c != "" && carrier {
 			dev.Carrier = c
 		}
-		if s.isp.mcc != "" && s.isp.mnc != "" && (dev.MCCMNC == "" || g.overrideMCCMNC) {
+		if s.isp.mcc != "" && s.isp.mnc != "" && mccmnc {
 			dev.MCCMNC = s.isp.mcc + "-" + s.isp.mnc
 		}
 	}
@@ -329,25 +370,13 @@ func deviceIP(dev *openrtb2.Device) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// lookup decodes the record of ip in f's database into rec and tells
-// whether there was one.
-func (g *Geo) lookup(f *reload.File[*maxminddb.Reader], ip netip.Addr, rec mmdbdata.CursorUnmarshaler) bool {
-	if f == nil {
+// decode decodes the record at offset (from walkTrees) of db into rec and
+// tells whether there was one.
+func (g *Geo) decode(db *mmdb, offset uint, rec mmdbdata.CursorUnmarshaler) bool {
+	if db == nil || offset == notFound {
 		return false
 	}
-	db, release := f.Acquire()
-	defer release()
-	if db == nil || (ip.Is6() && db.Metadata.IPVersion == 4) {
-		return false
-	}
-	res := db.Lookup(ip)
-	if !res.Found() {
-		if res.Err() != nil {
-			g.lookupErrors.Add(1)
-		}
-		return false
-	}
-	if err := res.Decode(rec); err != nil {
+	if err := db.LookupOffset(uintptr(offset)).Decode(rec); err != nil {
 		g.lookupErrors.Add(1)
 		return false
 	}
@@ -482,295 +511,4 @@ func (z *zoneCache) load(name string) *time.Location {
 	m[strings.Clone(name)] = loc
 	z.m.Store(&m)
 	return loc
-}
-
-// The record decoders below are hand-written mmdbdata.CursorUnmarshalers
-// that read only the fields Enrich uses and skip the rest (names in other
-// languages, geoname IDs, continent, registered country, traits) without
-// decoding them. Measured on a generated GeoIP2-City database of 350,000
-// networks (go test -bench DecodeCity ./enrich/, 2-core VM), lookup plus
-// decode of one record:
-//
-//	hand-written cursor decoder (this)        ~1.5 µs, 1 alloc (the new city name)
-//	reflection into a small tagged struct     ~2.0 µs, 2 allocs (+ subdivisions slice)
-//	DecodePath, one call per field            ~3.3 µs, 3 allocs
-//	geoip2-golang v2 City (generated, all)    ~5.0 µs, 18 allocs
-//
-// Most of the cost is cache misses following pointers into the data
-// section; the lookup itself (tree walk) is ~0.3 µs. Strings come from the
-// reader's string cache, so repeated ones (country, region, time zone,
-// connection type, carriers) do not allocate.
-
-// maxString bounds every string read from a database into a request.
-const maxString = 256
-
-// cityRecord is what Enrich uses of a City, Country or Enterprise record.
-type cityRecord struct {
-	country        string // ISO 3166-1 alpha-2
-	region         string // ISO 3166-2 subdivision code, most general
-	city           string // English name
-	postal         string
-	timeZone       string // IANA name
-	lat, lon       float64
-	hasLat, hasLon bool
-	accuracy       uint64 // km
-	metro          uint64
-}
-
-// UnmarshalMaxMindDBCursor implements mmdbdata.CursorUnmarshaler.
-func (c *cityRecord) UnmarshalMaxMindDBCursor(cur mmdbdata.Cursor) (mmdbdata.Cursor, error) {
-	return eachKey(cur, func(key []byte, val mmdbdata.Cursor) (mmdbdata.Cursor, error) {
-		switch string(key) {
-		case "country":
-			return stringAt(val, "iso_code", &c.country)
-		case "subdivisions":
-			return firstSubdivision(val, &c.region)
-		case "city":
-			names, ok, next, err := find(val, "names")
-			if ok {
-				_, err = stringAt(names, "en", &c.city)
-			}
-			return next, err
-		case "postal":
-			return stringAt(val, "code", &c.postal)
-		case "location":
-			return eachKey(val, c.location)
-		}
-		return val.Skip()
-	})
-}
-
-func (c *cityRecord) location(key []byte, val mmdbdata.Cursor) (next mmdbdata.Cursor, err error) {
-	switch string(key) {
-	case "latitude":
-		c.lat, next, err = val.ReadFloat()
-		c.hasLat = err == nil
-	case "longitude":
-		c.lon, next, err = val.ReadFloat()
-		c.hasLon = err == nil
-	case "accuracy_radius":
-		c.accuracy, next, err = val.ReadUint()
-	case "metro_code":
-		c.metro, next, err = val.ReadUint()
-	case "time_zone":
-		c.timeZone, next, err = val.ReadStringMaxSize(maxString)
-	default:
-		next, err = val.Skip()
-	}
-	return next, err
-}
-
-// ispRecord is what Enrich uses of a GeoIP2-ISP or GeoLite2-ASN record.
-type ispRecord struct {
-	isp, org, asOrg string
-	mcc, mnc        string
-}
-
-// carrier is the name for device.carrier: the ISP, else the organization,
-// else (GeoLite2-ASN) the autonomous system's organization.
-func (r *ispRecord) carrier() string {
-	switch {
-	case r.isp != "":
-		return r.isp
-	case r.org != "":
-		return r.org
-	}
-	return r.asOrg
-}
-
-// UnmarshalMaxMindDBCursor implements mmdbdata.CursorUnmarshaler.
-func (r *ispRecord) UnmarshalMaxMindDBCursor(cur mmdbdata.Cursor) (mmdbdata.Cursor, error) {
-	return eachKey(cur, func(key []byte, val mmdbdata.Cursor) (next mmdbdata.Cursor, err error) {
-		var dst *string
-		switch string(key) {
-		case "isp":
-			dst = &r.isp
-		case "organization":
-			dst = &r.org
-		case "autonomous_system_organization":
-			dst = &r.asOrg
-		case "mobile_country_code":
-			dst = &r.mcc
-		case "mobile_network_code":
-			dst = &r.mnc
-		default:
-			return val.Skip()
-		}
-		*dst, next, err = val.ReadStringMaxSize(maxString)
-		return next, err
-	})
-}
-
-// connRecord is a GeoIP2-Connection-Type record, mapped to OpenRTB.
-type connRecord struct {
-	kind adcom1.ConnectionType
-}
-
-// connectionType maps MaxMind's connection_type to OpenRTB's
-// device.connectiontype (AdCOM 1.0 list "Connection Types"). Neither
-// MaxMind nor OpenRTB defines this mapping; it is a product decision:
-//
-//	Cable/DSL -> 1 Ethernet (a fixed line; the last hop may be Wi-Fi, which an IP cannot tell)
-//	Corporate -> 1 Ethernet (an office network)
-//	Cellular  -> 3 Cellular, unknown generation
-//	Satellite, Dialup, anything else -> not set (no OpenRTB value fits; 0 would claim "unknown" as a fact)
-func connectionType(s string) adcom1.ConnectionType {
-	switch s {
-	case "Cable/DSL", "Corporate":
-		return adcom1.ConnectionEthernet
-	case "Cellular":
-		return adcom1.ConnectionCellular
-	}
-	return adcom1.ConnectionUnknown
-}
-
-// UnmarshalMaxMindDBCursor implements mmdbdata.CursorUnmarshaler.
-func (r *connRecord) UnmarshalMaxMindDBCursor(cur mmdbdata.Cursor) (mmdbdata.Cursor, error) {
-	return eachKey(cur, func(key []byte, val mmdbdata.Cursor) (mmdbdata.Cursor, error) {
-		if string(key) != "connection_type" {
-			return val.Skip()
-		}
-		s, next, err := val.ReadStringMaxSize(maxString)
-		r.kind = connectionType(s)
-		return next, err
-	})
-}
-
-// anonFlags is a set of GeoIP2-Anonymous-IP flags.
-type anonFlags uint8
-
-const (
-	flagTorExitNode anonFlags = 1 << iota
-	flagPublicProxy
-	flagResidentialProxy
-	flagVPN
-	flagHostingProvider
-	flagAnonymous
-)
-
-type anonFlagName struct {
-	flag anonFlags
-	name string // GeoOptions.Block name and GeoOutcome.Blocked value
-	key  string // field in the database
-}
-
-// anonFlagNames lists the flags from the most specific to the most
-// general: a request matching several blocked flags is reported under the
-// first, so "anonymous", which MaxMind sets with any other, comes last.
-// "vpn" is the database's is_anonymous_vpn.
-var anonFlagNames = [...]anonFlagName{
-	{flagTorExitNode, "tor_exit_node", "is_tor_exit_node"},
-	{flagPublicProxy, "public_proxy", "is_public_proxy"},
-	{flagResidentialProxy, "residential_proxy", "is_residential_proxy"},
-	{flagVPN, "vpn", "is_anonymous_vpn"},
-	{flagHostingProvider, "hosting_provider", "is_hosting_provider"},
-	{flagAnonymous, "anonymous", "is_anonymous"},
-}
-
-// name returns the name of the most specific flag in f.
-func (f anonFlags) name() string {
-	for _, n := range anonFlagNames {
-		if f&n.flag != 0 {
-			return n.name
-		}
-	}
-	return ""
-}
-
-// anonRecord is a GeoIP2-Anonymous-IP record.
-type anonRecord struct {
-	flags anonFlags
-}
-
-// UnmarshalMaxMindDBCursor implements mmdbdata.CursorUnmarshaler.
-func (r *anonRecord) UnmarshalMaxMindDBCursor(cur mmdbdata.Cursor) (mmdbdata.Cursor, error) {
-	return eachKey(cur, func(key []byte, val mmdbdata.Cursor) (mmdbdata.Cursor, error) {
-		for _, n := range anonFlagNames {
-			if string(key) == n.key {
-				on, next, err := val.ReadBool()
-				if on {
-					r.flags |= n.flag
-				}
-				return next, err
-			}
-		}
-		return val.Skip()
-	})
-}
-
-// eachKey calls fn for every entry of the map at cur; fn reads or skips
-// the value and returns its successor. It returns the map's successor.
-func eachKey(cur mmdbdata.Cursor, fn func(key []byte, val mmdbdata.Cursor) (mmdbdata.Cursor, error)) (mmdbdata.Cursor, error) {
-	m, err := cur.MapReader()
-	if err != nil {
-		return mmdbdata.Cursor{}, err
-	}
-	next := m.First()
-	for range m.Len() {
-		key, val, err := next.ReadMapKey()
-		if err != nil {
-			return mmdbdata.Cursor{}, err
-		}
-		if next, err = fn(key, val); err != nil {
-			return mmdbdata.Cursor{}, fmt.Errorf("%s: %w", key, err)
-		}
-	}
-	return m.End(next)
-}
-
-// find returns the value under key of the map at cur, whether there is
-// one, and the successor of the whole map. It stops reading at key: the
-// successor comes from Skip, which is O(1) when cur is a pointer (how
-// MaxMind stores the shared country, subdivision and names maps), so the
-// rest of the map is never walked.
-func find(cur mmdbdata.Cursor, key string) (val mmdbdata.Cursor, ok bool, next mmdbdata.Cursor, err error) {
-	if next, err = cur.Skip(); err != nil {
-		return val, false, next, err
-	}
-	m, err := cur.MapReader()
-	if err != nil {
-		return val, false, next, err
-	}
-	c := m.First()
-	for range m.Len() {
-		var k []byte
-		if k, val, err = c.ReadMapKey(); err != nil {
-			return val, false, next, err
-		}
-		if string(k) == key {
-			return val, true, next, nil
-		}
-		if c, err = val.Skip(); err != nil {
-			return val, false, next, err
-		}
-	}
-	return val, false, next, nil
-}
-
-// stringAt reads the string under key of the map at cur into dst and
-// returns the map's successor.
-func stringAt(cur mmdbdata.Cursor, key string, dst *string) (mmdbdata.Cursor, error) {
-	val, ok, next, err := find(cur, key)
-	if ok {
-		*dst, _, err = val.ReadStringMaxSize(maxString)
-	}
-	return next, err
-}
-
-// firstSubdivision reads the iso_code of the first (most general)
-// subdivision of the list at cur into dst and returns the list's
-// successor.
-func firstSubdivision(cur mmdbdata.Cursor, dst *string) (mmdbdata.Cursor, error) {
-	next, err := cur.Skip()
-	if err != nil {
-		return next, err
-	}
-	s, err := cur.Slice()
-	if err != nil {
-		return next, err
-	}
-	if _, first, ok := s.Next(mmdbdata.Cursor{}); ok {
-		_, err = stringAt(first, "iso_code", dst)
-	}
-	return next, err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,8 +17,10 @@ import (
 
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"github.com/oschwald/maxminddb-golang/v2"
 	"github.com/prebid/openrtb/v20/adcom1"
 	"github.com/prebid/openrtb/v20/openrtb2"
+	"go4.org/netipx"
 )
 
 // The facts asserted here are the MaxMind test databases' own, listed in
@@ -632,5 +635,102 @@ func FuzzEnrich(f *testing.F) {
 		if dev.Geo != nil && len(dev.Geo.Country) != 3 {
 			t.Errorf("ip %q ipv6 %q: country %q", ip, ipv6, dev.Geo.Country)
 		}
+	})
+}
+
+// treeDBs opens every valid test database, of every record size and IP
+// version, as Enrich's mmdb.
+func treeDBs(t testing.TB) []*mmdb {
+	t.Helper()
+	paths, err := filepath.Glob(td("*.mmdb"))
+	if err != nil || len(paths) < 20 {
+		t.Fatalf("testdata: %d databases, %v", len(paths), err)
+	}
+	var dbs []*mmdb
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := maxminddb.OpenBytes(b)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		db, err := newMMDB(r, b)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		dbs = append(dbs, db)
+	}
+	return dbs
+}
+
+// checkWalk compares walkTrees with Reader.Lookup for ip in every db, one
+// db per slot at a time and all slots at once.
+func checkWalk(t testing.TB, dbs []*mmdb, ip netip.Addr) {
+	t.Helper()
+	ip = ip.Unmap()
+	want := func(db *mmdb) uint {
+		res := db.Lookup(ip)
+		if res.Err() != nil || !res.Found() {
+			return notFound
+		}
+		return uint(res.Offset())
+	}
+	for i := 0; i < len(dbs); i += numSlots {
+		var set [numSlots]*mmdb
+		copy(set[:], dbs[i:])
+		var got [numSlots]uint
+		walkTrees(&set, ip, &got)
+		for k, db := range set {
+			if db == nil {
+				if got[k] != notFound {
+					t.Errorf("%s: empty slot %d found %d", ip, k, got[k])
+				}
+				continue
+			}
+			if w := want(db); got[k] != w {
+				t.Errorf("%s in %s (record size %d, IPv%d): walk %d, Lookup %d", ip, db.Metadata.DatabaseType, db.Metadata.RecordSize, db.Metadata.IPVersion, got[k], w)
+			}
+		}
+	}
+}
+
+// TestTreeWalk: Enrich's lockstep walk finds exactly what Reader.Lookup
+// finds, for the first, last and a middle address of every network of
+// every test database, and for the addresses of EXPECTED.md.
+func TestTreeWalk(t *testing.T) {
+	dbs := treeDBs(t)
+	ips := []string{"81.2.69.160", "216.160.83.56", "2001:480:10::1", "::ffff:81.2.69.160", "2002:5102:45a0::", "1.2.3.4",
+		"2001:480::52", "0.0.0.0", "255.255.255.255", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::1.1.1.1", "1.1.1.1"}
+	for _, db := range dbs {
+		for res := range db.Networks(maxminddb.IncludeAliasedNetworks(), maxminddb.IncludeNetworksWithoutData()) {
+			p := res.Prefix()
+			first := p.Masked().Addr()
+			last := netipx.PrefixLastIP(p)
+			ips = append(ips, first.String(), last.String())
+			if next := first.Next(); p.Contains(next) {
+				ips = append(ips, next.String())
+			}
+		}
+	}
+	for _, s := range ips {
+		checkWalk(t, dbs, netip.MustParseAddr(s))
+	}
+	t.Logf("%d addresses in %d databases", len(ips), len(dbs))
+}
+
+// FuzzTreeWalk: for any address, the walk agrees with Reader.Lookup.
+func FuzzTreeWalk(f *testing.F) {
+	f.Add([]byte{81, 2, 69, 160})
+	f.Add([]byte{0x20, 0x01, 0x04, 0x80, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4})
+	dbs := treeDBs(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ip, ok := netip.AddrFromSlice(b)
+		if !ok {
+			return
+		}
+		checkWalk(t, dbs, ip)
 	})
 }

@@ -137,6 +137,44 @@ func BenchmarkEnrich(b *testing.B) {
 	}
 }
 
+// BenchmarkTreeWalk: finding the records of one address in the four
+// databases, by walkTrees (the trees walked in lockstep, as Enrich does)
+// and by four Reader.Lookup calls one after the other.
+func BenchmarkTreeWalk(b *testing.B) {
+	opts := writeBenchDBs(b, b.TempDir())
+	g := openGeo(b, opts)
+	var dbs [numSlots]*mmdb
+	for i, f := range g.dbs {
+		db, release := f.Acquire()
+		defer release()
+		dbs[i] = db
+	}
+	d := benchData(b)
+	ips := make([]netip.Addr, len(d.addrs))
+	for i, s := range d.addrs {
+		ips[i] = netip.MustParseAddr(s)
+	}
+	var offsets [numSlots]uint
+	b.Run("lockstep", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			walkTrees(&dbs, ips[i%len(ips)], &offsets)
+			i++
+		}
+	})
+	b.Run("sequential", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			for k, db := range dbs {
+				offsets[k] = uint(db.Lookup(ips[i%len(ips)]).Offset())
+			}
+			i++
+		}
+	})
+}
+
 // citySmall is the reflection-decoded alternative to cityRecord, for
 // BenchmarkDecodeCity.
 type citySmall struct {
@@ -264,7 +302,7 @@ func BenchmarkReload(b *testing.B) {
 	}
 	point(a)
 	g := openGeo(b, GeoOptions{City: path, ReloadInterval: -1})
-	f := g.city
+	f := g.dbs[slotCity]
 	b.ReportAllocs()
 	b.SetBytes(int64(len(d.city)))
 	i := 0

@@ -41,7 +41,11 @@ func intoliUAs(b testing.TB) []string {
 	return uas
 }
 
-var big100k = sync.OnceValues(func() ([]byte, error) {
+var big100k = sync.OnceValues(func() ([]byte, error) { return build100k("") })
+
+// build100k compiles the 100,000-device snapshot; a non-empty version
+// replaces the source's, so that two builds differ in content.
+func build100k(version string) ([]byte, error) {
 	src, err := ReadSourceFile("default.yaml")
 	if err != nil {
 		return nil, err
@@ -61,12 +65,15 @@ var big100k = sync.OnceValues(func() ([]byte, error) {
 			UserAgents: []string{"Mozilla/5.0 (Linux; Android 14; " + tok + ") AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"},
 			Caps:       caps})
 	}
+	if version != "" {
+		src.Version = version
+	}
 	db, err := Compile(src)
 	if err != nil {
 		return nil, err
 	}
 	return db.MarshalBinary()
-})
+}
 
 func load100k(b testing.TB) *DB {
 	b.Helper()

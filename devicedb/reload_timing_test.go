@@ -3,12 +3,12 @@ package devicedb
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/adx-exchange/adx/internal/latencytest"
 	"github.com/adx-exchange/adx/internal/reload"
 )
 
@@ -89,11 +89,7 @@ func BenchmarkLookupDuringReload100k(b *testing.B) {
 			}
 			stop.Store(true)
 			wg.Wait()
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
-			b.ReportMetric(float64(lat[len(lat)*999/1000].Nanoseconds()), "p999-ns")
-			b.ReportMetric(float64(lat[len(lat)-1].Nanoseconds()), "max-ns")
+			latencytest.Report(b, lat)
 			if mode == "reloading" {
 				if reloads.Load() == 0 {
 					b.Fatal("no reload happened during the run")

@@ -48,14 +48,13 @@ func NewHTTPBidder(d config.Demand, currency string) *HTTPBidder {
 		media:    parseMediaTypes(d.MediaTypes, mediaAll),
 		currency: currency,
 		client: &fasthttp.Client{
-			Name:                     "adx",
-			NoDefaultUserAgentHeader: false,
-			MaxConnsPerHost:          maxConns,
-			MaxIdleConnDuration:      30 * time.Second,
-			MaxResponseBodySize:      maxDSPResponseBytes,
-			MaxConnWaitTimeout:       10 * time.Millisecond,
-			ReadBufferSize:           16 << 10,
-			DisablePathNormalizing:   true,
+			Name:                   "adx",
+			MaxConnsPerHost:        maxConns,
+			MaxIdleConnDuration:    30 * time.Second,
+			MaxResponseBodySize:    maxDSPResponseBytes,
+			MaxConnWaitTimeout:     10 * time.Millisecond,
+			ReadBufferSize:         16 << 10,
+			DisablePathNormalizing: true,
 		},
 	}
 	for k, v := range d.Headers {

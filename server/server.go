@@ -63,20 +63,19 @@ func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *
 		}
 	}
 	p.srv = &fasthttp.Server{
-		Name:                          "adx",
-		Handler:                       p.handle,
-		ErrorHandler:                  p.handleReadError,
-		ReadTimeout:                   cfg.HTTP.ReadTimeout.D(),
-		WriteTimeout:                  cfg.HTTP.WriteTimeout.D(),
-		IdleTimeout:                   cfg.HTTP.IdleTimeout.D(),
-		MaxRequestBodySize:            cfg.HTTP.MaxBodyBytes,
-		ReadBufferSize:                cfg.HTTP.MaxHeaderBytes, // also the header size limit
-		Concurrency:                   cfg.HTTP.Concurrency,
-		NoDefaultServerHeader:         true,
-		NoDefaultDate:                 true,
-		DisableHeaderNamesNormalizing: false,
-		CloseOnShutdown:               true,
-		Logger:                        fasthttpLogger{log},
+		Name:                  "adx",
+		Handler:               p.handle,
+		ErrorHandler:          p.handleReadError,
+		ReadTimeout:           cfg.HTTP.ReadTimeout.D(),
+		WriteTimeout:          cfg.HTTP.WriteTimeout.D(),
+		IdleTimeout:           cfg.HTTP.IdleTimeout.D(),
+		MaxRequestBodySize:    cfg.HTTP.MaxBodyBytes,
+		ReadBufferSize:        cfg.HTTP.MaxHeaderBytes, // also the header size limit
+		Concurrency:           cfg.HTTP.Concurrency,
+		NoDefaultServerHeader: true,
+		NoDefaultDate:         true,
+		CloseOnShutdown:       true,
+		Logger:                fasthttpLogger{log},
 	}
 	return p
 }

@@ -26,7 +26,8 @@ const (
 	// ArrivalPoisson draws exponential gaps with mean 1/rate, like
 	// independent users.
 	ArrivalPoisson = "poisson"
-	// ArrivalCaptured keeps the captured timing of a .gor traffic file,
+	// ArrivalCaptured keeps the captured timing of a traffic file (.gor, or
+	// JSONL written by adx request capture),
 	// divided by RunConfig.Speed.
 	ArrivalCaptured = "captured"
 )
@@ -103,7 +104,7 @@ func (c *RunConfig) setDefaults() error {
 	case c.Arrival != ArrivalCaptured && !(c.Rate > 0):
 		return fmt.Errorf("rate %v: want > 0", c.Rate)
 	case c.Arrival == ArrivalCaptured && (c.Traffic == nil || len(c.Traffic.Offsets) != len(c.Traffic.Bodies)):
-		return errors.New("captured arrival needs a .gor traffic file")
+		return errors.New("captured arrival needs a traffic file with captured timing: .gor, or JSONL from adx request capture")
 	case !(c.Speed > 0):
 		return fmt.Errorf("speed %v: want > 0", c.Speed)
 	case c.Duration <= 0:

@@ -186,7 +186,7 @@ func runBenchRun(args []string, stdout, stderr io.Writer) int {
 	rate := fs.Float64("rate", 1000, "requested `rate` in requests per second")
 	duration := fs.Duration("duration", 10*time.Second, "measured `window`, e.g. 30s")
 	traffic := fs.String("traffic", "", "traffic `file`: .jsonl or .gor, optionally .gz (default: synthesized)")
-	arrival := fs.String("arrival", bench.ArrivalConstant, "arrival `process`: constant, poisson, or captured (the timing of a .gor file)")
+	arrival := fs.String("arrival", bench.ArrivalConstant, "arrival `process`: constant, poisson, or captured (the timing of a .gor file or of a JSONL capture)")
 	speed := fs.Float64("speed", 1, "with -arrival captured, `factor` dividing the captured gaps")
 	seed := fs.Uint64("seed", 1, "random `seed` for poisson gaps and synthesized traffic")
 	conns := fs.Int("conns", 512, "maximum open `connections`")

@@ -1,6 +1,9 @@
 // Package capture samples incoming bid requests into rotating JSONL files,
 // one request per line, so that load tests can replay what production
-// really sends instead of one request over and over.
+// really sends instead of one request over and over. Each line is the
+// request's JSON object with its capture time first, as "@ts" (Unix
+// nanoseconds), which adx bench strips before sending and uses to keep the
+// captured timing.
 //
 // Capture is off the request path: the handler hands over the decoded
 // request and returns; a single goroutine scrubs, encodes and writes. When
@@ -25,15 +28,23 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adx-exchange/adx/internal/ipmask"
 )
+
+// captured is one queued request and the moment it arrived.
+type captured struct {
+	req *openrtb2.BidRequest
+	at  time.Time
+}
 
 // Options configure a Writer.
 type Options struct {
@@ -59,7 +70,7 @@ const queueLen = 4096
 type Writer struct {
 	opts  Options
 	key   []byte // HMAC key for identifier hashes, new per process
-	queue chan *openrtb2.BidRequest
+	queue chan captured
 	done  chan struct{}
 	log   *slog.Logger
 
@@ -92,7 +103,7 @@ func Open(opts Options) (*Writer, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("capture: cannot make a hash key: %w", err)
 	}
-	w := &Writer{opts: opts, key: key, queue: make(chan *openrtb2.BidRequest, queueLen), done: make(chan struct{}), log: opts.Logger}
+	w := &Writer{opts: opts, key: key, queue: make(chan captured, queueLen), done: make(chan struct{}), log: opts.Logger}
 	if err := w.openFile(); err != nil {
 		return nil, err
 	}
@@ -122,7 +133,7 @@ func (w *Writer) Capture(req *openrtb2.BidRequest) {
 		c.User = &u
 	}
 	select {
-	case w.queue <- &c:
+	case w.queue <- captured{req: &c, at: time.Now()}:
 	default:
 		w.dropped.Add(1)
 	}
@@ -152,15 +163,25 @@ func (w *Writer) Close() error {
 
 func (w *Writer) loop() {
 	defer close(w.done)
-	for req := range w.queue {
+	var line []byte
+	for item := range w.queue {
+		req := item.req
 		if !w.opts.Raw {
 			req = w.scrub(req)
 		}
-		line, err := json.Marshal(req)
-		if err != nil {
+		body, err := json.Marshal(req)
+		if err != nil || len(body) < 2 || body[0] != '{' {
 			w.failed.Add(1)
 			continue
 		}
+		// The capture time leads the line, so that a replay can keep the
+		// captured timing; adx bench strips it before sending.
+		line = append(line[:0], `{"@ts":`...)
+		line = strconv.AppendInt(line, item.at.UnixNano(), 10)
+		if body[1] != '}' {
+			line = append(line, ',')
+		}
+		line = append(line, body[1:]...)
 		line = append(line, '\n')
 		if w.size+int64(len(line)) > w.opts.MaxBytes && w.size > 0 {
 			if err := w.rotate(); err != nil {

@@ -3,30 +3,25 @@
 package maxprocs
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/adx-exchange/adx/internal/cgrouptest"
 )
 
 // The tests in this file run Apply in a child process (this test binary
 // re-executed) started inside a real cgroup with a CPU quota.
-const (
-	// helperEnv makes the test binary act as the child.
-	helperEnv = "ADX_MAXPROCS_TEST_HELPER"
-	// notMovedExit is the child's exit code when sh cannot write its pid
-	// into the test cgroup's cgroup.procs.
-	notMovedExit = 97
-)
+//
+// helperEnv makes the test binary act as the child.
+const helperEnv = "ADX_MAXPROCS_TEST_HELPER"
 
 // helperReport is what the child prints on stdout as JSON.
 type helperReport struct {
@@ -60,68 +55,16 @@ func runHelper() int {
 }
 
 // runInCgroup runs the helper inside the cgroup whose cgroup.procs is
-// procs, with GOMAXPROCS removed from the environment and extraEnv added:
-// sh writes its own pid there, then execs the test binary, so the child
-// (and the runtime's own GOMAXPROCS default) starts inside the group.
+// procs, with GOMAXPROCS removed from the environment and extraEnv added,
+// so the child (and the runtime's own GOMAXPROCS default) starts inside
+// the group.
 func runInCgroup(t *testing.T, procs string, extraEnv ...string) helperReport {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatalf("cannot find the test binary: %s", err)
-	}
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skipf("cannot start a child inside a cgroup without sh: %s", err)
-	}
-	script := fmt.Sprintf(`echo $$ > "$1" || exit %d; shift; exec "$@"`, notMovedExit)
-	cmd := exec.Command(sh, "-c", script, "sh", procs, exe, "-test.run=^$")
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "GOMAXPROCS=") || strings.HasPrefix(kv, "GORACE=")
-	})
-	// Under -race the child would otherwise sleep 1s at exit
-	// (ThreadSanitizer's atexit_sleep_ms).
-	cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"), helperEnv+"=1")
-	cmd.Env = append(cmd.Env, extraEnv...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	if s := strings.TrimSpace(stderr.String()); s != "" {
-		t.Logf("child log: %s", s)
-	}
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == notMovedExit {
-		t.Skipf("cgroup not writable here: cannot move a process into it: %s", strings.TrimSpace(stderr.String()))
-	}
-	if err != nil {
-		t.Fatalf("child %v failed: %s", cmd.Args, err)
-	}
+	cmd := cgrouptest.Command(t, []string{"GOMAXPROCS"}, append([]string{helperEnv + "=1"}, extraEnv...)...)
+	cgrouptest.InGroup(t, cmd, procs)
 	var rep helperReport
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("cannot decode the child's report %q: %s", stdout.String(), err)
-	}
+	cgrouptest.Run(t, cmd, &rep)
 	return rep
-}
-
-// makeGroup creates the cgroup directory dir and removes it when t ends,
-// after every child has exited. It skips t, saying so, when dir cannot be
-// created.
-func makeGroup(t *testing.T, dir, what string) {
-	t.Helper()
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Skipf("%s not writable here: %s", what, err)
-	}
-	t.Cleanup(func() {
-		if err := os.Remove(dir); err != nil {
-			t.Errorf("cannot remove test cgroup: %s", err)
-		}
-	})
-}
-
-// writeFile writes a cgroup control file.
-func writeFile(t *testing.T, path, value string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
-		t.Fatalf("cannot write %q to %q: %s", value, path, err)
-	}
 }
 
 // checkQuota runs the child in the group of procs and checks GOMAXPROCS.
@@ -151,9 +94,9 @@ func TestRealCgroupV1CPU(t *testing.T) {
 		t.Skip("no cgroup v1 cpu controller here: no cpu.cfs_quota_us under /sys/fs/cgroup/cpu,cpuacct or /sys/fs/cgroup/cpu")
 	}
 	group := filepath.Join(root, "adx-test-"+strconv.Itoa(os.Getpid()))
-	makeGroup(t, group, "cgroup v1 cpu controller")
-	writeFile(t, filepath.Join(group, "cpu.cfs_period_us"), "100000")
-	writeFile(t, filepath.Join(group, "cpu.cfs_quota_us"), "150000")
+	cgrouptest.MakeGroup(t, group, "cgroup v1 cpu controller")
+	cgrouptest.WriteFile(t, filepath.Join(group, "cpu.cfs_period_us"), "100000")
+	cgrouptest.WriteFile(t, filepath.Join(group, "cpu.cfs_quota_us"), "150000")
 	procs := filepath.Join(group, "cgroup.procs")
 
 	t.Run("quota 1.5", func(t *testing.T) {
@@ -163,16 +106,16 @@ func TestRealCgroupV1CPU(t *testing.T) {
 		checkQuota(t, procs, "150000/100000", helperReport{RuntimeDefault: 2, Procs: 2}, "GOMAXPROCS=2")
 	})
 	t.Run("quota 2.5", func(t *testing.T) {
-		writeFile(t, filepath.Join(group, "cpu.cfs_quota_us"), "250000")
+		cgrouptest.WriteFile(t, filepath.Join(group, "cpu.cfs_quota_us"), "250000")
 		checkQuota(t, procs, "250000/100000", helperReport{Procs: min(2, runtime.NumCPU())})
 	})
 	// automaxprocs alone would say 64; Apply caps at the usable CPUs.
 	t.Run("quota above the CPUs", func(t *testing.T) {
-		writeFile(t, filepath.Join(group, "cpu.cfs_quota_us"), "6400000")
+		cgrouptest.WriteFile(t, filepath.Join(group, "cpu.cfs_quota_us"), "6400000")
 		checkQuota(t, procs, "6400000/100000", helperReport{Procs: min(64, runtime.NumCPU())})
 	})
 	t.Run("no quota", func(t *testing.T) {
-		writeFile(t, filepath.Join(group, "cpu.cfs_quota_us"), "-1")
+		cgrouptest.WriteFile(t, filepath.Join(group, "cpu.cfs_quota_us"), "-1")
 		checkQuota(t, procs, "-1", helperReport{RuntimeDefault: runtime.NumCPU(), Procs: runtime.NumCPU()})
 	})
 }
@@ -192,7 +135,7 @@ func TestRealCgroupV2CPU(t *testing.T) {
 		t.Skipf("cgroup v2 cpu controller not writable here: %s", err)
 	}
 	group := filepath.Join(root, "adx-test-"+strconv.Itoa(os.Getpid()))
-	makeGroup(t, group, "cgroup v2")
-	writeFile(t, filepath.Join(group, "cpu.max"), "150000 100000")
+	cgrouptest.MakeGroup(t, group, "cgroup v2")
+	cgrouptest.WriteFile(t, filepath.Join(group, "cpu.max"), "150000 100000")
 	checkQuota(t, filepath.Join(group, "cgroup.procs"), "150000 100000", helperReport{Procs: 1})
 }

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -18,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/adx-exchange/adx/internal/cgrouptest"
 )
 
 // The tests in this file run Apply in a child process (this test binary
@@ -29,9 +30,6 @@ const (
 	helperEnv = "ADX_MEMLIMIT_TEST_HELPER"
 	// fixtureEnv is the fixture directory for the "fixture" mode.
 	fixtureEnv = "ADX_MEMLIMIT_TEST_FIXTURE"
-	// notMovedExit is the child's exit code when sh cannot write its pid
-	// into the test cgroup's cgroup.procs.
-	notMovedExit = 97
 )
 
 // helperReport is what the child prints on stdout as JSON.
@@ -100,89 +98,22 @@ func mountFixture(dir string) error {
 // added.
 func helperCmd(t *testing.T, mode string, extraEnv ...string) *exec.Cmd {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatalf("cannot find the test binary: %s", err)
-	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "GOMEMLIMIT=") || strings.HasPrefix(kv, "AUTOMEMLIMIT=") || strings.HasPrefix(kv, "GORACE=")
-	})
-	// Under -race the child would otherwise sleep 1s at exit
-	// (ThreadSanitizer's atexit_sleep_ms).
-	cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	cmd.Env = append(cmd.Env, helperEnv+"="+mode)
-	cmd.Env = append(cmd.Env, extraEnv...)
-	return cmd
+	return cgrouptest.Command(t, []string{"GOMEMLIMIT", "AUTOMEMLIMIT"}, append([]string{helperEnv + "=" + mode}, extraEnv...)...)
 }
 
-// inCgroup rewrites cmd to start inside the cgroup whose cgroup.procs is
-// procs: sh writes its own pid there, then execs cmd, so the child runs in
-// the group from its first instruction. (SysProcAttr.UseCgroupFD does this
-// without sh, but for cgroup v2 only.)
-func inCgroup(t *testing.T, cmd *exec.Cmd, procs string) {
-	t.Helper()
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skipf("cannot start a child inside a cgroup without sh: %s", err)
-	}
-	script := fmt.Sprintf(`echo $$ > "$1" || exit %d; shift; exec "$@"`, notMovedExit)
-	cmd.Args = append([]string{"sh", "-c", script, "sh", procs}, cmd.Args...)
-	cmd.Path = sh
-}
-
-// runChild runs cmd, logs its stderr (Apply's log line), and decodes its
-// report.
+// runChild runs cmd and decodes its report.
 func runChild(t *testing.T, cmd *exec.Cmd) helperReport {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if s := strings.TrimSpace(stderr.String()); s != "" {
-		t.Logf("child log: %s", s)
-	}
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == notMovedExit {
-		t.Skipf("cgroup not writable here: cannot move a process into it: %s", strings.TrimSpace(stderr.String()))
-	}
-	if err != nil {
-		t.Fatalf("child %v failed: %s", cmd.Args, err)
-	}
 	var rep helperReport
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("cannot decode the child's report %q: %s", stdout.String(), err)
-	}
+	cgrouptest.Run(t, cmd, &rep)
 	return rep
-}
-
-// makeGroup creates the cgroup directory dir and removes it when t ends,
-// after every child has exited (cleanups run last-in first-out, so a
-// group made later, inside dir, goes first). It skips t, saying so, when
-// dir cannot be created.
-func makeGroup(t *testing.T, dir, what string) {
-	t.Helper()
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Skipf("%s not writable here: %s", what, err)
-	}
-	t.Cleanup(func() {
-		if err := os.Remove(dir); err != nil {
-			t.Errorf("cannot remove test cgroup: %s", err)
-		}
-	})
-}
-
-// writeFile writes a cgroup control file.
-func writeFile(t *testing.T, path, value string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
-		t.Fatalf("cannot write %q to %q: %s", value, path, err)
-	}
 }
 
 // checkChild runs the helper in the cgroup of procs and checks its report.
 func checkChild(t *testing.T, procs string, env []string, want helperReport) {
 	t.Helper()
 	cmd := helperCmd(t, "apply", env...)
-	inCgroup(t, cmd, procs)
+	cgrouptest.InGroup(t, cmd, procs)
 	got := runChild(t, cmd)
 	if got != want {
 		t.Errorf("child in %s with env %q reported\n%+v, want\n%+v", filepath.Dir(procs), env, got, want)
@@ -199,12 +130,12 @@ func TestRealCgroupV1(t *testing.T) {
 		t.Skipf("no cgroup v1 memory controller here: %s", err)
 	}
 	group := filepath.Join(root, "adx-test-"+strconv.Itoa(os.Getpid()))
-	makeGroup(t, group, "cgroup v1 memory controller")
-	writeFile(t, filepath.Join(group, "memory.limit_in_bytes"), strconv.Itoa(256*mib))
+	cgrouptest.MakeGroup(t, group, "cgroup v1 memory controller")
+	cgrouptest.WriteFile(t, filepath.Join(group, "memory.limit_in_bytes"), strconv.Itoa(256*mib))
 	// inner has no limit of its own: the limit is its parent's, which
 	// v1 reports as hierarchical_memory_limit in inner/memory.stat.
 	inner := filepath.Join(group, "inner")
-	makeGroup(t, inner, "cgroup v1 memory controller")
+	cgrouptest.MakeGroup(t, inner, "cgroup v1 memory controller")
 
 	limited := helperReport{
 		Result:      Result{Source: SourceCgroup, CgroupLimit: 256 * mib, Ratio: 0.9, GoLimit: 241591910},
@@ -223,7 +154,7 @@ func TestRealCgroupV1(t *testing.T) {
 		})
 	})
 	t.Run("unlimited", func(t *testing.T) {
-		writeFile(t, filepath.Join(group, "memory.limit_in_bytes"), "-1")
+		cgrouptest.WriteFile(t, filepath.Join(group, "memory.limit_in_bytes"), "-1")
 		checkChild(t, filepath.Join(group, "cgroup.procs"), nil, helperReport{
 			Result: Result{Source: SourceNone, Ratio: 0.9, GoLimit: math.MaxInt64},
 		})
@@ -245,13 +176,13 @@ func TestRealCgroupV2(t *testing.T) {
 		t.Skipf("cgroup v2 memory controller not writable here: %s", err)
 	}
 	group := filepath.Join(root, "adx-test-"+strconv.Itoa(os.Getpid()))
-	makeGroup(t, group, "cgroup v2")
-	writeFile(t, filepath.Join(group, "memory.max"), strconv.Itoa(256*mib))
+	cgrouptest.MakeGroup(t, group, "cgroup v2")
+	cgrouptest.WriteFile(t, filepath.Join(group, "memory.max"), strconv.Itoa(256*mib))
 	if err := os.WriteFile(filepath.Join(group, "cgroup.subtree_control"), []byte("+memory"), 0o644); err != nil {
 		t.Skipf("cgroup v2 memory controller not writable here: %s", err)
 	}
 	inner := filepath.Join(group, "inner") // memory.max "max"; the parent's limit counts
-	makeGroup(t, inner, "cgroup v2")
+	cgrouptest.MakeGroup(t, inner, "cgroup v2")
 
 	limited := helperReport{
 		Result:      Result{Source: SourceCgroup, CgroupLimit: 256 * mib, Ratio: 0.9, GoLimit: 241591910},

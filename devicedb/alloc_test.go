@@ -38,5 +38,8 @@ func TestLookupAllocs(t *testing.T) {
 	f("uncached iPhone", Evidence{UA: iphone}, false)
 	f("uncached Mac (10.15.7)", Evidence{UA: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"}, false)
 	f("uncached iPhone 17.4.1", Evidence{UA: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"}, false)
+	ipad := Evidence{UA: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15", W: 820, H: 1180}
+	f("cached iPad desktop site", ipad, true)
+	f("uncached iPad desktop site", ipad, false)
 	f("uncached Windows", Evidence{UA: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"}, false)
 }

@@ -54,7 +54,7 @@ func NewCache(size int) *Cache {
 // evidence and the same db generation is present. It allocates nothing on a
 // hit.
 func (c *Cache) Lookup(db *DB, ev Evidence) Result {
-	k1, k2 := c.hash(&ev)
+	k1, k2 := c.hash(db, &ev)
 	gen := db.Generation()
 	s := &c.shards[k1%cacheShards]
 	slot := (k1 / cacheShards) & c.mask
@@ -87,11 +87,19 @@ func (c *Cache) Stats() (hits, misses uint64) {
 	return hits, misses
 }
 
-func (c *Cache) hash(ev *Evidence) (uint64, uint64) {
+// hash keys the evidence. The screen size counts only when it is an Apple
+// phone or tablet screen, the one case where Lookup reads it, so that the
+// many screen sizes of one UA share an entry.
+func (c *Cache) hash(db *DB, ev *Evidence) (uint64, uint64) {
 	k1 := maphash.String(c.seed1, ev.UA)
 	k2 := maphash.String(c.seed2, ev.UA)
 	if ev.SUA != nil {
 		k1, k2 = hashSUA(c.seed1, k1, ev.SUA), hashSUA(c.seed2, k2, ev.SUA)
+	}
+	if db.appleScreen(ev.W, ev.H) != deviceTypeUnknown {
+		s := screenKey(ev.W, ev.H)
+		k1 = (k1 ^ s) * 0x9E3779B97F4A7C15
+		k2 = (k2 ^ s) * 0xC2B2AE3D27D4EB4F
 	}
 	return k1, k2
 }

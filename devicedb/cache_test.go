@@ -54,6 +54,27 @@ func TestCacheHitsAndGenerations(t *testing.T) {
 	}
 }
 
+// TestCacheScreenKey: an Apple touch screen size is part of the key (it
+// turns a Mac UA into an iPad); any other size is not, so that one UA's
+// many desktop screens share an entry.
+func TestCacheScreenKey(t *testing.T) {
+	c := NewCache(1024)
+	db := defaultDB(t)
+	mac := "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
+	if r := c.Lookup(db, Evidence{UA: mac, W: 1440, H: 900}); r.ID != "apple_mac" {
+		t.Fatalf("1440x900: %s", r.ID)
+	}
+	if r := c.Lookup(db, Evidence{UA: mac, W: 820, H: 1180}); r.ID != "apple_ipad" {
+		t.Fatalf("820x1180 after a Mac screen: the cache served %s", r.ID)
+	}
+	if r := c.Lookup(db, Evidence{UA: mac, W: 1920, H: 1080}); r.ID != "apple_mac" {
+		t.Fatalf("1920x1080 after an iPad screen: the cache served %s", r.ID)
+	}
+	if h, m := c.Stats(); h != 1 || m != 2 {
+		t.Fatalf("stats = %d hits %d misses, want 1 2: desktop screens must share an entry", h, m)
+	}
+}
+
 func TestCacheBounded(t *testing.T) {
 	c := NewCache(100)
 	db := defaultDB(t)

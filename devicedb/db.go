@@ -1,6 +1,7 @@
 package devicedb
 
 import (
+	"math"
 	"sync/atomic"
 )
 
@@ -47,6 +48,55 @@ type DB struct {
 	byToken  map[string]int32
 	generic  int32
 	fallback [numFallbacks]int32
+	// appleScreens maps an Apple phone or tablet screen size (portrait,
+	// CSS or physical pixels) to DeviceTypePhone or DeviceTypeTablet, to
+	// tell an iPad or iPhone asking for the desktop site from a Mac.
+	appleScreens screenTable
+}
+
+// screenTable is a small open-addressing hash table from screenKey to a
+// device type: read on every cached lookup that carries a screen size, it
+// costs a multiply and a probe or two, less than a Go map.
+type screenTable struct {
+	keys  []uint64 // 0 marks an empty slot (no screen has a zero side)
+	types []int8
+	shift uint8
+}
+
+func (t *screenTable) slot(k uint64) int { return int((k * 0x9E3779B97F4A7C15) >> t.shift) }
+
+// get returns the device type stored for k, or 0.
+func (t *screenTable) get(k uint64) int8 {
+	if len(t.keys) == 0 {
+		return deviceTypeUnknown
+	}
+	mask := len(t.keys) - 1
+	for i := t.slot(k); ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case k:
+			return t.types[i]
+		case 0:
+			return deviceTypeUnknown
+		}
+	}
+}
+
+// newScreenTable builds a table of m with at most 25% of its slots used.
+func newScreenTable(m map[uint64]int8) screenTable {
+	bits := uint8(4)
+	for 1<<bits < 4*len(m) {
+		bits++
+	}
+	t := screenTable{keys: make([]uint64, 1<<bits), types: make([]int8, 1<<bits), shift: 64 - bits}
+	mask := len(t.keys) - 1
+	for k, v := range m {
+		i := t.slot(k)
+		for t.keys[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.keys[i], t.types[i] = k, v
+	}
+	return t
 }
 
 func newDB(n int) *DB {
@@ -74,7 +124,53 @@ func (db *DB) finish() {
 			}
 		}
 	}
+	db.indexAppleScreens()
 	db.gen = generations.Add(1)
+}
+
+// screenKey is the portrait (shorter side first) key of a screen size.
+func screenKey(w, h int64) uint64 {
+	if w > h {
+		w, h = h, w
+	}
+	return uint64(uint32(w))<<32 | uint64(uint32(h))
+}
+
+// indexAppleScreens collects the screen sizes of the Apple phones and
+// tablets in the database, in physical and CSS pixels. A size both kinds
+// share is dropped: it would tell nothing.
+func (db *DB) indexAppleScreens() {
+	sizes := make(map[uint64]int8)
+	add := func(w, h int64, t int8) {
+		if w <= 0 || h <= 0 {
+			return
+		}
+		k := screenKey(w, h)
+		if old, ok := sizes[k]; ok && old != t {
+			t = deviceTypeUnknown
+		}
+		sizes[k] = t
+	}
+	for i := range db.recs {
+		r := &db.recs[i]
+		if r.brand != "Apple" || r.deviceType != DeviceTypePhone && r.deviceType != DeviceTypeTablet {
+			continue
+		}
+		add(int64(r.w), int64(r.h), r.deviceType)
+		if r.pxRatio > 0 {
+			add(int64(math.Round(float64(r.w)/r.pxRatio)), int64(math.Round(float64(r.h)/r.pxRatio)), r.deviceType)
+		}
+	}
+	db.appleScreens = newScreenTable(sizes)
+}
+
+// appleScreen returns DeviceTypePhone or DeviceTypeTablet when w×h is the
+// screen of an Apple phone or tablet in the database, else 0.
+func (db *DB) appleScreen(w, h int64) int8 {
+	if w <= 0 || h <= 0 || w > 1<<20 || h > 1<<20 {
+		return deviceTypeUnknown
+	}
+	return db.appleScreens.get(screenKey(w, h))
 }
 
 // Generation returns a number unique to this *DB within the process; it

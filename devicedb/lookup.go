@@ -42,11 +42,16 @@ func (m MatchType) String() string {
 func (m MatchType) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
 // Evidence is what a bid request says about its device: device.ua and,
-// when present, device.sua (OpenRTB 2.6). Lookup reads it and keeps no
-// reference to it.
+// when present, device.sua (OpenRTB 2.6) and the screen size device.w and
+// device.h. Lookup reads it and keeps no reference to it.
 type Evidence struct {
 	UA  string
 	SUA *openrtb2.UserAgent
+	// W and H are the screen size the request states, in CSS or physical
+	// pixels, or 0. They serve one purpose: an iPad or iPhone asking for
+	// the desktop site sends a Mac UA, and only its screen tells it from a
+	// Mac.
+	W, H int64
 }
 
 // Result is a matched device with the OS and its version taken from the
@@ -101,6 +106,16 @@ func (db *DB) Lookup(ev Evidence) Result {
 	suaModel := ""
 	if ev.SUA != nil {
 		suaModel = applySUA(&info, ev.SUA)
+	}
+	if info.fb == fbMac && info.browserPri <= 1 {
+		// Safari or an app's web view: iPadOS and iOS send a Mac UA for
+		// the desktop site (the default on iPads); the screen tells.
+		switch db.appleScreen(ev.W, ev.H) {
+		case DeviceTypeTablet:
+			info.fb, info.os, info.devType, info.ver = fbIPad, "iPadOS", DeviceTypeTablet, info.safari
+		case DeviceTypePhone:
+			info.fb, info.os, info.devType, info.ver = fbIPhone, "iOS", DeviceTypePhone, info.safari
+		}
 	}
 	bot := isBot(ev.UA)
 	var r Result

@@ -66,6 +66,65 @@ func TestLookup(t *testing.T) {
 	f("Mozilla/5.0 (Windows NT 10.0; Win64; x64; Xbox; Xbox One) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.102 Safari/537.36 Edge/18.19041",
 		nil, "Microsoft", "Xbox", "Xbox", "", 6, MatchFallback)
 	f("", nil, "", "", "", "", 0, MatchGeneric)
+
+	// Families and conventions of uap-core, the de facto reference.
+	f("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/30.0 Chrome/143.0.0.0 Safari/537.36",
+		nil, "Samsung", "", "Android", "", 2, MatchFallback) // DeX
+	f("Mozilla/5.0 (X11; Linux x86_64; Quest Pro) AppleWebKit/537.36 (KHTML, like Gecko) OculusBrowser/26.2.0.0.10 Chrome/110.0.5481.192 VR Safari/537.36",
+		nil, "Meta", "Quest", "Android", "", 6, MatchFallback)
+	f("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0.6099.119 Mobile/15E148 Safari/604.1",
+		nil, "Apple", "iPad", "iPadOS", "", 5, MatchFallback)
+	f("Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_6_3; en-us; Silk/1.1.0-80) AppleWebKit/533.16 (KHTML, like Gecko) Version/5.0 Safari/533.16 Silk-Accelerated=true",
+		nil, "Amazon", "Kindle Fire", "Fire OS", "", 5, MatchFallback)
+	f("Mozilla/5.0 (Linux; U; Android Donut; en-us; HTC_Lexikon_C Build/Donut) AppleWebKit/528.2 (KHTML, like Gecko) Version/3.1.2 Mobile Safari/525.20.1",
+		nil, "", "", "Android", "1.6", 4, MatchFallback)
+	f("Mozilla/5.0 (Linux U Android 2.1-update1 en-us LG-C710 Build/Eclair) AppleWebKit/530.17 (KHTML, like Gecko) Version/4.0 Mobile Safari/530.17",
+		nil, "", "", "Android", "2.1", 4, MatchFallback)
+	f("Mozilla/5.0 (Windows NT 6.3; ARM; Trident/7.0; Touch; rv:11.0) like Gecko", nil, "", "", "Windows", "RT 8.1", 2, MatchFallback)
+	f("Mozilla/4.0 (compatible; MSIE 6.0; Windows CE; IEMobile 7.11) Sprint:SPH-i325 320x240", nil, "", "", "Windows", "CE", 4, MatchFallback)
+	f("Mozilla/5.0 (iPhone; U; CPU like Mac OS X; en) AppleWebKit/420+ (KHTML, like Gecko) Version/3.0 Mobile/1A543a Safari/419.3",
+		nil, "Apple", "iPhone", "iOS", "3.0", 4, MatchFallback)
+}
+
+// TestDesktopSiteScreens: an iPad or iPhone asking for the desktop site
+// sends a Mac UA; an Apple touch screen size in device.w/h tells it from a
+// Mac, in CSS or physical pixels and either orientation.
+func TestDesktopSiteScreens(t *testing.T) {
+	db := defaultDB(t)
+	safari := "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
+	webView := "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)"
+	chrome := "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+	for _, c := range []struct {
+		ua       string
+		w, h     int64
+		id, os   string
+		osv      string
+		devType  int8
+		isTablet bool
+	}{
+		{safari, 820, 1180, "apple_ipad", "iPadOS", "17.4", 5, true},
+		{safari, 1180, 820, "apple_ipad", "iPadOS", "17.4", 5, true},
+		{safari, 1640, 2360, "apple_ipad", "iPadOS", "17.4", 5, true},
+		{safari, 768, 1024, "apple_ipad", "iPadOS", "17.4", 5, true},
+		{safari, 1032, 1376, "apple_ipad", "iPadOS", "17.4", 5, true},
+		{webView, 834, 1194, "apple_ipad", "iPadOS", "", 5, true},
+		{safari, 402, 874, "apple_iphone", "iOS", "17.4", 4, false},
+		{safari, 1440, 900, "apple_mac", "macOS", "10.15.7", 2, false},
+		{safari, 1512, 982, "apple_mac", "macOS", "10.15.7", 2, false},
+		{safari, 0, 0, "apple_mac", "macOS", "10.15.7", 2, false},
+		{chrome, 820, 1180, "apple_mac", "macOS", "10.15.7", 2, false},
+	} {
+		r := db.Lookup(Evidence{UA: c.ua, W: c.w, H: c.h})
+		if r.ID != c.id || r.OS != c.os || r.OSV != c.osv || r.DeviceType != c.devType || r.IsTablet != c.isTablet {
+			t.Errorf("%dx%d %s\n got %s %s %q type %d tablet %v\nwant %s %s %q type %d tablet %v",
+				c.w, c.h, c.ua, r.ID, r.OS, r.OSV, r.DeviceType, r.IsTablet, c.id, c.os, c.osv, c.devType, c.isTablet)
+		}
+	}
+	// Android UAs ignore the screen.
+	r := db.Lookup(Evidence{UA: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36", W: 820, H: 1180})
+	if r.OS != "Android" || r.DeviceType != DeviceTypePhone {
+		t.Errorf("Pixel 8 with an iPad screen: got %s type %d", r.OS, r.DeviceType)
+	}
 }
 
 func TestBots(t *testing.T) {

@@ -15,11 +15,24 @@ import (
 //
 //	go test -run '^$' -bench . -benchmem ./devicedb/
 //
-// The traffic is the 10,000 real UAs of user-agents-intoli; the 100k DB is
+// The traffic is the 10,000 real UAs of user-agents-intoli with their
+// screen sizes; the 100k DB is
 // default.yaml plus the Google Play list plus synthetic variants of its
 // rows, each with a sample UA (built once per process).
 
 func intoliUAs(b testing.TB) []string {
+	b.Helper()
+	evs := intoliEvidence(b)
+	uas := make([]string, len(evs))
+	for i := range evs {
+		uas[i] = evs[i].UA
+	}
+	return uas
+}
+
+// intoliEvidence is the Intoli sample as requests carry it: the UA and
+// the screen size the browser reported.
+func intoliEvidence(b testing.TB) []Evidence {
 	b.Helper()
 	f, err := os.Open("testdata/intoli/user-agents.json.gz")
 	if err != nil {
@@ -30,15 +43,18 @@ func intoliUAs(b testing.TB) []string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var rows []struct{ UserAgent string }
+	var rows []struct {
+		UserAgent                 string
+		ScreenWidth, ScreenHeight int64
+	}
 	if err := json.NewDecoder(zr).Decode(&rows); err != nil {
 		b.Fatal(err)
 	}
-	uas := make([]string, len(rows))
+	evs := make([]Evidence, len(rows))
 	for i, r := range rows {
-		uas[i] = r.UserAgent
+		evs[i] = Evidence{UA: r.UserAgent, W: r.ScreenWidth, H: r.ScreenHeight}
 	}
-	return uas
+	return evs
 }
 
 var big100k = sync.OnceValues(func() ([]byte, error) { return build100k("") })
@@ -103,40 +119,53 @@ func BenchmarkMapBaseline(b *testing.B) {
 	_ = sink
 }
 
+// BenchmarkLookupCached: "screen" is the evidence as requests carry it,
+// "ua" the same UAs without a screen size, which skips the screen check.
 func BenchmarkLookupCached(b *testing.B) {
-	uas := intoliUAs(b)[:1000]
-	db := defaultDB(b)
-	c := NewCache(4096)
-	for _, ua := range uas {
-		c.Lookup(db, Evidence{UA: ua})
+	withScreen := intoliEvidence(b)[:1000]
+	uaOnly := make([]Evidence, len(withScreen))
+	for i := range withScreen {
+		uaOnly[i] = Evidence{UA: withScreen[i].UA}
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.Lookup(db, Evidence{UA: uas[i%len(uas)]})
+	db := defaultDB(b)
+	for _, bc := range []struct {
+		name string
+		evs  []Evidence
+	}{{"screen", withScreen}, {"ua", uaOnly}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := NewCache(4096)
+			for _, ev := range bc.evs {
+				c.Lookup(db, ev)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				c.Lookup(db, bc.evs[i%len(bc.evs)])
+			}
+		})
 	}
 }
 
 func BenchmarkLookupCachedParallel(b *testing.B) {
-	uas := intoliUAs(b)[:1000]
+	evs := intoliEvidence(b)[:1000]
 	db := defaultDB(b)
 	c := NewCache(4096)
-	for _, ua := range uas {
-		c.Lookup(db, Evidence{UA: ua})
+	for _, ev := range evs {
+		c.Lookup(db, ev)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
-			c.Lookup(db, Evidence{UA: uas[i%len(uas)]})
+			c.Lookup(db, evs[i%len(evs)])
 			i++
 		}
 	})
 }
 
 func BenchmarkLookupUncached(b *testing.B) {
-	uas := intoliUAs(b)
+	evs := intoliEvidence(b)
 	for _, bc := range []struct {
 		name string
 		db   func(testing.TB) *DB
@@ -146,7 +175,7 @@ func BenchmarkLookupUncached(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				db.Lookup(Evidence{UA: uas[i%len(uas)]})
+				db.Lookup(evs[i%len(evs)])
 			}
 		})
 	}

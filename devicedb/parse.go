@@ -32,6 +32,8 @@ const (
 	fbNintendo
 	fbKaiOS
 	fbHarmony
+	fbQuest
+	fbDeX
 	fbBot
 	numFallbacks
 )
@@ -65,6 +67,8 @@ var fallbackIDs = [numFallbacks][]string{
 	fbNintendo:      {"nintendo_switch"},
 	fbKaiOS:         {"generic_kaios"},
 	fbHarmony:       {"generic_harmonyos"},
+	fbQuest:         {"meta_quest", "generic_android"},
+	fbDeX:           {"samsung_dex", "generic_android"},
 	fbBot:           {"generic_bot"},
 }
 
@@ -128,6 +132,7 @@ type uaInfo struct {
 	hw         string // an Apple hardware id such as "iPhone15,3"
 	browser    string
 	browserPri int
+	safari     version // Safari's Version/ token
 }
 
 // parse flags
@@ -157,6 +162,11 @@ const (
 	pTablet
 	pSilk
 	pDalvik
+	pARM     // "ARM" in the comment: Windows RT on NT 6.2/6.3
+	pWinCE   // Windows CE and Windows Mobile before Windows Phone
+	pQuest   // Meta Quest headsets (Android-based Horizon OS)
+	pIOSApp  // Chrome, Edge or Firefox for iOS: a Mac UA from them is an iPad
+	pSamsung // Samsung Internet: with a desktop Linux UA, a phone in DeX mode
 	pBrowser // a desktop/mobile browser engine product (Chrome, Firefox, Safari)
 )
 
@@ -175,6 +185,7 @@ var browserNames = [...]struct {
 	{"SamsungBrowser", "Samsung Internet", 5},
 	{"UCBrowser", "UC Browser", 5},
 	{"YaBrowser", "Yandex Browser", 5},
+	{"OculusBrowser", "Oculus Browser", 5},
 	{"OPR", "Opera", 6},
 	{"OPT", "Opera", 6},
 	{"EdgiOS", "Edge", 6},
@@ -190,6 +201,7 @@ func parseUA(ua string, info *uaInfo) {
 		fl                   uint64
 		andV, iosV, macV     version
 		ntV, tizenV, wpV     version
+		andCodename          version
 		safariV, watchV, tvV version
 		harmonyV, kaiV, webV version
 		inAndroidComment     bool
@@ -215,10 +227,28 @@ func parseUA(ua string, info *uaInfo) {
 			switch {
 			case hasPrefix(it, "Android"):
 				fl |= pAndroid
-				if v := parseVersion(trimSpace(strings.TrimLeft(it[7:], " /"))); v.n > 0 && andV.n == 0 {
+				if v := parseVersion(trimSpace(strings.TrimLeft(it[7:], " /-:"))); v.n > 0 && andV.n == 0 {
 					andV = v
+				} else if andCodename.n == 0 {
+					andCodename = androidCodename(trimSpace(it[7:]))
 				}
 				inAndroidComment = true
+				continue
+			case strings.Contains(it, " Android "):
+				// A comment without ';' separators: "Linux U Android 1.1
+				// en-us T-Mobile G1 Build/…", "Linux: U: Android 2.2.1: …".
+				fl |= pAndroid
+				k := strings.Index(it, " Android ")
+				if v := parseVersion(trimSpace(strings.TrimLeft(it[k+9:], " /-:"))); v.n > 0 && andV.n == 0 {
+					andV = v
+				}
+				if k := strings.Index(it, " Build/"); k > 0 && buildModel == "" {
+					m := it[:k]
+					if j := strings.LastIndexAny(m, ":;"); j >= 0 {
+						m = trimSpace(m[j+1:])
+					}
+					buildModel = m
+				}
 				continue
 			case it == "Linux" || hasPrefix(it, "Linux ") || it == "X11" || hasPrefix(it, "Ubuntu") || hasPrefix(it, "Fedora"):
 				fl |= pLinux
@@ -249,7 +279,19 @@ func parseUA(ua string, info *uaInfo) {
 			case hasPrefix(it, "Windows NT"):
 				fl |= pWindows
 				ntV = parseVersion(trimSpace(it[10:]))
-			case hasPrefix(it, "Windows") || hasPrefix(it, "Win9") || hasPrefix(it, "WinNT") || hasPrefix(it, "Win 9x") || it == "Win32" || it == "Win64" || hasPrefix(it, "WOW64"):
+				if ntV.n == 0 && winLegacy == "" {
+					winLegacy = "NT" // "Windows NT" alone
+				}
+			case strings.Contains(it, "Windows CE") || strings.Contains(it, "WindowsCE"):
+				fl |= pWindows | pWinCE
+			case it == "ARM":
+				fl |= pARM
+			case hasPrefix(it, "Quest"):
+				fl |= pQuest
+			case hasPrefix(it, "Silk/"):
+				fl |= pSilk // a Kindle Fire's desktop-site UA: "(Macintosh; …; Silk/1.1.0-80)"
+			case hasPrefix(it, "Windows") || hasPrefix(it, "Win9") || hasPrefix(it, "WinNT") || hasPrefix(it, "Win NT") || hasPrefix(it, "Win 9x") ||
+				it == "Win32" || it == "Win16" || it == "Win64" || hasPrefix(it, "WOW64"):
 				fl |= pWindows
 				if winLegacy == "" {
 					winLegacy = legacyWindows(it)
@@ -354,6 +396,14 @@ func parseUA(ua string, info *uaInfo) {
 			fl |= pSilk
 		case "Chrome", "Firefox", "Safari":
 			fl |= pBrowser
+		case "CriOS", "EdgiOS", "FxiOS":
+			fl |= pIOSApp
+		case "SamsungBrowser":
+			fl |= pSamsung
+		default:
+			if hasPrefix(name, "Silk-Accelerated") {
+				fl |= pSilk
+			}
 		}
 		for i := range browserNames {
 			if browserNames[i].product == name {
@@ -432,9 +482,17 @@ func parseUA(ua string, info *uaInfo) {
 		if info.model == "" {
 			info.model = lastItem
 		}
-	case fl&pAndroid != 0 || hasPrefix(model, "KF") || hasPrefix(model, "AFT") || fl&pSilk != 0 && fl&pMac == 0:
+	case fl&pWinCE != 0:
+		info.fb, info.os, info.osv, info.devType = fbWindowsPhone, "Windows", "CE", DeviceTypePhone
+	case fl&pAndroid != 0 || hasPrefix(model, "KF") || hasPrefix(model, "AFT") || fl&pSilk != 0 || fl&pQuest != 0:
+		// Silk in a Mac UA is a Kindle Fire asking for the desktop site.
 		info.os, info.ver = "Android", andV
+		if info.ver.n == 0 {
+			info.ver = andCodename
+		}
 		switch {
+		case fl&pQuest != 0:
+			info.fb, info.devType = fbQuest, DeviceTypeConnected
 		case hasPrefix(model, "AFT"):
 			info.fb, info.os, info.devType = fbFireTV, "Fire OS", DeviceTypeSetTopBox
 		case hasPrefix(model, "KF") || fl&pSilk != 0:
@@ -458,9 +516,14 @@ func parseUA(ua string, info *uaInfo) {
 		info.fb, info.os, info.devType, info.ver = fbIPod, "iOS", DeviceTypePhone, iosV
 	case fl&pIPhone != 0 || iosV.n > 0 && fl&pMac == 0 || hasPrefix(info.hw, "iPhone"):
 		info.fb, info.os, info.devType, info.ver = fbIPhone, "iOS", DeviceTypePhone, iosV
+	case fl&pMac != 0 && fl&pIOSApp != 0:
+		// Chrome, Edge and Firefox for iOS send a Mac UA for the desktop
+		// site, the default on iPads since iPadOS 13; the UA then carries
+		// no OS version.
+		info.fb, info.os, info.devType = fbIPad, "iPadOS", DeviceTypeTablet
 	case fl&pWindows != 0:
 		info.fb, info.os, info.devType = fbWindows, "Windows", DeviceTypePC
-		info.osv, info.ver = windowsVersion(ntV)
+		info.osv, info.ver = windowsVersion(ntV, fl&pARM != 0)
 		if info.osv == "" && info.ver.n == 0 {
 			info.osv = winLegacy
 		}
@@ -468,12 +531,20 @@ func parseUA(ua string, info *uaInfo) {
 		info.fb, info.os, info.devType = fbChromeOS, "Chrome OS", DeviceTypePC
 	case fl&pMac != 0:
 		info.fb, info.os, info.devType, info.ver = fbMac, "macOS", DeviceTypePC, macV
+	case fl&pLinux != 0 && fl&pSamsung != 0:
+		// Samsung Internet exists only on Android; its desktop UA ("X11;
+		// Linux x86_64") is Samsung DeX or "desktop site" on a Galaxy.
+		info.fb, info.os, info.devType = fbDeX, "Android", DeviceTypePC
 	case fl&pLinux != 0:
 		info.fb, info.os, info.devType = fbLinux, "Linux", DeviceTypePC
 	}
 	// Safari on iOS 26 and later freezes the OS token at 18_x and reports
 	// the real release in Version/.
-	if (info.os == "iOS" || info.os == "iPadOS") && info.ver.n > 0 && info.ver.p[0] == 18 && safariV.n > 0 && safariV.p[0] >= 26 {
+	info.safari = safariV
+	// Without "CPU … OS n_n" (the first iPhones' "CPU like Mac OS X")
+	// Safari's Version/ is the best estimate of the release.
+	if (info.os == "iOS" || info.os == "iPadOS") && safariV.n > 0 &&
+		(info.ver.n > 0 && info.ver.p[0] == 18 && safariV.p[0] >= 26 || info.ver.n == 0) {
 		info.ver = safariV
 	}
 }
@@ -485,14 +556,20 @@ func setBrowser(info *uaInfo, name string, pri int) {
 }
 
 // windowsVersion maps an NT version to the marketing version where the UA
-// allows it (NT 10.0 is Windows 10 or 11; sua tells them apart).
-func windowsVersion(nt version) (string, version) {
+// allows it (NT 10.0 is Windows 10 or 11; sua tells them apart). NT 6.2
+// and 6.3 on ARM are Windows RT and RT 8.1. The labels of old releases are
+// uap-core's ("XP", "Vista", "NT"), the de facto standard of UA reports.
+func windowsVersion(nt version, arm bool) (string, version) {
 	if nt.n == 0 {
 		return "", nt
 	}
 	switch {
 	case nt.p[0] == 10 && nt.p[1] == 0 || nt.p[0] == 6 && nt.p[1] == 4:
 		return "10", version{p: [3]int32{10}, n: 1}
+	case nt.p[0] == 6 && nt.p[1] == 3 && arm:
+		return "RT 8.1", nt
+	case nt.p[0] == 6 && nt.p[1] == 2 && arm:
+		return "RT", nt
 	case nt.p[0] == 6 && nt.p[1] == 3:
 		return "8.1", version{p: [3]int32{8, 1}, n: 2}
 	case nt.p[0] == 6 && nt.p[1] == 2:
@@ -505,10 +582,8 @@ func windowsVersion(nt version) (string, version) {
 		return "XP", nt
 	case nt.p[0] == 5 && nt.p[1] == 0:
 		return "2000", nt
-	case nt.p[0] == 4:
-		return "NT 4.0", nt
 	}
-	return "", nt
+	return "NT", nt // "Windows NT 4.0", "Windows NT 3.51"
 }
 
 // legacyWindows names pre-NT-6 Windows from a comment item ("Windows 98",
@@ -521,12 +596,49 @@ func legacyWindows(it string) string {
 		return "98"
 	case it == "Windows 95" || hasPrefix(it, "Win95"):
 		return "95"
-	case it == "Windows 3.1":
+	case it == "Windows 3.1" || it == "Win16" || it == "Win 3.1":
 		return "3.1"
-	case it == "WinNT" || it == "Windows NT" || hasPrefix(it, "WinNT4") || hasPrefix(it, "Win NT"):
+	case hasPrefix(it, "Windows 10"):
+		return "10"
+	case it == "Windows XP":
+		return "XP"
+	case it == "Windows 2000" || it == "Win2000":
+		return "2000"
+	case it == "Windows Vista":
+		return "Vista"
+	case it == "Windows 7":
+		return "7"
+	case hasPrefix(it, "WinNT4.0"):
+		return "NT 4.0"
+	case it == "WinNT" || hasPrefix(it, "WinNT4") || hasPrefix(it, "Win NT"):
 		return "NT"
+	case it == "Win32":
+		// A bare "Win32" (Netscape-era "Windows; U; Win32") names no
+		// release; uap-core reports it as 95 and so does adx.
+		return "95"
 	}
 	return ""
+}
+
+// androidCodename maps the dessert names of early Android UAs ("Android
+// Donut") to their release.
+func androidCodename(s string) version {
+	for _, c := range [...]struct {
+		name string
+		v    version
+	}{
+		{"Cupcake", version{p: [3]int32{1, 5}, n: 2}},
+		{"Donut", version{p: [3]int32{1, 6}, n: 2}},
+		{"Eclair", version{p: [3]int32{2, 1}, n: 2}},
+		{"Froyo", version{p: [3]int32{2, 2}, n: 2}},
+		{"Gingerbread", version{p: [3]int32{2, 3}, n: 2}},
+		{"Honeycomb", version{p: [3]int32{3}, n: 1}},
+	} {
+		if hasPrefixFold(s, c.name) {
+			return c.v
+		}
+	}
+	return version{}
 }
 
 // isAppleHW reports whether s looks like "iPhone15,3", "iPad13,1",

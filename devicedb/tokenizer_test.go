@@ -59,14 +59,17 @@ func FuzzTokenizer(f *testing.F) {
 		"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
 		"Roku/DVP-12.0 (12.0.0.4182-88)", "((((", "a/b/c (;;;) )", "Mozilla/5.0+(iPhone;+CPU+iPhone+OS+9_3_1+like+Mac+OS+X)",
+		"Mozilla/5.0 (Linux U Android 2.1-update1 en-us LG-C710 Build/Eclair) AppleWebKit/530.17",
+		"Mozilla/5.0 (Linux; U; Android Donut; en-us; HTC_Lexikon_C Build/Donut)", "( Android ", "(Windows NT 6.3; ARM)",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
 	} {
-		f.Add(s)
+		f.Add(s, int64(820), int64(1180))
 	}
 	db, err := Default()
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, ua string) {
+	f.Fuzz(func(t *testing.T, ua string, w, h int64) {
 		var tz Tokenizer
 		tz.Reset(ua)
 		for n := 0; ; n++ {
@@ -81,7 +84,7 @@ func FuzzTokenizer(f *testing.F) {
 				t.Fatalf("token %+v is not part of %q", tok, ua)
 			}
 		}
-		r := db.Lookup(Evidence{UA: ua})
+		r := db.Lookup(Evidence{UA: ua, W: w, H: h})
 		if r.ID == "" {
 			t.Fatalf("empty result for %q", ua)
 		}

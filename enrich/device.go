@@ -122,11 +122,11 @@ func (d *Devices) Close() error {
 	return d.file.Close()
 }
 
-// Lookup matches the request's device.ua and device.sua.
+// Lookup matches the request's device.ua, device.sua and screen size.
 func (d *Devices) Lookup(dev *openrtb2.Device) devicedb.Result {
 	db, release := d.db()
 	defer release()
-	return d.cache.Lookup(db, devicedb.Evidence{UA: dev.UA, SUA: dev.SUA})
+	return d.cache.Lookup(db, devicedb.Evidence{UA: dev.UA, SUA: dev.SUA, W: dev.W, H: dev.H})
 }
 
 func (d *Devices) db() (*devicedb.DB, func()) {

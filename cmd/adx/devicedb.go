@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/adx-exchange/adx/devicedb"
 	"github.com/prebid/openrtb/v20/openrtb2"
@@ -108,6 +110,7 @@ func runDeviceDBLookup(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("devicedb lookup", `"UA"`, "Match a User-Agent (and optional sua JSON) and print the result as JSON.", stderr)
 	dbFile := fs.String("db", "", "snapshot or source `file` (default: the embedded database)")
 	suaJSON := fs.String("sua", "", `OpenRTB 2.6 device.sua as JSON, e.g. {"model":"SM-S918B","mobile":1} (default: none)`)
+	screen := fs.String("screen", "", "device.w and device.h as `WxH`, e.g. 820x1180 (default: none)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -127,6 +130,16 @@ func runDeviceDBLookup(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ev := devicedb.Evidence{UA: fs.Arg(0)}
+	if *screen != "" {
+		w, h, ok := strings.Cut(*screen, "x")
+		var errW, errH error
+		ev.W, errW = strconv.ParseInt(w, 10, 64)
+		ev.H, errH = strconv.ParseInt(h, 10, 64)
+		if !ok || errW != nil || errH != nil || ev.W <= 0 || ev.H <= 0 {
+			fmt.Fprintf(stderr, "adx devicedb lookup: -screen %q is not WxH, e.g. 820x1180\n", *screen)
+			return 2
+		}
+	}
 	if *suaJSON != "" {
 		ev.SUA = new(openrtb2.UserAgent)
 		if err := json.Unmarshal([]byte(*suaJSON), ev.SUA); err != nil {

@@ -105,6 +105,8 @@ var families = []family{
 	{"nintendo_switch", "generic", map[string]string{"brand": "Nintendo", "model": "Switch", "marketing_name": "Nintendo Switch", "device_type": "6", "screen_width": "1280", "screen_height": "720"}},
 	{"generic_kaios", "generic", map[string]string{"os": "KaiOS", "device_type": "4", "screen_width": "240", "screen_height": "320", "pixel_ratio": "1"}},
 	{"generic_harmonyos", "generic", map[string]string{"os": "HarmonyOS", "device_type": "4", "brand": "Huawei"}},
+	{"meta_quest", "generic_android", map[string]string{"brand": "Meta", "model": "Quest", "marketing_name": "Meta Quest", "device_type": "6", "browser": "Oculus Browser"}},
+	{"samsung_dex", "generic_android", map[string]string{"brand": "Samsung", "marketing_name": "Samsung DeX", "device_type": "2", "browser": "Samsung Internet"}},
 }
 
 func genericCaps() map[string]string {

@@ -81,6 +81,8 @@ func TestLookup(t *testing.T) {
 	f("Mozilla/5.0 (Linux U Android 2.1-update1 en-us LG-C710 Build/Eclair) AppleWebKit/530.17 (KHTML, like Gecko) Version/4.0 Mobile Safari/530.17",
 		nil, "", "", "Android", "2.1", 4, MatchFallback)
 	f("Mozilla/5.0 (Windows NT 6.3; ARM; Trident/7.0; Touch; rv:11.0) like Gecko", nil, "", "", "Windows", "RT 8.1", 2, MatchFallback)
+	f("Mozilla/5.0 (Windows NT 11.0; Win64; x64) Gecko/20100101 Firefox/150.0", nil, "", "", "Windows", "11.0", 2, MatchFallback)
+	f("Mozilla/4.0 (compatible; MSIE 5.0; Windows NT 4.0)", nil, "", "", "Windows", "NT", 2, MatchFallback)
 	f("Mozilla/4.0 (compatible; MSIE 6.0; Windows CE; IEMobile 7.11) Sprint:SPH-i325 320x240", nil, "", "", "Windows", "CE", 4, MatchFallback)
 	f("Mozilla/5.0 (iPhone; U; CPU like Mac OS X; en) AppleWebKit/420+ (KHTML, like Gecko) Version/3.0 Mobile/1A543a Safari/419.3",
 		nil, "Apple", "iPhone", "iOS", "3.0", 4, MatchFallback)

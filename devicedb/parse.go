@@ -582,8 +582,10 @@ func windowsVersion(nt version, arm bool) (string, version) {
 		return "XP", nt
 	case nt.p[0] == 5 && nt.p[1] == 0:
 		return "2000", nt
+	case nt.p[0] < 5:
+		return "NT", nt // "Windows NT 4.0", "Windows NT 3.51": Windows NT itself
 	}
-	return "NT", nt // "Windows NT 4.0", "Windows NT 3.51"
+	return "", nt // an NT version with no marketing name: the NT version
 }
 
 // legacyWindows names pre-NT-6 Windows from a comment item ("Windows 98",

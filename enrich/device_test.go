@@ -50,6 +50,20 @@ func TestDeviceEnrichmentFromEmbeddedDB(t *testing.T) {
 		t.Errorf("overridden fields: make %q type %d, want Samsung 4", req.Device.Make, req.Device.DeviceType)
 	}
 
+	// An iPad asking for the desktop site: a Mac UA, told apart by the
+	// screen the SSP sent, which stays as sent.
+	mac := "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
+	req = &openrtb2.BidRequest{Device: &openrtb2.Device{UA: mac, W: 820, H: 1180}}
+	d.Enrich(req)
+	if dev := req.Device; dev.Make != "Apple" || dev.OS != "iPadOS" || dev.OSV != "17.4" || dev.DeviceType != 5 || dev.W != 820 || dev.H != 1180 {
+		t.Errorf("iPad desktop site: %q %q %q type %d %dx%d, want Apple iPadOS 17.4 type 5 820x1180", dev.Make, dev.OS, dev.OSV, dev.DeviceType, dev.W, dev.H)
+	}
+	req = &openrtb2.BidRequest{Device: &openrtb2.Device{UA: mac, W: 1512, H: 982}}
+	d.Enrich(req)
+	if dev := req.Device; dev.OS != "macOS" || dev.DeviceType != 2 {
+		t.Errorf("Mac: %q type %d, want macOS type 2", dev.OS, dev.DeviceType)
+	}
+
 	if out := d.Enrich(&openrtb2.BidRequest{Device: &openrtb2.Device{UA: "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"}}); !out.Bot {
 		t.Error("bingbot not flagged as a bot")
 	}

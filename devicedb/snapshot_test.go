@@ -1,7 +1,9 @@
 package devicedb
 
 import (
+	"bytes"
 	"encoding/binary"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -113,6 +115,55 @@ func FuzzParseSource(f *testing.F) {
 		}
 		if _, err := Load(snap); err != nil {
 			t.Fatalf("compiled source does not reload: %v", err)
+		}
+	})
+}
+
+// FuzzImportWURFL: WURFL's XML layout never panics the importer, and an
+// import that compiles survives a snapshot round trip.
+func FuzzImportWURFL(f *testing.F) {
+	mini, err := os.ReadFile("testdata/wurfl/mini.xml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(mini)
+	f.Add([]byte(`<wurfl><devices><device id="generic" user_agent="" fall_back="root"><group id="g"><capability name="brand_name" value=""/></group></device></devices></wurfl>`))
+	f.Add([]byte(`<wurfl><devices><device id="a" fall_back="a"/></devices></wurfl>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		src, err := ImportWURFL(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		db, err := Compile(src)
+		if err != nil {
+			return
+		}
+		snap, err := db.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(snap); err != nil {
+			t.Fatalf("compiled WURFL import does not reload: %v", err)
+		}
+	})
+}
+
+// FuzzImportPlay: the Google Play list importer never panics, and what it
+// adds to a valid source still compiles.
+func FuzzImportPlay(f *testing.F) {
+	f.Add([]byte(`[{"brand":"Samsung","name":"Galaxy S23 Ultra","device":"dm3q","model":"SM-S918B"}]`))
+	f.Add([]byte(`[{"brand":"","name":"","device":"","model":""},{"model":"SM-S918B"},{"model":"sm-s918b"}]`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		src, err := ParseSource([]byte(minimal))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ImportPlay(src, bytes.NewReader(data)); err != nil {
+			return
+		}
+		if _, err := Compile(src); err != nil {
+			t.Fatalf("source with the import does not compile: %v", err)
 		}
 	})
 }

@@ -215,6 +215,27 @@ func checkDeployment(t *testing.T, m manifests, d *appsv1.Deployment) {
 			t.Errorf("ServiceMonitor %s selects no Service port on the admin port", sm.Name)
 		}
 	}
+	for _, o := range m.byKind("PodMonitor") {
+		pm := o.Obj.(*monitoringv1.PodMonitor)
+		if !labels.SelectorFromSet(pm.Spec.Selector.MatchLabels).Matches(podLabels) || len(pm.Spec.Selector.MatchLabels) == 0 {
+			t.Errorf("PodMonitor %s does not select the adx pods", pm.Name)
+		}
+		for _, e := range pm.Spec.PodMetricsEndpoints {
+			port := ""
+			if e.Port != nil {
+				port = *e.Port
+			}
+			if port != "admin" {
+				t.Errorf("PodMonitor %s scrapes port %q, want the admin container port", pm.Name, port)
+			}
+			if _, ok := ports["admin"]; !ok {
+				t.Errorf("PodMonitor %s: the pod has no container port named admin", pm.Name)
+			}
+		}
+		if len(pm.Spec.PodMetricsEndpoints) == 0 {
+			t.Errorf("PodMonitor %s has no endpoint", pm.Name)
+		}
+	}
 	for _, o := range m.byKind("HorizontalPodAutoscaler") {
 		h := o.Obj.(*autoscalingv2.HorizontalPodAutoscaler)
 		if h.Spec.ScaleTargetRef.Name != d.Name || h.Spec.ScaleTargetRef.Kind != "Deployment" {
@@ -670,6 +691,7 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		"preStop sleep zero":         "shutdown: {preStopSleepSeconds: 0}",
 		"liveness too eager":         "probes: {liveness: {failureThreshold: 1}}",
 		"typo in serviceMonitor":     "serviceMonitor: {enabled: true, intervall: 10s}",
+		"typo in podMonitor":         "podMonitor: {enabled: true, scrapeTimout: 10s}",
 		"shed status":                "config: {http: {shed_status: 500}}",
 		"listen set in config":       "config: {http: {listen: ':80'}}",
 		"image digest":               "image: {digest: latest}",
@@ -703,6 +725,7 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		"fetcher without files":         "fetcher: {enabled: true}",
 		"hpa min above max":             "autoscaling: {hpa: {minReplicas: 10, maxReplicas: 5}}",
 		"servicemonitor without svc":    "serviceMonitor: {enabled: true}\nservice: {metrics: {enabled: false}}",
+		"pod and service monitors":      "serviceMonitor: {enabled: true}\npodMonitor: {enabled: true}",
 	} {
 		if _, err := renderRaw(t, with(t, map[string]any{}, y)); err == nil {
 			t.Errorf("rendering must fail (%s): %s", name, y)

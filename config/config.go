@@ -73,6 +73,14 @@ type HTTP struct {
 	MaxInflight int `yaml:"max_inflight"`
 	// ShedStatus answers a shed request: 204 (no bid, the default) or 503.
 	ShedStatus int `yaml:"shed_status"`
+	// ShedMemoryRatio sheds new auctions, like MaxInflight, while the
+	// memory the garbage collector cannot free (live heap, stacks, runtime)
+	// is at least this share of the Go memory limit; 0 turns it off.
+	ShedMemoryRatio float64 `yaml:"shed_memory_ratio"`
+	// InflightMemoryRatio bounds the memory running auctions may hold, as a
+	// share of the Go memory limit, estimated from each request's size; a
+	// request past it is shed at once. 0 turns the bound off.
+	InflightMemoryRatio float64 `yaml:"inflight_memory_ratio"`
 	// Backlog is the listen backlog (accept queue length); 0 means
 	// net.core.somaxconn, which the kernel caps it to anyway.
 	Backlog int `yaml:"backlog"`
@@ -343,10 +351,12 @@ func Defaults() *Config {
 			WriteTimeout: Duration(5e9),
 			IdleTimeout:  Duration(60e9),
 
-			MaxHeaderBytes: 8 << 10,
-			Concurrency:    64 << 10,
-			MaxInflight:    4096,
-			ShedStatus:     204,
+			MaxHeaderBytes:      8 << 10,
+			Concurrency:         64 << 10,
+			MaxInflight:         4096,
+			ShedStatus:          204,
+			ShedMemoryRatio:     0.85,
+			InflightMemoryRatio: 0.5,
 		},
 		Geo: Geo{
 			ReloadInterval: Duration(10e9),

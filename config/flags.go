@@ -33,6 +33,8 @@ var Settings = []Setting{
 	integer("http.concurrency", "most `connections` served at once", func(c *Config) *int { return &c.HTTP.Concurrency }),
 	integer("http.maxInflight", "most concurrent auctions; past it requests are shed at once (`count`)", func(c *Config) *int { return &c.HTTP.MaxInflight }),
 	integer("http.shedStatus", "HTTP `status` for a shed request: 204 (no bid) or 503", func(c *Config) *int { return &c.HTTP.ShedStatus }),
+	float("http.inflightMemoryRatio", "share of the Go memory limit running auctions may hold, estimated from request sizes; 0 = no bound (`ratio`)", func(c *Config) *float64 { return &c.HTTP.InflightMemoryRatio }),
+	float("http.shedMemoryRatio", "shed new auctions while unfreeable memory is this share of the Go memory limit; 0 = off (`ratio`)", func(c *Config) *float64 { return &c.HTTP.ShedMemoryRatio }),
 	integer("http.backlog", "listen backlog (`connections`); 0 means net.core.somaxconn", func(c *Config) *int { return &c.HTTP.Backlog }),
 	boolean("http.reusePort", "set SO_REUSEPORT on the public listener", func(c *Config) *bool { return &c.HTTP.ReusePort }),
 	dur("auction.defaultTmax", "auction time when a request has no tmax (`duration`)", func(c *Config) *Duration { return &c.Auction.DefaultTmax }),

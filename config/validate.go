@@ -42,6 +42,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("http.max_inflight: must be positive, got %d", h.MaxInflight)
 	case h.ShedStatus != 204 && h.ShedStatus != 503:
 		return fmt.Errorf("http.shed_status: %d is neither 204 (no bid) nor 503", h.ShedStatus)
+	case !(h.ShedMemoryRatio >= 0 && h.ShedMemoryRatio < 1):
+		return fmt.Errorf("http.shed_memory_ratio: %v is outside 0..1 (0 turns memory shedding off)", h.ShedMemoryRatio)
+	case !(h.InflightMemoryRatio >= 0 && h.InflightMemoryRatio < 1):
+		return fmt.Errorf("http.inflight_memory_ratio: %v is outside 0..1 (0 turns the in-flight memory bound off)", h.InflightMemoryRatio)
 	case h.Backlog < 0 || h.Backlog > 1<<20:
 		return fmt.Errorf("http.backlog: %d is outside 0..1048576 (0 means net.core.somaxconn)", h.Backlog)
 	case c.Shutdown.DrainDelay < 0:

@@ -24,7 +24,9 @@ var endpointNames = [numEndpoints]string{"auction", "other"}
 type Metrics struct {
 	requests       *prometheus.CounterVec
 	auctionSeconds prometheus.Histogram
-	shed           prometheus.Counter
+	shedInflight   prometheus.Counter // past http.max_inflight
+	shedMemory     prometheus.Counter // near the memory limit
+	shedBudget     prometheus.Counter // past the in-flight memory budget
 	noIP           prometheus.Counter
 	truncated      prometheus.Counter
 	blocked        *prometheus.CounterVec
@@ -33,6 +35,9 @@ type Metrics struct {
 
 	// inflight counts the auctions running now; admission control reads it.
 	inflight atomic.Int64
+	// inflightBytes is the estimated memory the running auctions hold
+	// (http.inflight_memory_ratio).
+	inflightBytes atomic.Int64
 }
 
 // NewMetrics creates the server series and registers them on reg (nil: not
@@ -60,11 +65,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "adx_ivt_blocked_total",
 			Help: "Requests not sent to demand as invalid traffic, by the Anonymous-IP flag that matched.",
 		}, []string{"reason"}),
-		shed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "adx_http_shed_total",
-			Help: "Requests refused at once because http.max_inflight auctions were running.",
-		}),
 	}
+	shed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adx_http_shed_total",
+		Help: "Requests refused at once, by reason: inflight (http.max_inflight auctions were running), inflight_memory (running auctions held their share of the Go memory limit, http.inflight_memory_ratio) or memory (what the GC cannot free neared the limit, http.shed_memory_ratio).",
+	}, []string{"reason"})
+	m.shedInflight, m.shedMemory, m.shedBudget = shed.WithLabelValues("inflight"), shed.WithLabelValues("memory"), shed.WithLabelValues("inflight_memory")
 	for e := range numEndpoints {
 		m.byStatus[e] = make(map[int]prometheus.Counter)
 		for _, code := range []int{200, 204, 400, 401, 403, 404, 405, 408, 413, 415, 431, 503} {
@@ -81,10 +87,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.deviceMatches[devicedb.NumMatchTypes] = matches.WithLabelValues("no_ua")
 	if reg != nil {
 		reg.MustRegister(matches)
-		reg.MustRegister(m.requests, m.auctionSeconds, m.shed, m.noIP, m.truncated, m.blocked, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.MustRegister(m.requests, m.auctionSeconds, shed, m.noIP, m.truncated, m.blocked, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "adx_auctions_inflight",
 			Help: "Auctions running now.",
-		}, func() float64 { return float64(m.inflight.Load()) }))
+		}, func() float64 { return float64(m.inflight.Load()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "adx_auctions_inflight_bytes",
+			Help: "Estimated memory the running auctions hold (16 x body + 16 KiB each), bounded by http.inflight_memory_ratio of the Go memory limit.",
+		}, func() float64 { return float64(m.inflightBytes.Load()) }))
 	}
 	return m
 }

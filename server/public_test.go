@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"testing"
@@ -22,6 +25,7 @@ import (
 	"github.com/adx-exchange/adx/bench"
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/internal/capture"
+	"github.com/adx-exchange/adx/internal/memguard"
 )
 
 // startMockDSP runs a real mock DSP on loopback and returns its base URL.
@@ -444,6 +448,94 @@ demand: [{name: slow, type: openrtb, endpoint: "%s/bid"}]
 		if got := <-first; got.status != 200 {
 			t.Errorf("first request: status %d, want 200 (it was admitted)", got.status)
 		}
+	}
+}
+
+// TestShedNearMemoryLimit: while the memory guard reports pressure every
+// auction is shed at once with shed_status; when pressure ends auctions run
+// again. The pressure is real: a Go memory limit the live heap stands
+// close to.
+func TestShedNearMemoryLimit(t *testing.T) {
+	old := debug.SetMemoryLimit(1 << 30)
+	defer debug.SetMemoryLimit(old)
+	runtime.GC()
+	probe := memguard.New(memguard.Options{})
+	probe.Sample()
+	need, _ := probe.Need()
+	// A ratio the process already needs more than: pressure from the first
+	// sample on.
+	guard := memguard.New(memguard.Options{Ratio: float64(need) / (1 << 30) / 2})
+	guard.Sample()
+	if !guard.Pressure() {
+		t.Fatalf("no pressure at ratio %v with %d bytes needed", guard.Ratio(), need)
+	}
+	body := []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
+	for _, status := range []int{204, 503} {
+		url := startPublicWith(t, fmt.Sprintf("http: {shed_status: %d}\n", status), Options{Memory: guard})
+		a := post(t, url, body, nil)
+		if a.status != status {
+			t.Errorf("shed_status %d: got %d under memory pressure", status, a.status)
+		}
+		if status == 503 {
+			if msg := errorOf(t, a); !strings.Contains(msg, "memory") {
+				t.Errorf("503 body %q, want it to name memory", msg)
+			}
+		}
+	}
+	debug.SetMemoryLimit(math.MaxInt64) // no limit: pressure ends
+	guard.Sample()
+	url := startPublicWith(t, "", Options{Memory: guard})
+	if a := post(t, url, body, nil); a.status != 200 {
+		t.Errorf("after the pressure: status %d, want 200 (a house bid)", a.status)
+	}
+}
+
+// TestInflightMemoryBudget: running auctions are charged 16 × their body
+// plus 16 KiB against http.inflight_memory_ratio of the Go memory limit;
+// requests that do not fit are shed at once, and one is always admitted.
+func TestInflightMemoryBudget(t *testing.T) {
+	old := debug.SetMemoryLimit(256 << 20)
+	defer debug.SetMemoryLimit(old)
+	guard := memguard.New(memguard.Options{}) // samples the limit, never pressure
+	if guard.Limit() != 256<<20 {
+		t.Fatalf("guard sees limit %d", guard.Limit())
+	}
+	slow := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 2, Latency: 300 * time.Millisecond})
+	// Budget 0.01 × 256 MiB = 2.7 MB: two 56 KB requests (0.9 MB each) fit.
+	url := startPublicWith(t, fmt.Sprintf(`
+http: {inflight_memory_ratio: 0.01, shed_status: 503}
+demand: [{name: slow, type: openrtb, endpoint: "%s/bid"}]
+`, slow), Options{Memory: guard})
+	var b strings.Builder
+	b.WriteString(`{"id":"big","tmax":1000,"imp":[`)
+	for i := range 120 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":"%d","banner":{"w":300,"h":250},"tagid":"%s"}`, i, strings.Repeat("t", 400))
+	}
+	b.WriteString(`]}`)
+	body := []byte(b.String())
+	answers := make(chan answer, 8)
+	for range cap(answers) {
+		go func() { answers <- post(t, url, body, nil) }()
+	}
+	var ok, shed int
+	for range cap(answers) {
+		switch a := <-answers; a.status {
+		case 200:
+			ok++
+		case 503:
+			shed++
+			if msg := errorOf(t, a); !strings.Contains(msg, "memory") {
+				t.Errorf("503 body %q, want it to name memory", msg)
+			}
+		default:
+			t.Errorf("status %d: %s", a.status, a.body)
+		}
+	}
+	if ok < 1 || ok > 3 || shed < 5 {
+		t.Errorf("%d answered, %d shed of 8 concurrent 56 KB requests; want 2 (3 with timing) answered", ok, shed)
 	}
 }
 

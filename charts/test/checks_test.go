@@ -693,6 +693,7 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		"typo in serviceMonitor":     "serviceMonitor: {enabled: true, intervall: 10s}",
 		"typo in podMonitor":         "podMonitor: {enabled: true, scrapeTimout: 10s}",
 		"shed status":                "config: {http: {shed_status: 500}}",
+		"shed memory ratio":          "config: {http: {shed_memory_ratio: 1.5}}",
 		"listen set in config":       "config: {http: {listen: ':80'}}",
 		"image digest":               "image: {digest: latest}",
 		"pdb value type":             "podDisruptionBudget: {maxUnavailable: one}",

@@ -24,6 +24,7 @@ import (
 	"github.com/adx-exchange/adx/internal/gostats"
 	"github.com/adx-exchange/adx/internal/listener"
 	"github.com/adx-exchange/adx/internal/maxprocs"
+	"github.com/adx-exchange/adx/internal/memguard"
 	"github.com/adx-exchange/adx/internal/memlimit"
 	"github.com/adx-exchange/adx/internal/netstat"
 	"github.com/adx-exchange/adx/internal/reload"
@@ -125,8 +126,19 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		reg.MustRegister(capture.NewCollector(capt))
 	}
 
+	// Memory admission: refuse new auctions when running ones hold their
+	// share of the Go memory limit, or when what the GC cannot free nears
+	// it, rather than let the GC spin and the kernel kill the pod.
+	var memory *memguard.Guard
+	if cfg.HTTP.ShedMemoryRatio > 0 || cfg.HTTP.InflightMemoryRatio > 0 {
+		memory = memguard.New(memguard.Options{Ratio: cfg.HTTP.ShedMemoryRatio, Logger: log})
+		memory.Start()
+		defer memory.Stop()
+		reg.MustRegister(memory)
+	}
+
 	auc := auction.FromConfig(cfg, auction.NewMetrics(reg))
-	public := server.NewPublic(cfg, auc, server.NewMetrics(reg), log, server.Options{Geo: geo, Devices: devices, Capture: capt})
+	public := server.NewPublic(cfg, auc, server.NewMetrics(reg), log, server.Options{Geo: geo, Devices: devices, Capture: capt, Memory: memory})
 	build := server.ReadBuildInfo(version)
 	started := time.Now().UTC()
 	admin := server.NewAdmin(reg, func() any {

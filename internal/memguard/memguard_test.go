@@ -1,0 +1,107 @@
+package memguard
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+// holdLive keeps n bytes live on the heap (touched, so they are really
+// allocated) and returns them.
+func holdLive(n int) [][]byte {
+	const chunk = 1 << 20
+	var out [][]byte
+	for n > 0 {
+		c := make([]byte, min(chunk, n))
+		for i := 0; i < len(c); i += 4096 {
+			c[i] = 1
+		}
+		out = append(out, c)
+		n -= len(c)
+	}
+	return out
+}
+
+// sampleAfterGC runs a full GC, so the live heap is current, and samples.
+func sampleAfterGC(g *Guard) {
+	runtime.GC()
+	g.Sample()
+}
+
+// TestPressureFollowsTheLiveHeap drives the real Go heap across the
+// threshold under a real memory limit: pressure starts at the ratio, holds
+// inside the hysteresis band, and ends below it.
+func TestPressureFollowsTheLiveHeap(t *testing.T) {
+	const limit = 256 << 20
+	old := debug.SetMemoryLimit(limit)
+	defer debug.SetMemoryLimit(old)
+	g := New(Options{Ratio: 0.85, Interval: time.Hour})
+	sampleAfterGC(g)
+	base, _ := g.Need()
+	if g.Pressure() {
+		t.Fatalf("pressure with %d bytes needed of %d", base, limit)
+	}
+	fill := func(share float64) [][]byte { return holdLive(int(share*limit) - int(base)) }
+
+	held := fill(0.90)
+	sampleAfterGC(g)
+	runtime.KeepAlive(held)
+	need, lim := g.Need()
+	if !g.Pressure() || lim != limit {
+		t.Fatalf("no pressure at %.2f of the limit (need %d, limit %d)", float64(need)/limit, need, lim)
+	}
+	held = nil
+	held = fill(0.83) // inside the band: 0.80 to 0.85
+	sampleAfterGC(g)
+	runtime.KeepAlive(held)
+	if need, _ = g.Need(); !g.Pressure() {
+		t.Fatalf("pressure ended at %.2f, inside the hysteresis band", float64(need)/limit)
+	}
+	held = nil
+	held = fill(0.50)
+	sampleAfterGC(g)
+	if need, _ = g.Need(); g.Pressure() {
+		t.Fatalf("pressure still on at %.2f", float64(need)/limit)
+	}
+	runtime.KeepAlive(held)
+	if g.Episodes() != 1 {
+		t.Errorf("episodes = %d, want 1", g.Episodes())
+	}
+}
+
+// TestNoLimitNoPressure: without a memory limit nothing is near it.
+func TestNoLimitNoPressure(t *testing.T) {
+	old := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(old)
+	g := New(Options{Ratio: 0.01, Interval: time.Hour})
+	held := holdLive(32 << 20)
+	sampleAfterGC(g)
+	if g.Pressure() {
+		t.Fatal("pressure without a memory limit")
+	}
+	runtime.KeepAlive(held)
+}
+
+// TestStartSamples: the background sampler sees a limit change.
+func TestStartSamples(t *testing.T) {
+	old := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(old)
+	g := New(Options{Ratio: 0.5, Interval: 5 * time.Millisecond})
+	g.Start()
+	defer g.Stop()
+	held := holdLive(16 << 20)
+	runtime.GC()
+	debug.SetMemoryLimit(8 << 20) // below what is live
+	deadline := time.Now().Add(5 * time.Second)
+	for !g.Pressure() {
+		if time.Now().After(deadline) {
+			need, lim := g.Need()
+			t.Fatalf("no pressure after the limit fell below the live heap: need %d, limit %d", need, lim)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	runtime.KeepAlive(held)
+}

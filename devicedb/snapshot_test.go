@@ -105,18 +105,25 @@ func FuzzParseSource(f *testing.F) {
 		if err != nil {
 			return
 		}
-		db, err := Compile(src)
-		if err != nil {
-			return
-		}
-		snap, err := db.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Load(snap); err != nil {
-			t.Fatalf("compiled source does not reload: %v", err)
-		}
+		compileRoundTrip(t, src)
 	})
+}
+
+// compileRoundTrip compiles src and, if it compiles, checks that its
+// snapshot loads again.
+func compileRoundTrip(t *testing.T, src *Source) {
+	t.Helper()
+	db, err := Compile(src)
+	if err != nil {
+		return
+	}
+	snap, err := db.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(snap); err != nil {
+		t.Fatalf("compiled source does not reload: %v", err)
+	}
 }
 
 // FuzzImportWURFL: WURFL's XML layout never panics the importer, and an
@@ -134,17 +141,7 @@ func FuzzImportWURFL(f *testing.F) {
 		if err != nil {
 			return
 		}
-		db, err := Compile(src)
-		if err != nil {
-			return
-		}
-		snap, err := db.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Load(snap); err != nil {
-			t.Fatalf("compiled WURFL import does not reload: %v", err)
-		}
+		compileRoundTrip(t, src)
 	})
 }
 

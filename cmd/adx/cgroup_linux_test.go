@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -45,28 +44,8 @@ func memoryCgroupV1Mount() (string, error) {
 // process must find its own group, not the mount root (which says
 // unlimited).
 func TestMemoryLimitFromRealCgroup(t *testing.T) {
-	mount, err := memoryCgroupV1Mount()
-	if err != nil {
-		t.Skipf("cgroup v1 memory controller not available here, so the real-cgroup memory limit test is skipped: %v", err)
-	}
-	group := filepath.Join(mount, fmt.Sprintf("adx-cmd-test-%d", os.Getpid()))
-	if err := os.Mkdir(group, 0o755); err != nil {
-		t.Skipf("cgroup v1 memory controller not writable here, so the real-cgroup memory limit test is skipped: %v", err)
-	}
-	defer func() {
-		// The group can be removed only once adx has left it.
-		for range 50 {
-			if os.Remove(group) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Errorf("cannot remove %s", group)
-	}()
 	const limit = 256 << 20
-	if err := os.WriteFile(filepath.Join(group, "memory.limit_in_bytes"), []byte(strconv.Itoa(limit)), 0o644); err != nil {
-		t.Skipf("cannot set a cgroup v1 memory limit here, so the test is skipped: %v", err)
-	}
+	group := memoryGroup(t, "cmd-test", limit)
 
 	for _, tc := range []struct {
 		name          string
@@ -99,29 +78,6 @@ func TestMemoryLimitFromRealCgroup(t *testing.T) {
 			cmd.Wait()
 		})
 	}
-}
-
-// scrape reads the admin /metrics page into name -> value, for series
-// without labels.
-func scrape(t *testing.T, admin string) map[string]float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	m := map[string]float64{}
-	for _, line := range strings.Split(string(body), "\n") {
-		name, value, ok := strings.Cut(line, " ")
-		if !ok || strings.HasPrefix(line, "#") || strings.Contains(name, "{") {
-			continue
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			m[name] = v
-		}
-	}
-	return m
 }
 
 // memoryGroup makes a cgroup v1 memory child group limited to limit bytes,
@@ -178,15 +134,7 @@ func oomKills(t *testing.T, group string) int {
 func TestShedsInsteadOfOOMKill(t *testing.T) {
 	const limit = 128 << 20
 	group := memoryGroup(t, "oom-test", limit)
-	dsp, err := bench.NewMockDSP(bench.MockDSPConfig{BidRate: 1, Price: 2, Latency: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dspLn, _ := net.Listen("tcp", "127.0.0.1:0")
-	go dsp.Serve(dspLn)
-	defer dsp.Close()
-	cfg := filepath.Join(t.TempDir(), "adx.yaml")
-	os.WriteFile(cfg, []byte("demand:\n  - {name: dsp, type: openrtb, endpoint: \"http://"+dspLn.Addr().String()+"/bid\"}\n"), 0o644)
+	cfg := configWithMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 2, Latency: 300 * time.Millisecond})
 
 	script := `echo $$ > "$0/cgroup.procs" && exec "$@"`
 	// ADX_TEST_SERVER_ENV adds environment to adx, for the control run in
@@ -245,7 +193,7 @@ func TestShedsInsteadOfOOMKill(t *testing.T) {
 		t.Fatalf("adx died under load in a %d MiB cgroup: %v (OOM kills: %d)", limit>>20, err, oomKills(t, group))
 	case <-time.After(6 * time.Second):
 	}
-	m := scrapeLabeled(t, admin)
+	m := scrape(t, admin)
 	close(stop)
 	wg.Wait()
 	if n := oomKills(t, group); n != 0 {
@@ -266,8 +214,9 @@ func TestShedsInsteadOfOOMKill(t *testing.T) {
 	}
 }
 
-// scrapeLabeled reads /metrics into series -> value, labels included.
-func scrapeLabeled(t *testing.T, admin string) map[string]float64 {
+// scrape reads the admin /metrics page into series -> value; a series
+// with labels is keyed as exposed, e.g. adx_http_shed_total{reason="memory"}.
+func scrape(t *testing.T, admin string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + admin + "/metrics")
 	if err != nil {

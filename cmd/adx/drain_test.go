@@ -61,19 +61,33 @@ func startAdxCommand(t *testing.T, name string, env []string, args ...string) (c
 	return nil, "", ""
 }
 
+// configWithMockDSP starts a mock DSP on loopback for the test's lifetime
+// and returns the path of an adx config that has it as its one demand
+// partner.
+func configWithMockDSP(t *testing.T, dspCfg bench.MockDSPConfig) string {
+	t.Helper()
+	dsp, err := bench.NewMockDSP(dspCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go dsp.Serve(ln)
+	t.Cleanup(func() { dsp.Close() })
+	cfg := filepath.Join(t.TempDir(), "adx.yaml")
+	if err := os.WriteFile(cfg, []byte("demand:\n  - {name: dsp, type: openrtb, endpoint: \"http://"+ln.Addr().String()+"/bid\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // TestSIGTERMDrainsUnderLoad: on SIGTERM /readyz turns 503 at once, the
 // public port keeps answering through the drain delay, every auction in
 // flight when the listener closes completes, and adx exits 0.
 func TestSIGTERMDrainsUnderLoad(t *testing.T) {
-	dsp, err := bench.NewMockDSP(bench.MockDSPConfig{BidRate: 1, Price: 2, Latency: 150 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	go dsp.Serve(ln)
-	defer dsp.Close()
-	cfg := filepath.Join(t.TempDir(), "adx.yaml")
-	os.WriteFile(cfg, []byte("demand:\n  - {name: dsp, type: openrtb, endpoint: \"http://"+ln.Addr().String()+"/bid\"}\n"), 0o644)
+	cfg := configWithMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 2, Latency: 150 * time.Millisecond})
 
 	const drainDelay = 1500 * time.Millisecond
 	cmd, public, admin := startAdx(t, "-config", cfg, "-shutdown.drainDelay", drainDelay.String(), "-shutdown.timeout", "5s", "-log.sampleRate", "1")

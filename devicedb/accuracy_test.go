@@ -19,6 +19,7 @@ const (
 	floorOSMajorShare = 0.99  // OS major version (uap-core test_os: only 27 such rows; uapcore_test.go measures 3,456)
 	floorBotShare     = 0.999 // crawler-user-agents instances flagged
 	floorBotFalsePos  = 0.0   // intoli browser UAs flagged as bots
+	floorUAPSpiders   = 0.88  // uap-core test_device "Spider" rows flagged (22/25)
 	floorModelShare   = 0.95  // uap-core test_device rows whose device is in the default DB
 	floorPlayModel    = 0.88  // the same with the Google Play list imported
 )
@@ -189,6 +190,30 @@ func TestAccuracy(t *testing.T) {
 		}
 	}
 
+	// uap-core test_device: its "Spider" rows are bots; its browser rows
+	// from a known maker are not.
+	var uapDev struct {
+		TestCases []struct {
+			UA     string `yaml:"user_agent_string"`
+			Family string `yaml:"family"`
+			Brand  string `yaml:"brand"`
+		} `yaml:"test_cases"`
+	}
+	readYAML(t, "testdata/uap-core/test_device.sample30.yaml", &uapDev)
+	var spiders, devFP share
+	for _, c := range uapDev.TestCases {
+		switch {
+		case c.Family == "Spider":
+			spiders.add(db.Lookup(Evidence{UA: c.UA}).IsBot)
+		case c.Brand != "" && strings.HasPrefix(c.UA, "Mozilla/"):
+			r := db.Lookup(Evidence{UA: c.UA})
+			devFP.add(!r.IsBot)
+			if r.IsBot {
+				t.Logf("bot false positive: %s", c.UA)
+			}
+		}
+	}
+
 	// uap-core test_device: brand and model on devices in the DB.
 	model, modelN := brandModelShare(t, db)
 
@@ -205,6 +230,7 @@ func TestAccuracy(t *testing.T) {
 		t.Logf("  %-8s major %.4f (%d/%d)", k, s.rate(), s.ok, s.n)
 	}
 	t.Logf("bots detected: %.4f (%d/%d); browser UAs not flagged: %.4f (%d/%d)", bots.rate(), bots.ok, bots.n, botF.rate(), botF.ok, botF.n)
+	t.Logf("uap-core Spider rows flagged: %.4f (%d/%d); uap-core browser rows of known makers not flagged: %.4f (%d/%d)", spiders.rate(), spiders.ok, spiders.n, devFP.rate(), devFP.ok, devFP.n)
 	t.Logf("brand+model on devices in the default DB: %.4f (%d/%d)", model.rate(), model.ok, model.n)
 	t.Logf("uap-core test_device rows whose device is in the default DB: %d", modelN)
 	playDB := compileWithPlay(t)
@@ -226,6 +252,10 @@ func TestAccuracy(t *testing.T) {
 	f("OS", osF.rate(), floorOSShare)
 	f("OS major", osMaj.rate(), floorOSMajorShare)
 	f("bot detection", bots.rate(), floorBotShare)
+	f("uap-core Spider detection", spiders.rate(), floorUAPSpiders)
+	if devFP.ok != devFP.n {
+		t.Errorf("%d uap-core browser rows of known makers flagged as bots", devFP.n-devFP.ok)
+	}
 	if fp := 1 - botF.rate(); fp > floorBotFalsePos {
 		t.Errorf("bot false positives %.4f above %.4f", fp, floorBotFalsePos)
 	}

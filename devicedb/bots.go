@@ -1,10 +1,12 @@
 package devicedb
 
+import "strings"
+
 // Bot detection without regexp: the crawler-user-agents patterns (MIT) are
 // reduced at build time (internal/gen) to case-insensitive literal tokens,
 // each required anywhere, at the start or at the end of the User-Agent.
 // isBot scans the UA once, testing each 3-byte window against a 64 Kibit
-// filter and verifying only filter hits.
+// filter and verifying only filter hits; a token must start a word.
 
 const (
 	botAnywhere = iota
@@ -83,8 +85,68 @@ func newBotIndex(toks []botToken) *botIndex {
 	return x
 }
 
-// isBot reports whether ua contains a crawler token. It allocates nothing.
-func isBot(ua string) bool {
+// isBot reports whether ua contains a crawler token, or follows the
+// conventions of crawlers the list does not name. It allocates nothing.
+// Lookup does the same without a second pass over the tokens: parseUA
+// checks the conventions as it reads them.
+func isBot(ua string) bool { return listedBot(ua) || conventionalBot(ua) }
+
+// conventionalBot catches crawlers by the conventions they follow: a
+// "+http" contact URL, or a product (or a "compatible" comment item) named
+// …bot, …crawler, …spider or …scraper ("ProoXiBot", "NL-Crawler"). Browser
+// UAs never do; a phone maker such as CUBOT appears only as a plain comment
+// item, which is not read.
+func conventionalBot(ua string) bool {
+	if strings.Contains(ua, "+http") {
+		return true
+	}
+	var tz Tokenizer
+	tz.Reset(ua)
+	compatible := false
+	for {
+		tok, ok := tz.Next()
+		if !ok {
+			return false
+		}
+		name := tok.Name
+		if tok.Kind == TokenComment {
+			if name == "compatible" {
+				compatible = true
+				continue
+			}
+			k := strings.IndexByte(name, '/')
+			if !compatible || k <= 0 {
+				continue
+			}
+			name = name[:k] // "compatible; DBot/7.5.6"
+		} else {
+			compatible = false
+		}
+		if botName(name) {
+			return true
+		}
+	}
+}
+
+// wordByte reports letters, digits and '_'. A listed token that starts with
+// one must not follow one: "sonic" is a crawler, "Panasonic" and
+// "ViewSonic" phones are not, nor is "HTC_Butterfly" the Butterfly bot.
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+// botName reports whether a product name ends in a crawler word.
+func botName(s string) bool {
+	for _, w := range [...]string{"bot", "crawler", "spider", "scraper"} {
+		if len(s) > len(w) && equalFold(s[len(s)-len(w):], w) {
+			return true
+		}
+	}
+	return false
+}
+
+// listedBot reports whether ua contains a token of the crawler list.
+func listedBot(ua string) bool {
 	x := bots
 	for _, p := range x.prefixes {
 		if hasPrefixFold(ua, p) {
@@ -104,7 +166,8 @@ func isBot(ua string) bool {
 		}
 		for _, e := range x.byTri[k] {
 			start := i - e.off
-			if start >= 0 && len(ua)-start >= len(e.s) && equalFold(ua[start:start+len(e.s)], e.s) {
+			if start >= 0 && len(ua)-start >= len(e.s) && equalFold(ua[start:start+len(e.s)], e.s) &&
+				(start == 0 || !wordByte(ua[start-1]) || !wordByte(e.s[0])) {
 				return true
 			}
 		}

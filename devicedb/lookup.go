@@ -117,7 +117,8 @@ func (db *DB) Lookup(ev Evidence) Result {
 			info.fb, info.os, info.devType, info.ver = fbIPhone, "iOS", DeviceTypePhone, info.safari
 		}
 	}
-	bot := isBot(ev.UA)
+	// parseUA has read the crawler conventions of the tokens on its way.
+	bot := info.bot || strings.Contains(ev.UA, "+http") || listedBot(ev.UA)
 	var r Result
 	idx, match := int32(-1), MatchGeneric
 	if i, ok := db.byUA[trimSpace(ev.UA)]; ok {

@@ -142,4 +142,16 @@ func TestBots(t *testing.T) {
 	f("Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/41.0.2272.96 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", true)
 	f("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1", false)
 	f("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", false)
+	// Listed crawler words inside device names ("Sonic", "Butterfly").
+	f("Mozilla/5.0 (Linux; Android 4.0.4; Panasonic KX-PRXA10 Build/IMM76D) AppleWebKit/537.31 (KHTML, like Gecko) Chrome/26.0.1410.58 Mobile Safari/537.31", false)
+	f("Mozilla/5.0 (Linux; U; Android 2.2.2; Zh-CN; ViewSonic-V350 Build/FRG83G) AppleWebKit/534.31 (KHTML, Like Gecko) UCBrowser/9.3.1.344 U3/0.8.0 Mobile Safari/534.31", false)
+	f("Mozilla/5.0 (Linux; U; Android 4.1.1; ru-kz; HTC_Butterfly Build/JRO03C) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30", false)
+	f("Mozilla/5.0 (Linux; Android 9; CUBOT X19) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36", false)
+	f("Mozilla/5.0 (compatible; Sonic/1.0; http://www.yama.info.waseda.ac.jp/~crawler/info.html)", true)
+	f("Mozilla/5.0 (compatible; Butterfly/1.0; +http://labs.topsy.com/butterfly/) Gecko/2009032608 Firefox/3.0.8", true)
+	// Crawlers the list does not name, by their conventions.
+	f("ProoXiBot", true)
+	f("NL-Crawler", true)
+	f("Mozilla/5.1 (compatible; DBot/7.5.6; +http://a14download.com)", true)
+	f("Mozilla/5.0 (compatible; ExampleScraper/2.0)", true)
 }

@@ -133,6 +133,7 @@ type uaInfo struct {
 	browser    string
 	browserPri int
 	safari     version // Safari's Version/ token
+	bot        bool    // a product named like a crawler (conventionalBot)
 }
 
 // parse flags
@@ -205,6 +206,7 @@ func parseUA(ua string, info *uaInfo) {
 		safariV, watchV, tvV version
 		harmonyV, kaiV, webV version
 		inAndroidComment     bool
+		compatible           bool // in a "(compatible; …)" comment
 		winLegacy, lastItem  string
 		commentModel         string
 		buildModel           string
@@ -224,6 +226,11 @@ func parseUA(ua string, info *uaInfo) {
 		prevKind = tok.Kind
 		if tok.Kind == TokenComment {
 			it := tok.Name
+			if it == "compatible" {
+				compatible = true
+			} else if k := strings.IndexByte(it, '/'); compatible && k > 0 && botName(it[:k]) {
+				info.bot = true // "(compatible; DBot/7.5.6; …)"
+			}
 			switch {
 			case hasPrefix(it, "Android"):
 				fl |= pAndroid
@@ -358,6 +365,10 @@ func parseUA(ua string, info *uaInfo) {
 		}
 		// Product tokens.
 		name := tok.Name
+		compatible = false
+		if botName(name) {
+			info.bot = true
+		}
 		switch name {
 		case "Mobile":
 			fl |= pMobile

@@ -37,6 +37,7 @@ type Auction struct {
 	currency string
 	metrics  *Metrics
 	series   []bidderSeries // series[i] belongs to bidders[i]
+	remote   int            // bidders called over the network
 }
 
 // New returns an Auction over bidders, in config order (the order breaks
@@ -50,8 +51,18 @@ func New(bidders []Bidder, currency string, metrics *Metrics) *Auction {
 	for i, b := range bidders {
 		series[i] = metrics.seriesFor(b.Name())
 	}
-	return &Auction{bidders: bidders, currency: currency, metrics: metrics, series: series}
+	remote := 0
+	for _, b := range bidders {
+		if _, ok := b.(inProcess); !ok {
+			remote++
+		}
+	}
+	return &Auction{bidders: bidders, currency: currency, metrics: metrics, series: series, remote: remote}
 }
+
+// RemoteBidders returns how many bidders are called over the network (each
+// gets its own encoded copy of a request).
+func (a *Auction) RemoteBidders() int { return a.remote }
 
 // Outcome is what one bidder contributed to one auction.
 type Outcome uint8

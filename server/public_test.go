@@ -490,9 +490,10 @@ func TestShedNearMemoryLimit(t *testing.T) {
 	}
 }
 
-// TestInflightMemoryBudget: running auctions are charged 16 × their body
-// plus 16 KiB against http.inflight_memory_ratio of the Go memory limit;
-// requests that do not fit are shed at once, and one is always admitted.
+// TestInflightMemoryBudget: running auctions are charged (14 + 2 × remote
+// DSPs) × their body plus 16 KiB against http.inflight_memory_ratio of the
+// Go memory limit; requests that do not fit are shed at once, and one is
+// always admitted.
 func TestInflightMemoryBudget(t *testing.T) {
 	old := debug.SetMemoryLimit(256 << 20)
 	defer debug.SetMemoryLimit(old)

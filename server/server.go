@@ -37,21 +37,25 @@ type Public struct {
 	devices *enrich.Devices // nil: no device enrichment
 	capture *capture.Writer // nil: no capture
 	memory  *memguard.Guard // nil: no memory shedding
-	log     *slog.Logger
-	metrics *Metrics
-	supply  map[string]config.Supply
-	srv     *fasthttp.Server
+	// costPerByte is what one body byte costs an auction in memory:
+	// decoding plus a copy and an answer per remote DSP.
+	costPerByte int64
+	log         *slog.Logger
+	metrics     *Metrics
+	supply      map[string]config.Supply
+	srv         *fasthttp.Server
 
 	draining atomic.Bool
 }
 
 // The in-flight memory estimate of one auction (http.inflight_memory_ratio):
 // decoding allocates 11-14 times the JSON (measured on requests of 0.2 and
-// 56 KB), and each remote DSP adds its encoded copy and its answer; the
+// 56 KB), each remote DSP adds its encoded copy and its answer, and the
 // fixed part covers the goroutines, the response and the buffers.
 const (
-	costPerBodyByte = 16
-	costPerRequest  = 16 << 10
+	costDecodePerByte = 14
+	costRemotePerByte = 2
+	costPerRequest    = 16 << 10
 )
 
 // Options are the public server's optional parts.
@@ -69,7 +73,8 @@ type Options struct {
 
 // NewPublic returns the public server for cfg, running auctions on auc.
 func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *slog.Logger, opts Options) *Public {
-	p := &Public{cfg: cfg, geo: opts.Geo, devices: opts.Devices, capture: opts.Capture, memory: opts.Memory, auction: auc, log: log, metrics: metrics}
+	p := &Public{cfg: cfg, geo: opts.Geo, devices: opts.Devices, capture: opts.Capture, memory: opts.Memory, auction: auc, log: log, metrics: metrics,
+		costPerByte: costDecodePerByte + costRemotePerByte*int64(auc.RemoteBidders())}
 	if len(cfg.Supply) > 0 {
 		p.supply = make(map[string]config.Supply, len(cfg.Supply))
 		for _, s := range cfg.Supply {
@@ -172,7 +177,7 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 	// The in-flight memory bound: charged before decoding, so that a burst
 	// of large requests is refused before it allocates.
 	if budget := p.inflightBudget(); budget > 0 {
-		cost := int64(len(body))*costPerBodyByte + costPerRequest
+		cost := int64(len(body))*p.costPerByte + costPerRequest
 		if n := p.metrics.inflightBytes.Add(cost); n > budget && n != cost {
 			p.metrics.inflightBytes.Add(-cost)
 			p.metrics.shedBudget.Inc()

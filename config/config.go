@@ -355,8 +355,8 @@ func Defaults() *Config {
 			Concurrency:         64 << 10,
 			MaxInflight:         4096,
 			ShedStatus:          204,
-			ShedMemoryRatio:     0.85,
-			InflightMemoryRatio: 0.5,
+			ShedMemoryRatio:     0.9,
+			InflightMemoryRatio: 0.6,
 		},
 		Geo: Geo{
 			ReloadInterval: Duration(10e9),

@@ -92,7 +92,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Auctions running now.",
 		}, func() float64 { return float64(m.inflight.Load()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "adx_auctions_inflight_bytes",
-			Help: "Estimated memory the running auctions hold ((14 + 2 x remote DSPs) x body + 16 KiB each), bounded by http.inflight_memory_ratio of the Go memory limit.",
+			Help: "Estimated memory the running auctions hold ((8 + 2 x remote DSPs) x body + 16 KiB each), bounded by http.inflight_memory_ratio of the Go memory limit.",
 		}, func() float64 { return float64(m.inflightBytes.Load()) }))
 	}
 	return m

@@ -490,7 +490,7 @@ func TestShedNearMemoryLimit(t *testing.T) {
 	}
 }
 
-// TestInflightMemoryBudget: running auctions are charged (14 + 2 × remote
+// TestInflightMemoryBudget: running auctions are charged (8 + 2 × remote
 // DSPs) × their body plus 16 KiB against http.inflight_memory_ratio of the
 // Go memory limit; requests that do not fit are shed at once, and one is
 // always admitted.
@@ -502,9 +502,10 @@ func TestInflightMemoryBudget(t *testing.T) {
 		t.Fatalf("guard sees limit %d", guard.Limit())
 	}
 	slow := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 2, Latency: 300 * time.Millisecond})
-	// Budget 0.01 × 256 MiB = 2.7 MB: two 56 KB requests (0.9 MB each) fit.
+	// Budget 0.005 × 256 MiB = 1.3 MB: two 53 KB requests (0.55 MB each)
+	// fit.
 	url := startPublicWith(t, fmt.Sprintf(`
-http: {inflight_memory_ratio: 0.01, shed_status: 503}
+http: {inflight_memory_ratio: 0.005, shed_status: 503}
 demand: [{name: slow, type: openrtb, endpoint: "%s/bid"}]
 `, slow), Options{Memory: guard})
 	var b strings.Builder
@@ -536,7 +537,7 @@ demand: [{name: slow, type: openrtb, endpoint: "%s/bid"}]
 		}
 	}
 	if ok < 1 || ok > 3 || shed < 5 {
-		t.Errorf("%d answered, %d shed of 8 concurrent 56 KB requests; want 2 (3 with timing) answered", ok, shed)
+		t.Errorf("%d answered, %d shed of 8 concurrent 53 KB requests; want 2 (3 with timing) answered", ok, shed)
 	}
 }
 

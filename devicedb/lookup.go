@@ -107,9 +107,10 @@ func (db *DB) Lookup(ev Evidence) Result {
 	if ev.SUA != nil {
 		suaModel = applySUA(&info, ev.SUA)
 	}
-	if info.fb == fbMac && info.browserPri <= 1 {
-		// Safari or an app's web view: iPadOS and iOS send a Mac UA for
-		// the desktop site (the default on iPads); the screen tells.
+	if info.fb == fbMac && info.browserPri <= 1 || info.desktopSite {
+		// Safari, an app's web view or an iOS browser: iPadOS and iOS send
+		// a Mac UA for the desktop site (the default on iPads); the screen
+		// tells an iPad from an iPhone, and Safari on either from a Mac.
 		switch db.appleScreen(ev.W, ev.H) {
 		case DeviceTypeTablet:
 			info.fb, info.os, info.devType, info.ver = fbIPad, "iPadOS", DeviceTypeTablet, info.safari

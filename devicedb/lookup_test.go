@@ -96,6 +96,7 @@ func TestDesktopSiteScreens(t *testing.T) {
 	safari := "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
 	webView := "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)"
 	chrome := "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+	crios := "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0.6099.119 Mobile/15E148 Safari/604.1"
 	for _, c := range []struct {
 		ua       string
 		w, h     int64
@@ -115,6 +116,9 @@ func TestDesktopSiteScreens(t *testing.T) {
 		{safari, 1512, 982, "apple_mac", "macOS", "10.15.7", 2, false},
 		{safari, 0, 0, "apple_mac", "macOS", "10.15.7", 2, false},
 		{chrome, 820, 1180, "apple_mac", "macOS", "10.15.7", 2, false},
+		{crios, 0, 0, "apple_ipad", "iPadOS", "", 5, true},
+		{crios, 1024, 1366, "apple_ipad", "iPadOS", "", 5, true},
+		{crios, 393, 852, "apple_iphone", "iOS", "", 4, false},
 	} {
 		r := db.Lookup(Evidence{UA: c.ua, W: c.w, H: c.h})
 		if r.ID != c.id || r.OS != c.os || r.OSV != c.osv || r.DeviceType != c.devType || r.IsTablet != c.isTablet {

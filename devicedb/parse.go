@@ -134,6 +134,9 @@ type uaInfo struct {
 	browserPri int
 	safari     version // Safari's Version/ token
 	bot        bool    // a product named like a crawler (conventionalBot)
+	// desktopSite: a Mac UA from an iOS browser (CriOS, EdgiOS, FxiOS):
+	// an iPad, or an iPhone asking for the desktop site.
+	desktopSite bool
 }
 
 // parse flags
@@ -532,6 +535,7 @@ func parseUA(ua string, info *uaInfo) {
 		// site, the default on iPads since iPadOS 13; the UA then carries
 		// no OS version.
 		info.fb, info.os, info.devType = fbIPad, "iPadOS", DeviceTypeTablet
+		info.desktopSite = true
 	case fl&pWindows != 0:
 		info.fb, info.os, info.devType = fbWindows, "Windows", DeviceTypePC
 		info.osv, info.ver = windowsVersion(ntV, fl&pARM != 0)

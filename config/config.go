@@ -71,6 +71,13 @@ type HTTP struct {
 	// MaxInflight caps concurrent auctions. Past it a request is shed at
 	// once with ShedStatus: never queued.
 	MaxInflight int `yaml:"max_inflight"`
+	// SchedLatencyTarget turns on adaptive admission: while the Go
+	// scheduler's latency (the time runnable goroutines wait for a CPU,
+	// at its 99th percentile over 50 ms) is above it, the limit on
+	// auctions in flight falls, and requests past the limit are shed at
+	// once like those past MaxInflight; it rises back while the latency
+	// is under. 0 turns it off, leaving only MaxInflight.
+	SchedLatencyTarget Duration `yaml:"sched_latency_target"`
 	// ShedStatus answers a shed request: 204 (no bid, the default) or 503.
 	ShedStatus int `yaml:"shed_status"`
 	// ShedMemoryRatio sheds new auctions, like MaxInflight, while the
@@ -354,6 +361,7 @@ func Defaults() *Config {
 			MaxHeaderBytes:      8 << 10,
 			Concurrency:         64 << 10,
 			MaxInflight:         4096,
+			SchedLatencyTarget:  Duration(5e6),
 			ShedStatus:          204,
 			ShedMemoryRatio:     0.9,
 			InflightMemoryRatio: 0.6,

@@ -32,6 +32,7 @@ var Settings = []Setting{
 	dur("http.idleTimeout", "keep-alive idle time before a connection is closed (`duration`)", func(c *Config) *Duration { return &c.HTTP.IdleTimeout }),
 	integer("http.concurrency", "most `connections` served at once", func(c *Config) *int { return &c.HTTP.Concurrency }),
 	integer("http.maxInflight", "most concurrent auctions; past it requests are shed at once (`count`)", func(c *Config) *int { return &c.HTTP.MaxInflight }),
+	dur("http.schedLatencyTarget", "adaptive admission: shed auctions while the Go scheduler latency p99 is above this (`duration`); 0 = off", func(c *Config) *Duration { return &c.HTTP.SchedLatencyTarget }),
 	integer("http.shedStatus", "HTTP `status` for a shed request: 204 (no bid) or 503", func(c *Config) *int { return &c.HTTP.ShedStatus }),
 	float("http.inflightMemoryRatio", "share of the Go memory limit running auctions may hold, estimated from request sizes; 0 = no bound (`ratio`)", func(c *Config) *float64 { return &c.HTTP.InflightMemoryRatio }),
 	float("http.shedMemoryRatio", "shed new auctions while unfreeable memory is this share of the Go memory limit; 0 = off (`ratio`)", func(c *Config) *float64 { return &c.HTTP.ShedMemoryRatio }),

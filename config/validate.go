@@ -40,6 +40,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("http.concurrency: must be positive, got %d", h.Concurrency)
 	case h.MaxInflight < 1:
 		return fmt.Errorf("http.max_inflight: must be positive, got %d", h.MaxInflight)
+	case h.SchedLatencyTarget < 0 || h.SchedLatencyTarget > Duration(1e9):
+		return fmt.Errorf("http.sched_latency_target: %s is outside 0..1s (0 turns adaptive admission off)", h.SchedLatencyTarget)
 	case h.ShedStatus != 204 && h.ShedStatus != 503:
 		return fmt.Errorf("http.shed_status: %d is neither 204 (no bid) nor 503", h.ShedStatus)
 	case !(h.ShedMemoryRatio >= 0 && h.ShedMemoryRatio < 1):

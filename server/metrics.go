@@ -10,6 +10,7 @@ import (
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/devicedb"
 	"github.com/adx-exchange/adx/enrich"
+	"github.com/adx-exchange/adx/internal/admission"
 )
 
 const (
@@ -25,6 +26,7 @@ type Metrics struct {
 	requests       *prometheus.CounterVec
 	auctionSeconds prometheus.Histogram
 	shedInflight   prometheus.Counter // past http.max_inflight
+	shedOverload   prometheus.Counter // past the adaptive admission limit
 	shedMemory     prometheus.Counter // near the memory limit
 	shedBudget     prometheus.Counter // past the in-flight memory budget
 	noIP           prometheus.Counter
@@ -33,8 +35,9 @@ type Metrics struct {
 	deviceMatches  [devicedb.NumMatchTypes + 1]prometheus.Counter // last: no UA
 	byStatus       [numEndpoints]map[int]prometheus.Counter
 
-	// inflight counts the auctions running now; admission control reads it.
-	inflight atomic.Int64
+	// admit is the public server's admission limiter, set by NewPublic; it
+	// counts the auctions running now.
+	admit atomic.Pointer[admission.Limiter]
 	// inflightBytes is the estimated memory the running auctions hold
 	// (http.inflight_memory_ratio).
 	inflightBytes atomic.Int64
@@ -68,9 +71,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	shed := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "adx_http_shed_total",
-		Help: "Requests refused at once, by reason: inflight (http.max_inflight auctions were running), inflight_memory (running auctions held their share of the Go memory limit, http.inflight_memory_ratio) or memory (what the GC cannot free neared the limit, http.shed_memory_ratio).",
+		Help: "Requests refused at once, by reason: inflight (http.max_inflight auctions were running), overload (the CPU could not take more: the adaptive admission limit, http.sched_latency_target), inflight_memory (running auctions held their share of the Go memory limit, http.inflight_memory_ratio) or memory (what the GC cannot free neared the limit, http.shed_memory_ratio).",
 	}, []string{"reason"})
 	m.shedInflight, m.shedMemory, m.shedBudget = shed.WithLabelValues("inflight"), shed.WithLabelValues("memory"), shed.WithLabelValues("inflight_memory")
+	m.shedOverload = shed.WithLabelValues("overload")
 	for e := range numEndpoints {
 		m.byStatus[e] = make(map[int]prometheus.Counter)
 		for _, code := range []int{200, 204, 400, 401, 403, 404, 405, 408, 413, 415, 431, 503} {
@@ -90,7 +94,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.requests, m.auctionSeconds, shed, m.noIP, m.truncated, m.blocked, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "adx_auctions_inflight",
 			Help: "Auctions running now.",
-		}, func() float64 { return float64(m.inflight.Load()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		}, func() float64 {
+			if a := m.admit.Load(); a != nil {
+				return float64(a.Inflight())
+			}
+			return 0
+		}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "adx_auctions_inflight_bytes",
 			Help: "Estimated memory the running auctions hold ((8 + 2 x remote DSPs) x body + 16 KiB each), bounded by http.inflight_memory_ratio of the Go memory limit.",
 		}, func() float64 { return float64(m.inflightBytes.Load()) }))

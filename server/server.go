@@ -21,6 +21,7 @@ import (
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/enrich"
+	"github.com/adx-exchange/adx/internal/admission"
 	"github.com/adx-exchange/adx/internal/capture"
 	"github.com/adx-exchange/adx/internal/memguard"
 )
@@ -37,6 +38,7 @@ type Public struct {
 	devices *enrich.Devices // nil: no device enrichment
 	capture *capture.Writer // nil: no capture
 	memory  *memguard.Guard // nil: no memory shedding
+	admit   *admission.Limiter
 	// costPerByte is what one body byte costs an auction in memory:
 	// decoding plus a copy and an answer per remote DSP.
 	costPerByte int64
@@ -70,12 +72,19 @@ type Options struct {
 	// Memory sheds new auctions while it reports pressure, and gives the
 	// memory limit http.inflight_memory_ratio is a share of; nil: neither.
 	Memory *memguard.Guard
+	// Admission admits auctions; nil: a static limit of
+	// http.max_inflight. The caller starts and stops it.
+	Admission *admission.Limiter
 }
 
 // NewPublic returns the public server for cfg, running auctions on auc.
 func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *slog.Logger, opts Options) *Public {
 	p := &Public{cfg: cfg, geo: opts.Geo, devices: opts.Devices, capture: opts.Capture, memory: opts.Memory, auction: auc, log: log, metrics: metrics,
-		costPerByte: costDecodePerByte + costRemotePerByte*int64(auc.RemoteBidders())}
+		costPerByte: costDecodePerByte + costRemotePerByte*int64(auc.RemoteBidders()), admit: opts.Admission}
+	if p.admit == nil {
+		p.admit = admission.New(admission.Options{Max: cfg.HTTP.MaxInflight})
+	}
+	metrics.admit.Store(p.admit)
 	if len(cfg.Supply) > 0 {
 		p.supply = make(map[string]config.Supply, len(cfg.Supply))
 		for _, s := range cfg.Supply {
@@ -117,7 +126,7 @@ func (p *Public) Shutdown(timeout time.Duration) error {
 }
 
 // Inflight returns the number of auctions running now.
-func (p *Public) Inflight() int64 { return p.metrics.inflight.Load() }
+func (p *Public) Inflight() int64 { return p.admit.Inflight() }
 
 // BeginDrain marks the server as draining: it keeps serving, but every
 // answer asks the client to close its connection, so that keep-alive
@@ -146,22 +155,26 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 		p.fail(ctx, endpointAuction, code, msg)
 		return
 	}
-	// Admission control: past max_inflight, or near the memory limit, the
-	// request is answered at once, never queued, so an overload cannot grow
-	// memory or latency.
-	if n := p.metrics.inflight.Add(1); n > int64(p.cfg.HTTP.MaxInflight) {
-		p.metrics.inflight.Add(-1)
+	// Admission control: past max_inflight, past the adaptive limit that
+	// keeps the CPU from taking more than it can answer in time, or near
+	// the memory limit, the request is answered at once, never queued, so
+	// an overload cannot grow memory or latency.
+	switch p.admit.Admit() {
+	case admission.OverMax:
 		p.metrics.shedInflight.Inc()
 		p.shed(ctx, "overloaded: "+strconv.Itoa(p.cfg.HTTP.MaxInflight)+" auctions already in flight")
 		return
+	case admission.Overloaded:
+		p.metrics.shedOverload.Inc()
+		p.shed(ctx, "overloaded: the CPU cannot answer more auctions in time")
+		return
 	}
+	defer p.admit.Release()
 	if p.memory != nil && p.memory.Pressure() {
-		p.metrics.inflight.Add(-1)
 		p.metrics.shedMemory.Inc()
 		p.shed(ctx, "overloaded: memory near its limit")
 		return
 	}
-	defer p.metrics.inflight.Add(-1)
 	body, release, err := requestBody(ctx, p.cfg.HTTP.MaxBodyBytes)
 	defer release()
 	if err != nil {

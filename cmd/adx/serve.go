@@ -20,6 +20,7 @@ import (
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/enrich"
+	"github.com/adx-exchange/adx/internal/admission"
 	"github.com/adx-exchange/adx/internal/capture"
 	"github.com/adx-exchange/adx/internal/gostats"
 	"github.com/adx-exchange/adx/internal/listener"
@@ -137,8 +138,16 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		reg.MustRegister(memory)
 	}
 
+	// CPU admission: a limit on auctions in flight that falls while the
+	// scheduler shows the CPU cannot keep up, so that past its capacity
+	// adx answers the auctions it admits in time and sheds the rest.
+	admit := admission.New(admission.Options{Max: cfg.HTTP.MaxInflight, Target: cfg.HTTP.SchedLatencyTarget.D(), Logger: log})
+	admit.Start()
+	defer admit.Stop()
+	reg.MustRegister(admit)
+
 	auc := auction.FromConfig(cfg, auction.NewMetrics(reg))
-	public := server.NewPublic(cfg, auc, server.NewMetrics(reg), log, server.Options{Geo: geo, Devices: devices, Capture: capt, Memory: memory})
+	public := server.NewPublic(cfg, auc, server.NewMetrics(reg), log, server.Options{Geo: geo, Devices: devices, Capture: capt, Memory: memory, Admission: admit})
 	build := server.ReadBuildInfo(version)
 	started := time.Now().UTC()
 	admin := server.NewAdmin(reg, func() any {

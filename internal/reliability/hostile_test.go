@@ -403,6 +403,12 @@ func checkHostile(t *testing.T, what string, conns, otherN, served int, failures
 // headerFlood: header blocks past http.max_header_bytes get 431 with a
 // JSON body that the client receives (not a reset), and never a 5xx; a
 // block of many small headers within the limit is served.
+//
+// A server that answers before reading the whole request and then closes
+// the socket with the rest unread makes the kernel send a reset, which
+// may reach the client before it reads the answer: RFC 9112 section 9.6
+// asks servers to close in stages (half-close, then read what is left
+// for a while) so that the answer survives.
 func headerFlood(t *testing.T, a *adxProc, sz scale) {
 	body := bannerRequest("hdr", "")
 	cases := []struct {
@@ -493,7 +499,8 @@ func lyingContentLength(t *testing.T, a *adxProc, sz scale) {
 		}()
 	}
 	// Bodies past the limit sent whole, through net/http: the 413 must
-	// reach the client, not a reset caused by closing with unread bytes.
+	// reach the client, not a reset caused by closing with unread bytes
+	// (RFC 9112 section 9.6; see headerFlood).
 	type big struct {
 		size int
 		got  *tally

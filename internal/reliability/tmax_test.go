@@ -19,10 +19,10 @@ const (
 
 // answerSlack is how late past its deadline an answer may reach the
 // client on a loaded 2-core machine: scheduling, the loopback round trip
-// and the answer's encoding. With a dozen runnable threads per core (other
-// test suites), a process waits up to about 150ms for a CPU (measured: a
-// request to a 2ms mock DSP answered after 177ms). Every figure reports the raw
-// time as well.
+// and the answer's encoding. With a dozen runnable threads per core
+// (other test suites), a process may wait over 150ms for a CPU
+// (measured: a request to a 2ms mock DSP answered after 177ms). Every
+// figure reports the raw time as well.
 const answerSlack = 100 * time.Millisecond
 
 // testOddTmax: against a DSP that never answers, every tmax is answered

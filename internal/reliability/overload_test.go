@@ -69,7 +69,9 @@ type capStep struct {
 
 // measureCapacity finds the highest rate adx sustains with a corrected
 // p99 within capacityP99 and no failure: steps up by 1.5x from a low rate
-// until one fails, then bisects that last interval twice (to within 11%).
+// until one fails twice in a row (on a shared machine a burst elsewhere
+// can fail one step), then bisects that last interval twice (to within
+// 11%).
 func measureCapacity(t *testing.T, a *adxProc, tr *bench.Traffic, step time.Duration) (capacity float64, at capStep, steps []capStep) {
 	t.Helper()
 	base := bench.RunConfig{Target: a.auctionURL(), Traffic: tr, Conns: 2048, Timeout: time.Second}
@@ -88,6 +90,9 @@ func measureCapacity(t *testing.T, a *adxProc, tr *bench.Traffic, step time.Dura
 	good, bad := 0.0, 0.0
 	for rate := 500.0; rate < 1e5; rate = math.Round(rate * 1.5) {
 		s := run(rate)
+		if !s.ok {
+			s = run(rate)
+		}
 		if !s.ok {
 			bad = rate
 			break
@@ -178,6 +183,9 @@ func testOverload(t *testing.T) {
 		t.Logf("at its measured capacity adx used %.2f of its one core: the capacity is bounded by the generator, the mock DSP or the rest of the machine (%.2f cores), not by adx alone", at.adxCPU, at.otherCPU+at.selfCPU)
 	}
 
+	// RSS growth is judged against adx as the capacity search left it: a
+	// server that has run at, and briefly past, its capacity. The idle RSS
+	// is reported too.
 	before := a.scrape(t)
 	rssBefore := rss(t, a.pid())
 	peak := watchRSS(t, a.pid())

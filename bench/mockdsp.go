@@ -61,6 +61,10 @@ func MockDSPModes() []string {
 		ModeHang, ModeBadBids, ModeWrongID, ModeSlowBody, ModeClose}
 }
 
+// MaxBidsPerImp caps MockDSPConfig.BidsPerImp, so that one answer stays
+// within what an exchange reads (100 imps x 100 bids is about 4 MB).
+const MaxBidsPerImp = 100
+
 // MaxDelay caps every wait of a MockDSP: latency plus jitter before an
 // answer, and how long ModeHang holds a connection.
 const MaxDelay = 10 * time.Second
@@ -122,6 +126,12 @@ type MockDSPConfig struct {
 	PriceJitter float64
 	// Mode is one of the Mode constants; "" is ModeNormal (query key mode).
 	Mode string
+	// BidsPerImp is how many bids an imp that gets a bid receives (query
+	// key bidsPerImp), 0..MaxBidsPerImp; 0 means 1. The first is priced as
+	// Price says, each further one 0.01 lower, never below the imp's
+	// bidfloor nor 0.01. Many bids per imp test how an exchange copes with
+	// large answers.
+	BidsPerImp int
 	// Seed seeds the random choices (jitters and which imps get bids) and the
 	// bid id prefix. With a non-zero Seed a client that sends the same
 	// requests one at a time gets the same answers from every run; 0 seeds
@@ -134,11 +144,12 @@ type mockParams struct {
 	latency, jitter             time.Duration
 	bidRate, price, priceJitter float64
 	mode                        mockMode
+	extraBids                   int // bids per imp beyond the first; 0 keeps a zero mockParams at one
 }
 
 func (c MockDSPConfig) params() (mockParams, error) {
 	p := mockParams{latency: c.Latency, jitter: c.Jitter, bidRate: c.BidRate,
-		price: c.Price, priceJitter: c.PriceJitter}
+		price: c.Price, priceJitter: c.PriceJitter, extraBids: max(c.BidsPerImp-1, 0)}
 	m, ok := mockModes[c.Mode]
 	switch {
 	case c.Latency < 0:
@@ -151,6 +162,8 @@ func (c MockDSPConfig) params() (mockParams, error) {
 		return p, errors.New("bench: mock DSP price must be finite and >= 0")
 	case !validPrice(c.PriceJitter):
 		return p, errors.New("bench: mock DSP price jitter must be finite and >= 0")
+	case c.BidsPerImp < 0 || c.BidsPerImp > MaxBidsPerImp:
+		return p, errors.New("bench: mock DSP bids per imp must be within 0.." + strconv.Itoa(MaxBidsPerImp))
 	case !ok:
 		return p, errors.New("bench: unknown mock DSP mode " + strconv.Quote(c.Mode))
 	}
@@ -591,6 +604,12 @@ func (m *MockDSP) parseQuery(args *fasthttp.Args) (mockParams, string) {
 			} else {
 				p.priceJitter = f
 			}
+		case "bidsPerImp":
+			n, err := strconv.Atoi(string(v))
+			if err != nil || n < 0 || n > MaxBidsPerImp {
+				bad = "an integer within 0.." + strconv.Itoa(MaxBidsPerImp)
+			}
+			p.extraBids = max(n-1, 0)
 		case "mode":
 			md, ok := mockModes[string(v)]
 			if !ok {
@@ -775,7 +794,8 @@ func (m *MockDSP) appendBid(b []byte, impID string, c *creative, price float64, 
 }
 
 // appendBids appends a whole response with id and returns how many bids it
-// holds. draws holds two draws per imp: whether it gets a bid, its price.
+// holds. draws holds two draws per imp: whether it gets a bid, its price;
+// an imp that gets a bid gets 1 + p.extraBids of them.
 func (m *MockDSP) appendBids(b []byte, req *openrtb2.BidRequest, id string, p *mockParams, draws []float64) ([]byte, int) {
 	b = append(b, respA...)
 	b = appendJSONString(b, id)
@@ -791,12 +811,13 @@ func (m *MockDSP) appendBids(b []byte, req *openrtb2.BidRequest, id string, p *m
 			continue
 		}
 		price := p.price + draws[2*i+1]*p.priceJitter
-		price = max(price, imp.BidFloor, mockMinPrice)
-		if n > 0 {
-			b = append(b, ',')
+		for k := range 1 + p.extraBids {
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = m.appendBid(b, imp.ID, &c, max(price-0.01*float64(k), imp.BidFloor, mockMinPrice), false, false)
+			n++
 		}
-		b = m.appendBid(b, imp.ID, &c, price, false, false)
-		n++
 	}
 	return append(b, respC...), n
 }

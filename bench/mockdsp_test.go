@@ -111,6 +111,8 @@ func TestNewMockDSPValidates(t *testing.T) {
 		{Price: -1},
 		{Price: nan},
 		{PriceJitter: -0.5},
+		{BidsPerImp: -1},
+		{BidsPerImp: MaxBidsPerImp + 1},
 		{Mode: "bogus"},
 	}
 	for _, cfg := range bad {
@@ -414,6 +416,46 @@ func TestMockDSPBidRate(t *testing.T) {
 	br := decodeResponse(t, post(t, url+"?bidRate=0.5", bidRequest("many", imps...)))
 	if n := len(allBids(br)); n < 140 || n > 260 {
 		t.Errorf("bidRate=0.5: %d bids for 400 imps", n)
+	}
+}
+
+func TestMockDSPBidsPerImp(t *testing.T) {
+	_, url := startMock(t, MockDSPConfig{BidRate: 1, Price: 1, BidsPerImp: 3})
+	req := bidRequest("m", bannerImp, `{"id":"floored","banner":{"w":1,"h":1},"bidfloor":0.995}`)
+	f := func(query string, want map[string][]float64) {
+		t.Helper()
+		got := map[string][]float64{}
+		ids := map[string]bool{}
+		for _, b := range allBids(decodeResponse(t, post(t, url+query, req))) {
+			got[b.ImpID] = append(got[b.ImpID], b.Price)
+			if ids[b.ID] {
+				t.Errorf("%q: bid id %q repeated", query, b.ID)
+			}
+			ids[b.ID] = true
+		}
+		for imp, prices := range want {
+			if len(got[imp]) != len(prices) {
+				t.Errorf("%q: imp %s got prices %v, want %v", query, imp, got[imp], prices)
+				continue
+			}
+			for i, p := range prices {
+				if d := got[imp][i] - p; d > 1e-9 || d < -1e-9 {
+					t.Errorf("%q: imp %s got prices %v, want %v", query, imp, got[imp], prices)
+					break
+				}
+			}
+		}
+	}
+	f("", map[string][]float64{"b1": {1, 0.99, 0.98}, "floored": {1, 0.995, 0.995}})
+	f("?bidsPerImp=1", map[string][]float64{"b1": {1}, "floored": {1}})
+	f("?bidsPerImp=0", map[string][]float64{"b1": {1}, "floored": {1}})
+	if n := len(allBids(decodeResponse(t, post(t, url+"?bidsPerImp=25", req)))); n != 50 {
+		t.Errorf("bidsPerImp=25: %d bids for 2 imps, want 50", n)
+	}
+	for _, bad := range []string{"-1", "101", "x"} {
+		if r := post(t, url+"?bidsPerImp="+bad, req); r.status != 400 || !strings.Contains(string(r.body), "bidsPerImp") {
+			t.Errorf("bidsPerImp=%s: status %d %q, want 400 naming bidsPerImp", bad, r.status, r.body)
+		}
 	}
 }
 

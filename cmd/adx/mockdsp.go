@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,8 +22,8 @@ func init() {
 const mockDSPAbout = `Run a mock DSP: an HTTP server answering OpenRTB bid requests POSTed to any
 path with bids, no-bids, delays and faults. The flags are the defaults; the
 query string of each request's URL overrides them with the keys latency,
-jitter, bidRate, price, priceJitter and mode, so one mock can play several
-DSPs, each with its own endpoint URL, e.g.
+jitter, bidRate, price, priceJitter, bidsPerImp and mode, so one mock can
+play several DSPs, each with its own endpoint URL, e.g.
   http://127.0.0.1:9001/bid?latency=300ms&bidRate=1&mode=garbage
 A bad query value or bid request gets 400. Other query keys are ignored.
 
@@ -45,6 +46,7 @@ func runMockDSP(args []string, stdout, stderr io.Writer) int {
 	bidRate := fs.Float64("bidRate", 0.7, "`share` of imps that get a bid, 0..1")
 	price := fs.Float64("price", 1.5, "bid `CPM` in the exchange's currency; a bid is never below the imp's bidfloor nor 0.01")
 	priceJitter := fs.Float64("priceJitter", 0, "uniform random extra CPM in [0, `amount`) (default 0: none)")
+	bidsPerImp := fs.Int("bidsPerImp", 1, "`bids` each imp that gets a bid receives, 1.."+strconv.Itoa(bench.MaxBidsPerImp)+"; each further one is priced 0.01 lower")
 	mode := fs.String("mode", "", "fault `mode`: one of "+strings.Join(bench.MockDSPModes()[1:], ", ")+` (default "": answer normally)`)
 	seed := fs.Int64("seed", 0, "random `seed` for jitters, bid choices and bid ids; 0 seeds from the clock (default 0)")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -56,7 +58,7 @@ func runMockDSP(args []string, stdout, stderr io.Writer) int {
 	}
 	m, err := bench.NewMockDSP(bench.MockDSPConfig{
 		Latency: *latency, Jitter: *jitter, BidRate: *bidRate, Price: *price,
-		PriceJitter: *priceJitter, Mode: *mode, Seed: *seed,
+		PriceJitter: *priceJitter, Mode: *mode, BidsPerImp: *bidsPerImp, Seed: *seed,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "adx mockdsp: %v\n", err)
@@ -77,7 +79,7 @@ func runMockDSP(args []string, stdout, stderr io.Writer) int {
 	addr := ln.Addr().String()
 	log.Info("mockdsp listening", "addr", addr, "url", "http://"+addr+"/bid",
 		"latency", latency.String(), "jitter", jitter.String(), "bidRate", *bidRate,
-		"price", *price, "priceJitter", *priceJitter, "mode", *mode, "seed", *seed)
+		"price", *price, "priceJitter", *priceJitter, "bidsPerImp", *bidsPerImp, "mode", *mode, "seed", *seed)
 
 	select {
 	case err := <-errc:

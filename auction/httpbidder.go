@@ -34,12 +34,16 @@ type HTTPBidder struct {
 	client   *fasthttp.Client
 }
 
+// DefaultMaxConns bounds the open connections to a DSP whose max_conns is
+// 0 (unset).
+const DefaultMaxConns = 1024
+
 // NewHTTPBidder builds the bidder for an openrtb demand partner. d must have
 // passed config validation; currency is the exchange's currency.
 func NewHTTPBidder(d config.Demand, currency string) *HTTPBidder {
 	maxConns := d.MaxConns
 	if maxConns == 0 {
-		maxConns = 1024
+		maxConns = DefaultMaxConns
 	}
 	b := &HTTPBidder{
 		name:     d.Name,

@@ -61,13 +61,27 @@ type HTTP struct {
 	ReadTimeout Duration `yaml:"read_timeout"`
 	// WriteTimeout bounds writing one response.
 	WriteTimeout Duration `yaml:"write_timeout"`
-	// IdleTimeout closes keep-alive connections idle this long.
+	// IdleTimeout closes keep-alive connections idle this long. Below an
+	// AWS NLB's fixed 350 s TCP idle timeout, so that adx, not the balancer,
+	// ends an idle connection (with a FIN the client sees, where the NLB
+	// would drop it silently); behind an ALB, which reuses its connections
+	// to adx, it must exceed the ALB's idle timeout (60 s by default), or
+	// the ALB sends requests on connections adx is closing and answers 502.
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// MaxHeaderBytes bounds a request's headers; larger ones get 431.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
-	// Concurrency bounds the connections served at once; past it new
-	// connections get fasthttp's 503 and are closed.
+	// Concurrency bounds the connections open at once, idle keep-alive
+	// ones included; past it a new connection is answered with ShedStatus
+	// and closed. 0 derives it from the file descriptor limit
+	// (RLIMIT_NOFILE) minus a reserve for demand partner connections, data
+	// files and the admin port.
 	Concurrency int `yaml:"concurrency"`
+	// MaxConnsPerIP bounds the connections one client address (IPv6: one
+	// /64) holds at once; past it a new connection is answered 429 and
+	// closed. 0 means no bound, which is what it must be behind a load
+	// balancer that proxies connections (an ALB; an NLB without client IP
+	// preservation), since every client then shares its addresses.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
 	// MaxInflight caps concurrent auctions. Past it a request is shed at
 	// once with ShedStatus: never queued.
 	MaxInflight int `yaml:"max_inflight"`
@@ -356,10 +370,11 @@ func Defaults() *Config {
 			MaxBodyBytes: 64 << 10,
 			ReadTimeout:  Duration(5e9),
 			WriteTimeout: Duration(5e9),
-			IdleTimeout:  Duration(60e9),
+			IdleTimeout:  Duration(15e9),
 
 			MaxHeaderBytes:      8 << 10,
-			Concurrency:         64 << 10,
+			Concurrency:         0,
+			MaxConnsPerIP:       1024,
 			MaxInflight:         4096,
 			SchedLatencyTarget:  Duration(5e6),
 			ShedStatus:          204,

@@ -36,8 +36,10 @@ func (c *Config) Validate() error {
 	switch {
 	case h.MaxHeaderBytes < 1024 || h.MaxHeaderBytes > 1<<20:
 		return fmt.Errorf("http.max_header_bytes: %d is outside 1024..1048576", h.MaxHeaderBytes)
-	case h.Concurrency < 1:
-		return fmt.Errorf("http.concurrency: must be positive, got %d", h.Concurrency)
+	case h.Concurrency < 0 || h.Concurrency > 1<<24:
+		return fmt.Errorf("http.concurrency: %d is outside 0..16777216 (0 derives it from the file descriptor limit)", h.Concurrency)
+	case h.MaxConnsPerIP < 0 || h.MaxConnsPerIP > 1<<24:
+		return fmt.Errorf("http.max_conns_per_ip: %d is outside 0..16777216 (0 means no bound)", h.MaxConnsPerIP)
 	case h.MaxInflight < 1:
 		return fmt.Errorf("http.max_inflight: must be positive, got %d", h.MaxInflight)
 	case h.SchedLatencyTarget < 0 || h.SchedLatencyTarget > Duration(1e9):

@@ -32,6 +32,7 @@ type Metrics struct {
 	noIP           prometheus.Counter
 	truncated      prometheus.Counter
 	blocked        *prometheus.CounterVec
+	serverErrors   prometheus.Counter
 	deviceMatches  [devicedb.NumMatchTypes + 1]prometheus.Counter // last: no UA
 	byStatus       [numEndpoints]map[int]prometheus.Counter
 
@@ -68,6 +69,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "adx_ivt_blocked_total",
 			Help: "Requests not sent to demand as invalid traffic, by the Anonymous-IP flag that matched.",
 		}, []string{"reason"}),
+		serverErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "adx_http_server_errors_total",
+			Help: "Errors fasthttp reported on public connections (one per log line it wrote, logged or suppressed past 10 a second): connections that failed before or while a request was read.",
+		}),
 	}
 	shed := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "adx_http_shed_total",
@@ -91,7 +96,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.deviceMatches[devicedb.NumMatchTypes] = matches.WithLabelValues("no_ua")
 	if reg != nil {
 		reg.MustRegister(matches)
-		reg.MustRegister(m.requests, m.auctionSeconds, shed, m.noIP, m.truncated, m.blocked, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.MustRegister(m.requests, m.auctionSeconds, shed, m.noIP, m.truncated, m.blocked, m.serverErrors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "adx_auctions_inflight",
 			Help: "Auctions running now.",
 		}, func() float64 {

@@ -100,11 +100,11 @@ func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *
 		IdleTimeout:           cfg.HTTP.IdleTimeout.D(),
 		MaxRequestBodySize:    cfg.HTTP.MaxBodyBytes,
 		ReadBufferSize:        cfg.HTTP.MaxHeaderBytes, // also the header size limit
-		Concurrency:           cfg.HTTP.Concurrency,
+		Concurrency:           fasthttpConcurrency,
 		NoDefaultServerHeader: true,
 		NoDefaultDate:         true,
 		CloseOnShutdown:       true,
-		Logger:                fasthttpLogger{log},
+		Logger:                newFasthttpLogger(log, metrics.serverErrors),
 	}
 	return p
 }
@@ -387,11 +387,4 @@ func errorJSON(msg string) []byte {
 		Error string `json:"error"`
 	}{msg})
 	return b
-}
-
-// fasthttpLogger routes fasthttp's own log lines to slog.
-type fasthttpLogger struct{ log *slog.Logger }
-
-func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Warn("fasthttp", "msg", sprintf(format, args...))
 }

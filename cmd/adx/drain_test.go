@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,13 @@ func startAdx(t *testing.T, args ...string) (cmd *exec.Cmd, public, admin string
 // the command must end up running adx.
 func startAdxCommand(t *testing.T, name string, env []string, args ...string) (cmd *exec.Cmd, public, admin string) {
 	t.Helper()
+	return startAdxWatching(t, name, env, nil, args...)
+}
+
+// startAdxWatching is startAdxCommand that also hands every log line adx
+// writes to onLine (nil: none), from one goroutine.
+func startAdxWatching(t *testing.T, name string, env []string, onLine func(line []byte), args ...string) (cmd *exec.Cmd, public, admin string) {
+	t.Helper()
 	cmd = exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
@@ -45,10 +54,16 @@ func startAdxCommand(t *testing.T, name string, env []string, args ...string) (c
 	t.Cleanup(func() { cmd.Process.Kill() })
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() {
+		if onLine != nil {
+			onLine(lines.Bytes())
+		}
 		var l struct{ Msg, Public, Admin string }
 		if json.Unmarshal(lines.Bytes(), &l) == nil && l.Msg == "adx serving" {
 			go func() {
 				for lines.Scan() {
+					if onLine != nil {
+						onLine(lines.Bytes())
+					}
 					if bytes.Contains(lines.Bytes(), []byte(`"outcome":"error"`)) || bytes.Contains(lines.Bytes(), []byte(`"outcome":"timeout"`)) {
 						t.Logf("adx: %s", lines.Text())
 					}
@@ -209,4 +224,179 @@ func TestSecondSIGTERMExitsAtOnce(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("adx ignored the second SIGTERM")
 	}
+}
+
+// TestSIGTERMResetsNoQueuedConnection: a connection whose handshake the
+// kernel completed before the drain delay ended is served, never reset,
+// even if it still waits in the accept queue when the delay ends. Clients
+// open a fresh connection per request (as many SSP stacks do) in a closed
+// loop, so adx runs at its capacity; then adx is stopped (SIGSTOP, as a
+// CPU-starved pod is) across the end of the drain delay while more
+// connections arrive, so that the queue surely holds connections when the
+// delay ends: /proc/net/tcp shows how many, the positive control.
+func TestSIGTERMResetsNoQueuedConnection(t *testing.T) {
+	const (
+		drainDelay = 1500 * time.Millisecond
+		workers    = 32 // closed-loop clients, a fresh connection per request
+		burst      = 64 // connections dialed while adx is stopped
+	)
+	var drainLog sync.Map // adx's lines about the drain, to explain a failure
+	cmd, public, _ := startAdxWatching(t, adxBinary, nil, func(line []byte) {
+		if bytes.Contains(line, []byte("drain")) || bytes.Contains(line, []byte("queue")) || bytes.Contains(line, []byte(`"level":"WARN"`)) {
+			drainLog.Store(string(line), true)
+		}
+	}, "-http.listen", "127.0.0.1:0", "-admin.listen", "127.0.0.1:0", "-shutdown.drainDelay", drainDelay.String(), "-shutdown.timeout", "10s")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	_, port, _ := net.SplitHostPort(public)
+
+	body := `{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`
+	request := []byte("POST /openrtb2/auction HTTP/1.1\r\nHost: adx\r\nContent-Type: application/json\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+
+	var sigAt atomic.Int64 // unix nanos of SIGTERM; 0 before
+	var servedBefore, servedAfter, failedBefore, failedAfter atomic.Int64
+	var failures sync.Map
+	// post sends one request on a fresh connection and reads the answer. It
+	// returns false once the listener refuses connections after SIGTERM.
+	post := func() bool {
+		c, err := net.DialTimeout("tcp", public, 10*time.Second)
+		dialed := time.Now()
+		sent := sigAt.Load()
+		before := sent == 0 || dialed.UnixNano() < sent+int64(drainDelay)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(15 * time.Second))
+			if _, err = c.Write(request); err == nil {
+				var resp *http.Response
+				if resp, err = http.ReadResponse(bufio.NewReader(c), nil); err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					if err == nil && resp.StatusCode != 200 {
+						err = errors.New(resp.Status)
+					}
+				}
+			}
+			c.Close()
+		}
+		switch {
+		case err == nil && before:
+			servedBefore.Add(1)
+		case err == nil:
+			servedAfter.Add(1)
+		case before:
+			failedBefore.Add(1)
+			failures.Store(time.Duration(sent+int64(drainDelay)-dialed.UnixNano()).String(), err)
+		default:
+			failedAfter.Add(1) // after the drain delay: the listener may close
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				return false
+			}
+		}
+		return true
+	}
+
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for post() {
+			}
+		}()
+	}
+	waitFor(t, "requests served before SIGTERM", func() bool { return servedBefore.Load() >= 100 })
+
+	sigAt.Store(time.Now().UnixNano())
+	cmd.Process.Signal(syscall.SIGTERM)
+	// Halfway through the delay adx stops running; the kernel keeps
+	// completing handshakes into the accept queue.
+	time.Sleep(drainDelay / 2)
+	cmd.Process.Signal(syscall.SIGSTOP)
+	waitFor(t, "adx to stop", func() bool { return processState(t, cmd.Process.Pid) == "T" })
+	for range burst {
+		wg.Add(1)
+		go func() { defer wg.Done(); post() }()
+	}
+	queued := 0
+	waitFor(t, "the burst in the accept queue", func() bool {
+		queued = acceptQueueLen(t, port)
+		return queued >= burst
+	})
+	end := time.Unix(0, sigAt.Load()).Add(drainDelay)
+	time.Sleep(time.Until(end.Add(100 * time.Millisecond))) // resume after the delay ended
+	if q := acceptQueueLen(t, port); q > queued {
+		queued = q
+	}
+	cmd.Process.Signal(syscall.SIGCONT)
+
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("adx exited with %v, want 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("adx did not exit")
+	}
+	wg.Wait()
+	failures.Range(func(k, v any) bool {
+		t.Logf("dialed %v before the drain delay ended: %v", k, v)
+		return true
+	})
+	drainLog.Range(func(k, _ any) bool { t.Logf("adx: %s", k); return true })
+	t.Logf("accept queue when the drain delay ended: %d; dialed before it ended: %d served, %d failed; after: %d served, %d failed",
+		queued, servedBefore.Load(), failedBefore.Load(), servedAfter.Load(), failedAfter.Load())
+	if n := failedBefore.Load(); n > 0 {
+		t.Errorf("%d connections dialed before the drain delay ended were reset or not answered 200; want none", n)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a generous
+// deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// acceptQueueLen returns how many connections wait in the accept queue of
+// the IPv4 socket listening on port, from /proc/net/tcp: for a listening
+// socket its rx_queue column is the accept queue's length.
+func acceptQueueLen(t *testing.T, port string) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Skipf("skipping: cannot read the accept queue: %v", err)
+	}
+	p, _ := strconv.Atoi(port)
+	suffix := fmt.Sprintf(":%04X", p)
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 5 || !strings.HasSuffix(f[1], suffix) || f[3] != "0A" {
+			continue
+		}
+		_, rx, _ := strings.Cut(f[4], ":")
+		n, err := strconv.ParseInt(rx, 16, 64)
+		if err != nil {
+			t.Fatalf("cannot parse /proc/net/tcp line %q: %v", line, err)
+		}
+		return int(n)
+	}
+	t.Fatalf("no socket listening on port %s in /proc/net/tcp", port)
+	return 0
+}
+
+// processState returns the state letter of process pid from
+// /proc/PID/stat: "T" once it is stopped.
+func processState(t *testing.T, pid int) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Skipf("skipping: cannot read the process state: %v", err)
+	}
+	// pid (comm) state ...: comm may hold spaces, so cut at its last ')'.
+	_, rest, _ := strings.Cut(string(data[bytes.LastIndexByte(data, ')'):]), ") ")
+	state, _, _ := strings.Cut(rest, " ")
+	return state
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/adx-exchange/adx/enrich"
 	"github.com/adx-exchange/adx/internal/admission"
 	"github.com/adx-exchange/adx/internal/capture"
+	"github.com/adx-exchange/adx/internal/connlimit"
 	"github.com/adx-exchange/adx/internal/gostats"
 	"github.com/adx-exchange/adx/internal/listener"
 	"github.com/adx-exchange/adx/internal/maxprocs"
@@ -189,18 +190,28 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			names = append(names, d.Name+"("+d.Type+")")
 		}
 	}
+	// The public socket, wrapped twice: Draining stops it without resetting
+	// its accept queue; conns bounds, refuses and gracefully closes
+	// connections.
+	draining := listener.NewDraining(publicLn)
+	conns := limitConns(cfg, draining, log)
+	reg.MustRegister(conns)
 	log.Info("adx serving", "public", publicLn.Addr().String(), "admin", adminLn.Addr().String(),
 		"config", cfg.Source, "config_sha256", cfg.Hash, "demand", strings.Join(names, ","), "version", build.Version)
 
-	errc := make(chan error, 2)
-	go func() { errc <- public.Serve(publicLn) }()
-	go func() { errc <- admin.Serve(adminLn) }()
+	publicDone := make(chan error, 1)
+	adminDone := make(chan error, 1)
+	go func() { publicDone <- public.Serve(conns) }()
+	go func() { adminDone <- admin.Serve(adminLn) }()
 
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	select {
-	case err := <-errc:
-		log.Error("a listener failed", "err", err)
+	case err := <-publicDone:
+		log.Error("a listener failed", "listener", "public", "err", err)
+		return 1
+	case err := <-adminDone:
+		log.Error("a listener failed", "listener", "admin", "err", err)
 		return 1
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String(), "inflight", public.Inflight())
@@ -217,7 +228,36 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		log.Warn("second signal during the drain delay: exiting at once", "signal", s.String())
 		return 1
 	}
-	log.Info("drain delay over: closing the public listener", "inflight", public.Inflight())
+	// Closing a listening socket resets the connections in its accept
+	// queue: handshakes the kernel completed before the delay ended, some
+	// with a request already sent. So the queue is served first: Drain
+	// counts it, the server accepts exactly that many more, then the
+	// listener closes and Serve returns. Only then does Shutdown start,
+	// since it closes the listener at once. Shutdown answers the requests
+	// in flight and those already sent on the accepted connections (with
+	// "Connection: close"), closes idle keep-alive connections (gracefully,
+	// through conns) and waits for the rest. A request sent on an idle
+	// connection just as it closes is dropped, the keep-alive race of
+	// HTTP/1.1; the drain delay's "Connection: close" answers leave only
+	// connections idle through the whole delay exposed to it.
+	queued, err := draining.Drain()
+	if err != nil {
+		log.Warn("cannot read the accept queue; closing the public listener resets the connections waiting in it", "err", err)
+	}
+	log.Info("drain delay over: serving the connections in the accept queue, then closing the public listener",
+		"queued", queued, "open", conns.Open(), "inflight", public.Inflight())
+	shutdownBy := time.After(cfg.Shutdown.Timeout.D())
+	select {
+	case err := <-publicDone:
+		if err != nil {
+			log.Error("public server", "err", err)
+		}
+	case <-shutdownBy:
+		log.Error("the accept queue was not served within shutdown.timeout", "queued", queued)
+	case s := <-sig:
+		log.Warn("second signal while serving the accept queue: exiting at once", "signal", s.String(), "inflight", public.Inflight())
+		return 1
+	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- public.Shutdown(cfg.Shutdown.Timeout.D()) }()
 	select {
@@ -228,6 +268,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	case s := <-sig:
 		log.Warn("second signal while waiting for in-flight auctions: exiting at once", "signal", s.String(), "inflight", public.Inflight())
 		return 1
+	}
+	// Let the last graceful closes finish, so that exiting does not reset
+	// connections whose final answer is still on its way.
+	if !conns.Wait(2 * connlimit.DefaultLinger) {
+		log.Warn("connections still closing at exit", "open", conns.Open())
 	}
 	actx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

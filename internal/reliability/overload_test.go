@@ -19,6 +19,10 @@ import (
 // a shared 2-core box other processes' bursts alone push p99 past 50ms.)
 const capacityP99 = defaultTmax
 
+// loadConns bounds the generator's connections: one client address, like
+// one SSP egress IP, within the default http.max_conns_per_ip (1024).
+const loadConns = 1000
+
 // loadDSP is the mock DSP behind the load scenarios, as in the README's
 // load test: a few milliseconds of latency, bids on 60% of imps.
 var loadDSP = bench.MockDSPConfig{Latency: 5 * time.Millisecond, Jitter: 5 * time.Millisecond, BidRate: 0.6, Price: 1.5}
@@ -74,7 +78,7 @@ type capStep struct {
 // 11%).
 func measureCapacity(t *testing.T, a *adxProc, tr *bench.Traffic, step time.Duration) (capacity float64, at capStep, steps []capStep) {
 	t.Helper()
-	base := bench.RunConfig{Target: a.auctionURL(), Traffic: tr, Conns: 2048, Timeout: time.Second}
+	base := bench.RunConfig{Target: a.auctionURL(), Traffic: tr, Conns: loadConns, Timeout: time.Second}
 	run := func(rate float64) capStep {
 		cpu := startCPU(a.pid())
 		s, err := bench.RunSteps(context.Background(), base, []float64{rate}, step, capacityP99)
@@ -211,13 +215,13 @@ func testOverload(t *testing.T) {
 		go func() {
 			defer close(recDone)
 			recovery, recErr = bench.Run(context.Background(), bench.RunConfig{Target: a.auctionURL(), Traffic: tr, Rate: capacity / 2,
-				Duration: sz.recovery, Conns: 2048, Timeout: time.Second, Seed: 2})
+				Duration: sz.recovery, Conns: loadConns, Timeout: time.Second, Seed: 2})
 		}()
 		atEnd, scrapeErr = a.tryScrape()
 		<-recDone
 	}()
 	over, err := bench.Run(context.Background(), bench.RunConfig{Target: a.auctionURL(), Traffic: tr, Rate: 3 * capacity,
-		Duration: sz.overload, Conns: 4096, Timeout: time.Second})
+		Duration: sz.overload, Conns: loadConns, Timeout: time.Second})
 	wg.Wait()
 	if err != nil || recErr != nil || scrapeErr != nil {
 		t.Fatalf("load: %v %v %v", err, recErr, scrapeErr)

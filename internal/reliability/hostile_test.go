@@ -381,8 +381,18 @@ func checkHostile(t *testing.T, what string, conns, otherN, served int, failures
 	if served*100 < otherN*99 {
 		t.Errorf("%s: the other IP was served %d of %d times (failures %v: %v); want at least 99%%", what, served, otherN, failures, failures.example)
 	}
-	if len(undocumented) > 0 {
-		t.Errorf("%s: %d connections ended without a documented answer (outcomes %v); first: %+v", what, len(undocumented), outcomes, undocumented[0])
+	// Past 256 refusals at once adx closes a refused connection without an
+	// answer (docs/config.md, max_conns_per_ip), still counting it: such
+	// closes are documented up to the refusals counted beyond the 429s
+	// the clients saw.
+	unanswered := 0
+	for _, o := range undocumented {
+		if o.kind == "eof" || o.kind == "reset" {
+			unanswered++
+		}
+	}
+	if counted := int(refused) - outcomes.n["429"]; unanswered > max(counted, 0) || len(undocumented) > unanswered {
+		t.Errorf("%s: %d connections ended without a documented answer (outcomes %v; %d refusals counted without a 429); first: %+v", what, len(undocumented), outcomes, max(counted, 0), undocumented[0])
 	}
 	if budget := int64(conns)*perConnBudget + 32<<20; growth > budget {
 		t.Errorf("%s: RSS grew %s for %d connections; want at most %s", what, mb(growth), conns, mb(budget))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,6 +153,33 @@ func floodDSP(t *testing.T, imps, perImp int, sent chan<- time.Time) string {
 	return "http://" + ln.Addr().String() + "/bid"
 }
 
+// dspCallsRunning counts the goroutines inside a DSP call
+// (auction.HTTPBidder.Bid), from the stacks of all goroutines.
+func dspCallsRunning() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return bytes.Count(buf[:n], []byte("auction.(*HTTPBidder).Bid("))
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// waitForDSPCalls waits until no DSP call runs. An auction answers at its
+// deadline, but a call whose answer was read just before it goes on
+// decoding it (1.5 MB here, a second under the race detector on a loaded
+// machine) and would slow what the test measures next. A call running 30 s
+// after its auction is a bug.
+func waitForDSPCalls(t *testing.T) {
+	t.Helper()
+	for limit := time.Now().Add(30 * time.Second); dspCallsRunning() > 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(limit) {
+			t.Fatalf("a DSP call still runs 30 s after its auction")
+		}
+	}
+}
+
 // TestFloodingDSPCannotHoldTheAuction: a DSP answering 25 bids on each of
 // 1,000 imps (25,000 bids, 1.5 MB) once held a 100 ms auction for 339-445
 // ms, matching every bid against every imp. Whatever such a DSP sends, the
@@ -171,7 +199,9 @@ demand:
 	body := manyImps("flood", imps, int(tmax/time.Millisecond))
 	var took []time.Duration
 	flooded, served := 0, 0
+	t.Cleanup(func() { waitForDSPCalls(t) }) // leave no work behind for the next test
 	for range 3 {
+		waitForDSPCalls(t)
 		start := time.Now()
 		a := post(t, url, body, nil)
 		took = append(took, time.Since(start))

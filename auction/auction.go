@@ -35,15 +35,16 @@ type inProcess interface{ inProcess() }
 type Auction struct {
 	bidders  []Bidder
 	currency string
+	limits   Limits
 	metrics  *Metrics
 	series   []bidderSeries // series[i] belongs to bidders[i]
 	remote   int            // bidders called over the network
 }
 
 // New returns an Auction over bidders, in config order (the order breaks
-// price ties). currency is the exchange's one ISO-4217 currency. metrics may
-// be nil.
-func New(bidders []Bidder, currency string, metrics *Metrics) *Auction {
+// price ties). currency is the exchange's one ISO-4217 currency; limits
+// bound requests and answers. metrics may be nil.
+func New(bidders []Bidder, currency string, limits Limits, metrics *Metrics) *Auction {
 	if metrics == nil {
 		metrics = NewMetrics(nil)
 	}
@@ -57,7 +58,16 @@ func New(bidders []Bidder, currency string, metrics *Metrics) *Auction {
 			remote++
 		}
 	}
-	return &Auction{bidders: bidders, currency: currency, metrics: metrics, series: series, remote: remote}
+	return &Auction{bidders: bidders, currency: currency, limits: limits, metrics: metrics, series: series, remote: remote}
+}
+
+// ValidateRequest checks a decoded request as the package-level
+// ValidateRequest does, and against the auction's limits (Limits.MaxImps).
+func (a *Auction) ValidateRequest(req *openrtb2.BidRequest) error {
+	if err := validateRequest(req, a.limits.MaxImps); err != nil {
+		return err
+	}
+	return nil
 }
 
 // RemoteBidders returns how many bidders are called over the network (each
@@ -94,10 +104,14 @@ const (
 	DropNoCreative                     // no crid
 	DropCurrency                       // bid or floor in a currency the exchange cannot compare
 	DropNotDeal                        // private auction imp and no matching deal id
+	DropTooManyBids                    // past Limits.MaxBidsPerResponse in one answer
+	DropPriceTooHigh                   // price above Limits.MaxBidPrice
+	DropLate                           // not checked: the deadline passed first
 	numDropReasons
 )
 
-var dropReasonNames = [numDropReasons]string{"unknown_imp", "invalid_price", "below_floor", "no_markup", "no_crid", "currency", "not_deal"}
+var dropReasonNames = [numDropReasons]string{"unknown_imp", "invalid_price", "below_floor", "no_markup", "no_crid", "currency", "not_deal",
+	"too_many_bids", "price_too_high", "late"}
 
 // String returns the reason's metric label.
 func (r DropReason) String() string { return dropReasonNames[r] }
@@ -129,7 +143,8 @@ type Result struct {
 
 // Run holds one auction for req, which must have been validated. It returns
 // by deadline, plus scheduling noise: bidders that have not answered by then
-// are counted as timeouts and their late answers are thrown away.
+// are counted as timeouts and their late answers are thrown away, and bids
+// still unchecked at the deadline are dropped (DropLate).
 func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 	start := time.Now()
 	res := &Result{Bidders: make([]BidderResult, len(a.bidders))}
@@ -186,11 +201,13 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 			}
 		}
 	}
+	imps := newImpIndex(req.Imp)
+	var pick picker
 	for i := range res.Bidders {
-		validateBids(req, a.currency, &res.Bidders[i])
+		a.validateBids(req, &imps, deadline, &res.Bidders[i], &pick)
 		a.series[i].observe(&res.Bidders[i])
 	}
-	res.Winners = pickWinners(req, res.Bidders)
+	res.Winners = pick.winners()
 	return res
 }
 
@@ -227,64 +244,128 @@ func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, deadline time.T
 	return r
 }
 
-// validateBids keeps in r.Bids only the bids that may enter the auction and
-// counts the rest by reason. The bidder's currency was checked by the bidder.
-func validateBids(req *openrtb2.BidRequest, currency string, r *BidderResult) {
+// lateCheckEvery is how many bids are checked between two looks at the
+// clock: reading it costs about as much as checking a bid, and 64 bids take
+// a few microseconds, so an answer of any size stops within microseconds of
+// the deadline while a normal one (a few bids) never reads the clock.
+const lateCheckEvery = 64
+
+// validateBids keeps in r.Bids only the bids that may enter the auction,
+// counts the rest by reason, and offers each kept bid to pick. Bidders must
+// be validated in config order (the order breaks ties). The bidder's
+// currency was checked by the bidder. Bids past Limits.MaxBidsPerResponse
+// are dropped unchecked, and so are the bids still unchecked when the
+// deadline passes: the auction answers on time whatever a partner sends.
+func (a *Auction) validateBids(req *openrtb2.BidRequest, imps *impIndex, deadline time.Time, r *BidderResult, pick *picker) {
+	if n := a.limits.MaxBidsPerResponse; n > 0 && len(r.Bids) > n {
+		r.Dropped[DropTooManyBids] += len(r.Bids) - n
+		r.Bids = r.Bids[:n]
+	}
 	kept := r.Bids[:0]
 	for i := range r.Bids {
+		if i > 0 && i%lateCheckEvery == 0 && time.Now().After(deadline) {
+			r.Dropped[DropLate] += len(r.Bids) - i
+			break
+		}
 		bid := &r.Bids[i]
-		reason, ok := checkBid(req, currency, bid)
-		if !ok {
+		k, reason := a.checkBid(req, imps, bid)
+		if k < 0 {
 			r.Dropped[reason]++
 			continue
 		}
-		kept = append(kept, *bid)
+		if len(kept) < i { // a bid was dropped before: move this one down
+			r.Bids[len(kept)] = *bid
+		}
+		kept = kept[:len(kept)+1]
+		// Kept bids are never moved again, so the pointer stays valid.
+		pick.offer(len(req.Imp), k, r.Name, &kept[len(kept)-1])
 	}
 	r.Bids = kept
 }
 
-func checkBid(req *openrtb2.BidRequest, currency string, bid *openrtb2.Bid) (DropReason, bool) {
-	imp := findImp(req, bid.ImpID)
-	if imp == nil {
-		return DropUnknownImp, false
+// checkBid returns the index of the imp bid may win, or -1 and the reason
+// it may not enter the auction.
+func (a *Auction) checkBid(req *openrtb2.BidRequest, imps *impIndex, bid *openrtb2.Bid) (int, DropReason) {
+	k := imps.find(bid.ImpID)
+	if k < 0 {
+		return -1, DropUnknownImp
 	}
+	imp := &req.Imp[k]
 	if !(bid.Price > 0) || math.IsInf(bid.Price, 0) {
-		return DropInvalidPrice, false
+		return -1, DropInvalidPrice
+	}
+	if a.limits.MaxBidPrice > 0 && bid.Price > a.limits.MaxBidPrice {
+		return -1, DropPriceTooHigh
 	}
 	if bid.AdM == "" && bid.NURL == "" {
-		return DropNoMarkup, false
+		return -1, DropNoMarkup
 	}
 	if bid.CrID == "" {
-		return DropNoCreative, false
+		return -1, DropNoCreative
 	}
 	floor, floorCur := imp.BidFloor, imp.BidFloorCur
 	if imp.PMP != nil && len(imp.PMP.Deals) > 0 {
 		deal := findDeal(imp.PMP.Deals, bid.DealID)
 		if deal == nil && imp.PMP.PrivateAuction == 1 {
-			return DropNotDeal, false
+			return -1, DropNotDeal
 		}
 		if deal != nil && deal.BidFloor > 0 {
 			floor, floorCur = deal.BidFloor, deal.BidFloorCur
 		}
 	}
 	if floor > 0 {
-		if floorCur != "" && floorCur != currency {
-			return DropCurrency, false
+		if floorCur != "" && floorCur != a.currency {
+			return -1, DropCurrency
 		}
 		if bid.Price < floor {
-			return DropBelowFloor, false
+			return -1, DropBelowFloor
 		}
 	}
-	return 0, true
+	return k, 0
 }
 
-func findImp(req *openrtb2.BidRequest, id string) *openrtb2.Imp {
-	for i := range req.Imp {
-		if req.Imp[i].ID == id {
-			return &req.Imp[i]
+// impScanLimit is the imp count up to which an imp is found by scanning the
+// imps rather than through a map, which costs three allocations per request
+// and a hash per bid. Measured with BenchmarkValidatePick on a loaded
+// 2-core machine: at 16 imps (128 bids) the scan takes 8-10 µs, a few µs
+// more than the map but with no allocation; at 32 imps the map is 1.5 to 2
+// times as fast.
+const impScanLimit = 16
+
+// impIndex finds a request's imps by id. It is built once per auction and
+// read by every bidder's validation, so that matching bids to imps costs
+// O(bids), not O(imps × bids). The imp ids are unique (request
+// validation).
+type impIndex struct {
+	imps []openrtb2.Imp
+	byID map[string]int // nil up to impScanLimit imps
+}
+
+func newImpIndex(imps []openrtb2.Imp) impIndex {
+	x := impIndex{imps: imps}
+	if len(imps) > impScanLimit {
+		x.byID = make(map[string]int, len(imps))
+		for i := range imps {
+			x.byID[imps[i].ID] = i
 		}
 	}
-	return nil
+	return x
+}
+
+// find returns the index of the imp with id, or -1.
+func (x *impIndex) find(id string) int {
+	if x.byID != nil {
+		if i, ok := x.byID[id]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range x.imps {
+		if x.imps[i].ID == id {
+			return i
+		}
+	}
+	return -1
 }
 
 func findDeal(deals []openrtb2.Deal, id string) *openrtb2.Deal {
@@ -299,32 +380,39 @@ func findDeal(deals []openrtb2.Deal, id string) *openrtb2.Deal {
 	return nil
 }
 
-// pickWinners chooses the highest valid bid per imp. Ties go to the bidder
-// listed first in config, then to the lower bid id, so the same bids always
-// give the same winner.
-func pickWinners(req *openrtb2.BidRequest, bidders []BidderResult) []Winner {
-	var winners []Winner
-	for i := range req.Imp {
-		impID := req.Imp[i].ID
-		var best Winner
-		for b := range bidders {
-			for k := range bidders[b].Bids {
-				bid := &bidders[b].Bids[k]
-				if bid.ImpID != impID {
-					continue
-				}
-				if best.Bid == nil || bid.Price > best.Bid.Price ||
-					bid.Price == best.Bid.Price && best.Seat == bidders[b].Name && bid.ID < best.Bid.ID {
-					best = Winner{Seat: bidders[b].Name, Bid: bid}
-				}
-			}
+// picker keeps the best valid bid per imp as bids are validated, so that
+// choosing the winners takes no pass over the bids of its own, and costs
+// O(bids) whatever the imp count. Bids are offered bidder by bidder in
+// config order, each bidder's in its order: ties go to the bidder listed
+// first in config, then to the lower bid id, so the same bids always give
+// the same winner.
+type picker struct {
+	best []Winner // best[k] is imp k's best bid so far; nil until an offer
+}
+
+// offer considers bid, from the bidder named seat, for imp k of nImps.
+func (p *picker) offer(nImps, k int, seat string, bid *openrtb2.Bid) {
+	if p.best == nil {
+		p.best = make([]Winner, nImps)
+	}
+	cur := &p.best[k]
+	if cur.Bid == nil || bid.Price > cur.Bid.Price ||
+		bid.Price == cur.Bid.Price && cur.Seat == seat && bid.ID < cur.Bid.ID {
+		*cur = Winner{Seat: seat, Bid: bid}
+	}
+}
+
+// winners returns the imps with a winning bid, in imp order, or nil. It
+// reuses the picker's storage.
+func (p *picker) winners() []Winner {
+	winners := p.best[:0]
+	for _, w := range p.best {
+		if w.Bid != nil {
+			winners = append(winners, w)
 		}
-		if best.Bid != nil {
-			if winners == nil {
-				winners = make([]Winner, 0, len(req.Imp))
-			}
-			winners = append(winners, best)
-		}
+	}
+	if len(winners) == 0 {
+		return nil
 	}
 	return winners
 }

@@ -38,9 +38,17 @@ func (s *staticBidder) Bid(_ *openrtb2.BidRequest, _ time.Time) ([]openrtb2.Bid,
 type goldenCase struct {
 	Description string                    `json:"description"`
 	Request     json.RawMessage           `json:"request"`
+	Limits      *goldenLimits             `json:"limits,omitempty"`
 	Bidders     []goldenBidder            `json:"bidders"`
 	Response    *openrtb2.BidResponse     `json:"response"`
 	Dropped     map[string]map[string]int `json:"dropped"`
+}
+
+// goldenLimits are the auction limits of a case, as config names them;
+// absent, no limit applies.
+type goldenLimits struct {
+	MaxBidsPerResponse int     `json:"max_bids_per_response,omitempty"`
+	MaxBidPrice        float64 `json:"max_bid_price,omitempty"`
 }
 
 type goldenBidder struct {
@@ -76,7 +84,11 @@ func TestGolden(t *testing.T) {
 			for i, b := range gc.Bidders {
 				bidders[i] = &staticBidder{name: b.Name, bids: b.Bids}
 			}
-			res := New(bidders, "USD", nil).Run(&req, time.Now().Add(time.Second))
+			var limits Limits
+			if gc.Limits != nil {
+				limits = Limits{MaxBidsPerResponse: gc.Limits.MaxBidsPerResponse, MaxBidPrice: gc.Limits.MaxBidPrice}
+			}
+			res := New(bidders, "USD", limits, nil).Run(&req, time.Now().Add(time.Second))
 			resp, ok := res.Response(&req, "USD")
 			if !ok {
 				resp = nil
@@ -126,7 +138,7 @@ func TestRunBoundsSlowAndBrokenBidders(t *testing.T) {
 	fast := &staticBidder{name: "fast", bids: []openrtb2.Bid{{ID: "f", ImpID: "1", Price: 1, AdM: "x", CrID: "c"}}}
 	slow := &staticBidder{name: "slow", delay: 2 * time.Second, bids: []openrtb2.Bid{{ID: "s", ImpID: "1", Price: 9, AdM: "x", CrID: "c"}}}
 	broken := &staticBidder{name: "broken", panic: true}
-	a := New([]Bidder{slow, broken, fast}, "USD", nil)
+	a := New([]Bidder{slow, broken, fast}, "USD", Limits{}, nil)
 
 	start := time.Now()
 	res := a.Run(req, start.Add(50*time.Millisecond))

@@ -19,5 +19,5 @@ func FromConfig(cfg *config.Config, metrics *Metrics) *Auction {
 			panic("BUG: config validation let through demand type " + d.Type)
 		}
 	}
-	return New(bidders, cfg.Auction.Currency, metrics)
+	return New(bidders, cfg.Auction.Currency, LimitsFromConfig(&cfg.Auction), metrics)
 }

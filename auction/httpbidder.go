@@ -131,9 +131,18 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 	if len(raw) == 0 {
 		return nil, nil // 200 with an empty body is a common no-bid
 	}
+	// An answer read or decoded after the deadline is thrown away by the
+	// auction anyway: stop working on it. Decoding a large answer takes
+	// milliseconds.
+	if time.Now().After(deadline) {
+		return nil, fmt.Errorf("%w: read at the deadline", errTimeout)
+	}
 	var resp openrtb2.BidResponse
 	if err := decodeJSON(raw, &resp); err != nil {
 		return nil, fmt.Errorf("cannot decode the BidResponse: %w", err)
+	}
+	if time.Now().After(deadline) {
+		return nil, fmt.Errorf("%w: decoded after the deadline", errTimeout)
 	}
 	if resp.ID != req.ID {
 		return nil, fmt.Errorf("BidResponse id %q does not match the request id %q", resp.ID, req.ID)
@@ -147,6 +156,9 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 	}
 	if n == 0 {
 		return nil, nil
+	}
+	if n == len(resp.SeatBid[0].Bid) {
+		return resp.SeatBid[0].Bid, nil // one seat, the usual answer: no copy
 	}
 	bids := make([]openrtb2.Bid, 0, n)
 	for i := range resp.SeatBid {

@@ -41,8 +41,13 @@ func reqErr(field, problem string) *RequestError {
 // DecodeRequest decodes an OpenRTB 2.x bid request from a JSON body into req,
 // which is reset first. Unknown fields and ext objects are accepted as they
 // are. Every problem with the body (empty, not a JSON object, a syntax error,
-// a value of the wrong type, data after the object) is returned as a
-// *RequestError. On error the contents of req are unspecified.
+// a value of the wrong type, data after the object, an id that is not
+// UTF-8) is returned as a *RequestError. On error the contents of req are
+// unspecified.
+//
+// Bytes that are not UTF-8 become U+FFFD in decoded strings; that is
+// accepted in free text but not in the request id, imp ids and deal ids,
+// which the SSP matches against the response (see idcheck.go).
 //
 // DecodeRequest only decodes; call ValidateRequest to check the request
 // against the OpenRTB object model.
@@ -53,6 +58,9 @@ func DecodeRequest(body []byte, req *openrtb2.BidRequest) error {
 	}
 	if err := unmarshalJSON(body, req); err != nil {
 		return decodeError(err)
+	}
+	if err := checkIDEncoding(body, req); err != nil {
+		return err
 	}
 	return nil
 }
@@ -206,21 +214,26 @@ const (
 //
 // It enforces what the object model requires: request and imp ids (unique),
 // at least one imp with a media object, banner sizes and format entries,
-// video/audio mimes, native request, deal ids, source.schain and device.sua
+// video/audio mimes, the native request (a Native 1.0-1.2 request object,
+// see native.go), deal ids, source.schain and device.sua
 // required fields, 0/1 flags (regs.gdpr, regs.coppa, schain complete/hp), at
 // most one of site/app/dooh, currency codes, and non-negative sizes,
 // durations, bitrates, counts and floors. It does not enforce what the
 // specification merely recommends (e.g. one of site/app/dooh), does not check
 // lat/lon ranges or user.eids (prebid-server accepts those, dropping bad eids
 // with a warning), and does not inspect ext objects.
+//
+// ValidateRequest applies no limit of the exchange's own (Auction's
+// ValidateRequest adds them).
 func ValidateRequest(req *openrtb2.BidRequest) error {
-	if err := validateRequest(req); err != nil {
+	if err := validateRequest(req, 0); err != nil {
 		return err
 	}
 	return nil
 }
 
-func validateRequest(req *openrtb2.BidRequest) *RequestError {
+// validateRequest checks req; maxImps > 0 bounds its imp count.
+func validateRequest(req *openrtb2.BidRequest, maxImps int) *RequestError {
 	if req == nil {
 		return reqErr(fieldRequest, "is missing")
 	}
@@ -235,6 +248,9 @@ func validateRequest(req *openrtb2.BidRequest) *RequestError {
 			return reqErr("imp", probRequired)
 		}
 		return reqErr("imp", probEmpty)
+	}
+	if maxImps > 0 && len(req.Imp) > maxImps {
+		return reqErr("imp", "has "+strconv.Itoa(len(req.Imp))+" imps; at most "+strconv.Itoa(maxImps)+" are allowed")
 	}
 	for i, c := range req.Cur {
 		if !isCurrency(c) {
@@ -350,8 +366,13 @@ func validateImp(imp *openrtb2.Imp, i int) *RequestError {
 			return err
 		}
 	}
-	if imp.Native != nil && imp.Native.Request == "" {
-		return reqErr(indexed("imp", i, ".native.request"), probRequired)
+	if imp.Native != nil {
+		if imp.Native.Request == "" {
+			return reqErr(indexed("imp", i, ".native.request"), probRequired)
+		}
+		if err := validateNative(imp.Native.Request, i); err != nil {
+			return err
+		}
 	}
 	if imp.PMP != nil {
 		if err := validateDeals(imp.PMP.Deals, i); err != nil {

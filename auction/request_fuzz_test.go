@@ -34,7 +34,13 @@ func FuzzDecodeAndValidate(f *testing.F) {
 		f.Fatalf("no seed files under %s", corpusDir)
 	}
 	for _, s := range []string{"", "null", "[]", "1", `"x"`, "true", "{", "{}", `{"id":"a"} x`,
-		`{"id":"r","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`} {
+		`{"id":"r","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`,
+		// ids that are not UTF-8, and U+FFFD sent as such
+		"{\"id\":\"r\xff\",\"imp\":[{\"id\":\"1\",\"banner\":{\"w\":1,\"h\":1}}]}",
+		"{\"id\":\"r\",\"imp\":[{\"id\":\"1\\ud800\",\"pmp\":{\"deals\":[{\"id\":\"\xc3\"}]},\"banner\":{\"w\":1,\"h\":1}}]}",
+		`{"id":"\ufffd","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`,
+		// a Native request
+		`{"id":"r","imp":[{"id":"1","native":{"request":"{\"assets\":[{\"id\":1,\"title\":{\"len\":9}}]}"}}]}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

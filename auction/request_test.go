@@ -75,6 +75,17 @@ func TestRequestErrorMessage(t *testing.T) {
 	}
 }
 
+// corpusNativePlaceholders are the valid bid requests of the corpus whose
+// imp.native.request is documentation text standing in for a Native
+// request, not one: "...Native Spec request as an encoded string..." and
+// {"native":{"ver":"1.0","assets":[ ... ]}}. They are valid examples of the
+// OpenRTB 2.x structure, but a request with such an imp cannot be served
+// and is rejected, naming the field.
+var corpusNativePlaceholders = map[string]string{
+	"valid/bsm-openrtb/bidrequest-native.json":                        "imp[0].native.request",
+	"valid/prebid-openrtb-2.5-spec-samples/bidrequest-native-ad.json": "imp[0].native.request",
+}
+
 func TestCorpusValidRequests(t *testing.T) {
 	n := 0
 	for _, e := range loadManifest(t) {
@@ -83,10 +94,25 @@ func TestCorpusValidRequests(t *testing.T) {
 		}
 		n++
 		t.Run(e.File, func(t *testing.T) {
-			if err := decodeValidate(readCorpusFile(t, e.File)); err != nil {
+			body := readCorpusFile(t, e.File)
+			if want, ok := corpusNativePlaceholders[e.File]; ok {
+				if !strings.Contains(string(body), "...") {
+					t.Fatalf("listed as a placeholder, but holds no \"...\"")
+				}
+				if re := asRequestError(t, decodeValidate(body)); re.Field != want {
+					t.Errorf("Field = %q (%v), want %q", re.Field, re, want)
+				}
+				return
+			}
+			if err := decodeValidate(body); err != nil {
 				t.Errorf("valid request rejected: %v", err)
 			}
 		})
+	}
+	for file := range corpusNativePlaceholders {
+		if _, err := os.Stat(filepath.Join(corpusDir, file)); err != nil {
+			t.Errorf("placeholder %s: %v", file, err)
+		}
 	}
 	if n == 0 {
 		t.Fatal("manifest lists no valid bid requests")
@@ -157,12 +183,62 @@ func TestCorpusInvalidGenericRequests(t *testing.T) {
 	}
 }
 
-// Invalid requests of other scopes (prebid policy, Native 1.x payload) may be
-// accepted by this generic validator; an error, if any, must still be a
-// *RequestError.
+// corpusInvalidNative maps every invalid bid request of scope
+// openrtb-native in the manifest to the Field our validator must name.
+// Prebid Server's messages say only "Invalid request"; the files' section
+// text in the manifest says what is wrong, and the field here is that.
+var corpusInvalidNative = map[string]string{
+	"invalid/prebid-server-invalid-native/asset-data-invalid-type.json":                   "imp[0].native.request.assets[0].data.type",
+	"invalid/prebid-server-invalid-native/asset-data-no-type.json":                        "imp[0].native.request.assets[0].data.type",
+	"invalid/prebid-server-invalid-native/asset-img-h-negative.json":                      "imp[0].native.request.assets[0].img.h",
+	"invalid/prebid-server-invalid-native/asset-img-w-negative.json":                      "imp[0].native.request.assets[0].img.w",
+	"invalid/prebid-server-invalid-native/asset-mixed-type.json":                          "imp[0].native.request.assets[0]",
+	"invalid/prebid-server-invalid-native/asset-title-empty.json":                         "imp[0].native.request.assets[0].title.len",
+	"invalid/prebid-server-invalid-native/asset-video-no-maxduration.json":                "imp[0].native.request.assets[0].video.maxduration",
+	"invalid/prebid-server-invalid-native/asset-video-no-mimes.json":                      "imp[0].native.request.assets[0].video.mimes",
+	"invalid/prebid-server-invalid-native/asset-video-no-minduration.json":                "imp[0].native.request.assets[0].video.minduration",
+	"invalid/prebid-server-invalid-native/asset-video-no-protocols.json":                  "imp[0].native.request.assets[0].video.protocols",
+	"invalid/prebid-server-invalid-native/asset-video-protocols-invalid.json":             "imp[0].native.request.assets[0].video.protocols[0]",
+	"invalid/prebid-server-invalid-native/context-type-content-incompatible-subtype.json": "imp[0].native.request.contextsubtype",
+	"invalid/prebid-server-invalid-native/context-type-product-incompatible-subtype.json": "imp[0].native.request.contextsubtype",
+	"invalid/prebid-server-invalid-native/context-type-social-incompatible-subtype.json":  "imp[0].native.request.contextsubtype",
+	"invalid/prebid-server-invalid-native/empty-object.json":                              "imp[0].native.request.assets",
+	"invalid/prebid-server-invalid-native/empty.json":                                     "imp[0].native.request",
+	"invalid/prebid-server-invalid-native/eventtracker-empty.json":                        "imp[0].native.request.eventtrackers[0].event",
+	"invalid/prebid-server-invalid-native/request-context-invalid.json":                   "imp[0].native.request.context",
+	"invalid/prebid-server-invalid-native/request-plcmttype-invalid.json":                 "imp[0].native.request.plcmttype",
+}
+
+func TestCorpusInvalidNativeRequests(t *testing.T) {
+	inManifest := map[string]bool{}
+	for _, e := range loadManifest(t) {
+		if e.Kind != "bidrequest" || e.Valid == nil || *e.Valid || e.Scope != "openrtb-native" {
+			continue
+		}
+		inManifest[e.File] = true
+		t.Run(e.File, func(t *testing.T) {
+			want, ok := corpusInvalidNative[e.File]
+			if !ok {
+				t.Fatalf("no expected field in corpusInvalidNative; manifest expects: %s", e.Expected)
+			}
+			re := asRequestError(t, decodeValidate(readCorpusFile(t, e.File)))
+			if re.Field != want {
+				t.Errorf("Field = %q (%v), want %q", re.Field, re, want)
+			}
+		})
+	}
+	for file := range corpusInvalidNative {
+		if !inManifest[file] {
+			t.Errorf("%s is mapped but not an invalid openrtb-native bid request in the manifest", file)
+		}
+	}
+}
+
+// Invalid requests of other scopes (prebid policy) may be accepted by this
+// validator; an error, if any, must still be a *RequestError.
 func TestCorpusInvalidOtherScopes(t *testing.T) {
 	for _, e := range loadManifest(t) {
-		if e.Kind != "bidrequest" || e.Valid == nil || *e.Valid || e.Scope == "openrtb-generic" {
+		if e.Kind != "bidrequest" || e.Valid == nil || *e.Valid || e.Scope == "openrtb-generic" || e.Scope == "openrtb-native" {
 			continue
 		}
 		if err := decodeValidate(readCorpusFile(t, e.File)); err != nil {
@@ -438,8 +514,8 @@ func TestValidateRequestValidEdgeCases(t *testing.T) {
 		{"video min without max", withImps(video(`"minduration":30`))},
 		{"video w h zero", withImps(video(`"w":0,"h":0`))},
 		{"audio startdelay -2", withImps(audio(`"startdelay":-2,"maxextended":-1`))},
-		{"native", withImps(`{"id":"1","native":{"request":"{\"ver\":\"1.2\",\"assets\":[]}","ver":"1.2"}}`)},
-		{"multi-format imp", withImps(`{"id":"1","banner":{"w":300,"h":250},"video":{"mimes":["video/mp4"]},"native":{"request":"{}"}}`)},
+		{"native", withImps(`{"id":"1","native":{"request":"{\"ver\":\"1.2\",\"assets\":[{\"id\":1,\"title\":{\"len\":90}}]}","ver":"1.2"}}`)},
+		{"multi-format imp", withImps(`{"id":"1","banner":{"w":300,"h":250},"video":{"mimes":["video/mp4"]},"native":{"request":"{\"assets\":[{\"data\":{\"type\":2}}]}"}}`)},
 		{"negative lat lon", withTop(`"device":{"geo":{"lat":-33.86,"lon":-151.2}},"user":{"geo":{"lat":-90,"lon":-180}}`)},
 		{"zero bidfloor", withImps(`{"id":"1","bidfloor":0,"bidfloorcur":"EUR","banner":{"w":1,"h":1}}`)},
 		{"cur list", withTop(`"cur":["USD","EUR","JPY"]`)},

@@ -218,6 +218,24 @@ type Auction struct {
 	// Currency is the exchange's one currency (ISO-4217). Bids and floors in
 	// any other currency are not converted yet and are dropped.
 	Currency string `yaml:"currency"`
+	// MaxImps is the most imps a request may hold; a request with more is
+	// answered 400. Display and video requests carry a handful of imps
+	// (a page's slots, a pod); 100 leaves room for the largest pages while
+	// bounding the work one request can cause.
+	MaxImps int `yaml:"max_imps"`
+	// MaxBidsPerResponse is the most bids taken from one demand partner's
+	// answer; the rest are dropped (reason too_many_bids). The default, 500,
+	// is 5 bids per imp at the default max_imps (several seats and creatives
+	// per imp), and checking 500 bids takes tens of microseconds, so that a
+	// partner answering thousands of bids cannot push the auction past its
+	// deadline.
+	MaxBidsPerResponse int `yaml:"max_bids_per_response"`
+	// MaxBidPrice is the highest CPM a bid may carry, in the exchange
+	// currency; a bid above it is dropped (reason price_too_high). The
+	// default, 1000, is about ten times the dearest CPMs paid (premium and
+	// CTV video, around 100), yet catches a price sent in cents or micros,
+	// or 1e308.
+	MaxBidPrice float64 `yaml:"max_bid_price"`
 }
 
 // Demand kinds.
@@ -396,6 +414,10 @@ func Defaults() *Config {
 			MaxTmax:      Duration(1e9),
 			SafetyMargin: Duration(10e6),
 			Currency:     "USD",
+
+			MaxImps:            100,
+			MaxBidsPerResponse: 500,
+			MaxBidPrice:        1000,
 		},
 	}
 }

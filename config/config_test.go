@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,14 @@ func TestErrorsNameTheKey(t *testing.T) {
 	f("auction: {currency: usd}\n", "auction.currency")
 	f("auction: {default_tmax: 2s}\n", "auction.default_tmax", "max_tmax")
 	f("auction: {safety_margin: 300ms}\n", "auction.safety_margin")
+	f("auction: {max_imps: 0}\n", "auction.max_imps")
+	f("auction: {max_imps: -5}\n", "auction.max_imps")
+	f("auction: {max_bids_per_response: 0}\n", "auction.max_bids_per_response")
+	f("auction: {max_bids_per_response: -1}\n", "auction.max_bids_per_response")
+	f("auction: {max_bid_price: 0}\n", "auction.max_bid_price")
+	f("auction: {max_bid_price: -1}\n", "auction.max_bid_price")
+	f("auction: {max_bid_price: .inf}\n", "auction.max_bid_price")
+	f("auction: {max_bid_price: .nan}\n", "auction.max_bid_price")
 	f("http: {listen: nowhere}\n", "http.listen")
 	f("http: {max_body_bytes: 10}\n", "http.max_body_bytes")
 	f("http: {shed_memory_ratio: 1}\n", "http.shed_memory_ratio")
@@ -105,10 +114,10 @@ func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
 	if err := os.WriteFile(path, []byte("http: {listen: \":7000\", read_timeout: 3s}\nauction: {default_tmax: 150ms, safety_margin: 20ms}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"ADX_HTTP_LISTEN": ":7001", "ADX_AUCTION_DEFAULTTMAX": "120ms"}
+	env := map[string]string{"ADX_HTTP_LISTEN": ":7001", "ADX_AUCTION_DEFAULTTMAX": "120ms", "ADX_AUCTION_MAXBIDSPERRESPONSE": "50"}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	ov := RegisterFlags(fs)
-	if err := fs.Parse([]string{"-http.listen", ":7002"}); err != nil {
+	if err := fs.Parse([]string{"-http.listen", ":7002", "-auction.maxImps", "7"}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Load(path)
@@ -126,6 +135,9 @@ func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
 		{"file over default", c.HTTP.ReadTimeout.String(), "3s"},
 		{"file over default", c.Auction.SafetyMargin.String(), "20ms"},
 		{"default", c.Auction.MaxTmax.String(), "1s"},
+		{"flag", strconv.Itoa(c.Auction.MaxImps), "7"},
+		{"env", strconv.Itoa(c.Auction.MaxBidsPerResponse), "50"},
+		{"default", strconv.FormatFloat(c.Auction.MaxBidPrice, 'g', -1, 64), "1000"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {

@@ -103,6 +103,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("auction.safety_margin: %s leaves no time within auction.default_tmax %s", a.SafetyMargin, a.DefaultTmax)
 	case !isCurrency(a.Currency):
 		return fmt.Errorf("auction.currency: %q is not a 3-letter ISO-4217 code", a.Currency)
+	case a.MaxImps < 1 || a.MaxImps > 1<<16:
+		return fmt.Errorf("auction.max_imps: %d is outside 1..65536", a.MaxImps)
+	case a.MaxBidsPerResponse < 1 || a.MaxBidsPerResponse > 1<<20:
+		return fmt.Errorf("auction.max_bids_per_response: %d is outside 1..1048576", a.MaxBidsPerResponse)
+	case !(a.MaxBidPrice > 0) || math.IsInf(a.MaxBidPrice, 0):
+		return fmt.Errorf("auction.max_bid_price: must be a positive CPM, got %v", a.MaxBidPrice)
 	}
 	names := make(map[string]int, len(c.Demand))
 	for i := range c.Demand {

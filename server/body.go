@@ -17,6 +17,13 @@ var errBodyTooLarge = errors.New("request body too large")
 // identity.
 var errBadEncoding = errors.New("unsupported Content-Encoding")
 
+// The content codings requestBody accepts, compared case-insensitively.
+var (
+	codingIdentity = []byte("identity")
+	codingGzip     = []byte("gzip")
+	codingXGzip    = []byte("x-gzip")
+)
+
 type gunzipState struct {
 	zr  *gzip.Reader
 	src bytes.Reader
@@ -30,11 +37,13 @@ var gunzipPool sync.Pool
 // limit applies to the inflated size, so a small gzip bomb cannot allocate
 // more than limit bytes.
 func requestBody(ctx *fasthttp.RequestCtx, limit int) (body []byte, release func(), err error) {
+	// Content codings are case-insensitive (RFC 9110 §8.4.1): "GZIP" is
+	// gzip. bytes.EqualFold compares in place, without allocating.
 	enc := ctx.Request.Header.ContentEncoding()
 	switch {
-	case len(enc) == 0 || string(enc) == "identity":
+	case len(enc) == 0 || bytes.EqualFold(enc, codingIdentity):
 		return ctx.Request.Body(), noop, nil
-	case string(enc) == "gzip" || string(enc) == "x-gzip":
+	case bytes.EqualFold(enc, codingGzip) || bytes.EqualFold(enc, codingXGzip):
 	default:
 		return nil, noop, errBadEncoding
 	}

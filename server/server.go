@@ -205,7 +205,7 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 		p.fail(ctx, endpointAuction, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	if err := auction.ValidateRequest(&req); err != nil {
+	if err := p.auction.ValidateRequest(&req); err != nil {
 		p.fail(ctx, endpointAuction, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
@@ -246,13 +246,7 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 		p.metrics.truncated.Inc()
 	}
 
-	tmax := p.cfg.Auction.DefaultTmax.D()
-	if req.TMax > 0 {
-		tmax = time.Duration(req.TMax) * time.Millisecond
-	}
-	if maxT := p.cfg.Auction.MaxTmax.D(); tmax > maxT {
-		tmax = maxT
-	}
+	tmax := auction.Budget(req.TMax, p.cfg.Auction.DefaultTmax.D(), p.cfg.Auction.MaxTmax.D())
 	deadline := arrival.Add(tmax - p.cfg.Auction.SafetyMargin.D())
 
 	res := p.auction.Run(&req, deadline)

@@ -217,12 +217,12 @@ func orderStatCI(n int, q, z float64) (lo, hi int) {
 // at timeout_delay.
 func latencyQuantile(p LatencyProfile, q float64) time.Duration {
 	cdf := func(x time.Duration) float64 {
-		f := 0.0
-		if x >= p.Median && p.Sigma == 0 || p.Sigma > 0 && x > 0 {
+		var f float64 // of the lognormal draws
+		switch {
+		case p.Sigma > 0 && x > 0:
+			f = 0.5 * math.Erfc(-math.Log(float64(x)/float64(p.Median))/p.Sigma/math.Sqrt2)
+		case p.Sigma == 0 && x >= p.Median:
 			f = 1
-			if p.Sigma > 0 {
-				f = 0.5 * math.Erfc(-math.Log(float64(x)/float64(p.Median))/p.Sigma/math.Sqrt2)
-			}
 		}
 		f *= 1 - p.SpikeProb - p.TimeoutProb
 		if x >= p.Spike {

@@ -180,6 +180,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			names = append(names, d.Name+"("+d.Type+")")
 		}
 	}
+	// Catch signals before saying so: a SIGTERM right after "adx serving"
+	// must drain, not kill.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	log.Info("adx serving", "public", publicLn.Addr().String(), "admin", adminLn.Addr().String(),
 		"config", cfg.Source, "config_sha256", cfg.Hash, "demand", strings.Join(names, ","), "version", build.Version)
 
@@ -187,8 +191,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	go func() { errc <- public.Serve(publicLn) }()
 	go func() { errc <- admin.Serve(adminLn) }()
 
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	select {
 	case err := <-errc:
 		log.Error("a listener failed", "err", err)

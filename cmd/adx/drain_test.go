@@ -211,6 +211,11 @@ func TestSecondSIGTERMExitsAtOnce(t *testing.T) {
 				break
 			}
 		}
+		select {
+		case err := <-exited:
+			t.Fatalf("adx ended on the first SIGTERM (%v) instead of draining", err)
+		default:
+		}
 		if time.Now().After(deadline) {
 			t.Fatal("/readyz did not turn 503 within 10s of SIGTERM")
 		}

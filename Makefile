@@ -1,9 +1,10 @@
 # make test runs everything CI runs: formatting, vet, the Go tests with the
-# race detector, and the Helm chart checks (a separate Go module, so the
-# server's dependency graph stays small).
-.PHONY: test check-fmt vet test-go test-chart
+# race detector, the allocation pins without it, a short run of every fuzz
+# target, and the Helm chart checks (a separate Go module, so the server's
+# dependency graph stays small).
+.PHONY: test check-fmt vet test-go test-allocs fuzz test-chart
 
-test: check-fmt vet test-go test-chart
+test: check-fmt vet test-go test-allocs fuzz test-chart
 
 check-fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -14,6 +15,39 @@ vet:
 
 test-go:
 	go test -race -count=1 ./...
+
+# The allocation pins (testing.AllocsPerRun) live in files built only
+# without the race detector (`//go:build !race`), whose sync.Pool drops
+# items, so test-go never runs them. Every test in such a file has "Alloc"
+# in its name: test-allocs checks that, then runs them without -race.
+RACE_OFF_FILES = $(shell grep -rl --include='*_test.go' --exclude-dir=charts --exclude-dir=.git -e '^//go:build !race' .)
+
+test-allocs:
+	@bad=$$(grep -Ho '^func Test[A-Za-z0-9_]*' $(RACE_OFF_FILES) | grep -v 'Alloc'); \
+	if [ -n "$$bad" ]; then echo "tests built only without -race must have Alloc in their name, so that test-allocs runs them:"; echo "$$bad"; exit 1; fi
+	go test -count=1 -run 'Alloc' $(sort $(dir $(shell grep -l '^func Test' $(RACE_OFF_FILES))))
+
+# fuzz runs every fuzz target for FUZZTIME, one target per go test (Go
+# fuzzes one at a time). A crasher is written to the package's
+# testdata/fuzz/FuzzX/; commit it there as a regression seed once fixed.
+# The failing input is printed too: CI's clone does not outlive the run.
+FUZZTIME ?= 10s
+
+fuzz:
+	@failed=0; \
+	for t in $$(grep -rHo --include='*_test.go' --exclude-dir=charts --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]*' . | sed 's|^\(.*\)/[^/]*:func |\1:|' | sort -u); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "go test -run '^\$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) $$pkg"; \
+		if ! out=$$(go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); then \
+			failed=1; echo "$$out"; \
+			for f in $$(echo "$$out" | sed -n 's|.*Failing input written to \(testdata/fuzz/[^ ]*\).*|\1|p'); do \
+				echo "FAIL: $$name: failing input $$pkg/$$f:"; cat "$$pkg/$$f"; \
+			done; \
+		else \
+			echo "$$out" | tail -n 1; \
+		fi; \
+	done; \
+	exit $$failed
 
 # ADX_IMAGE_TEST=1 also builds adx with the Dockerfile's flags and runs it
 # with the Deployment's arguments.

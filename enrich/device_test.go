@@ -147,16 +147,26 @@ func TestDeviceDBHotReload(t *testing.T) {
 	if v := d.Version(); v != "v2" {
 		t.Errorf("version in service %q, want v2", v)
 	}
-	for _, broken := range []string{"format: adx-devicedb/1\ndevices: [", "not yaml at all: [[[", src("v3", "AcmeThree")[:40]} {
+	for i, broken := range []string{"format: adx-devicedb/1\ndevices: [", "not yaml at all: [[[", src("v3", "AcmeThree")[:40]} {
+		// The watcher rejects the broken file; examining it again now
+		// (as the next poll would) rejects it too, naming the file.
+		failures := d.Files()[0].Failures
 		write(broken)
-		time.Sleep(150 * time.Millisecond)
+		for deadline := time.Now().Add(10 * time.Second); d.Files()[0].Failures == failures; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("broken file %d: no rejection counted in 10s", i)
+			}
+		}
+		if err := d.file.Reload(); err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("broken file %d: Reload = %v, want an error naming %s", i, err, path)
+		}
 		if v := d.Version(); v != "v2" {
-			t.Errorf("after a broken file the version in service is %q, want v2 kept", v)
+			t.Errorf("after broken file %d the version in service is %q, want v2 kept", i, v)
 		}
 	}
 	info := d.Files()[0]
-	if info.Failures == 0 || info.LastReloadOK || !strings.Contains(info.LastError, "devices.yaml") && info.LastError == "" {
-		t.Errorf("info %+v: want failures counted and the last reload marked failed", info)
+	if info.Failures < 6 || info.LastReloadOK || !strings.Contains(info.LastError, path) {
+		t.Errorf("info %+v: want 6 or more failures counted, the last reload marked failed and its error naming %s", info, path)
 	}
 	stop.Store(true)
 	wg.Wait()

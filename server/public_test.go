@@ -10,12 +10,14 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -434,20 +436,60 @@ func TestRealRequests(t *testing.T) {
 	}
 }
 
+// startGatedDSP runs a real HTTP DSP on loopback that reports each request
+// on arrived as it comes in, and answers it with a bid on imp "1" of
+// request "r" only once release is called (or the caller gives up).
+func startGatedDSP(t *testing.T) (url string, arrived <-chan struct{}, release func()) {
+	t.Helper()
+	arrivals := make(chan struct{}, 16)
+	gate := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		arrivals <- struct{}{}
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"r","seatbid":[{"seat":"gated","bid":[{"id":"b","impid":"1","price":2,"adm":"<div>ad</div>","crid":"c","w":300,"h":250}]}],"cur":"USD"}`)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(release) // runs first: Close waits for the handlers
+	return srv.URL + "/bid", arrivals, release
+}
+
+// TestShedPastMaxInflight: with one auction running (held by the DSP) and
+// max_inflight 1, a second request is answered shed_status at once: while
+// the first is still held, and without reaching the DSP.
 func TestShedPastMaxInflight(t *testing.T) {
-	slow := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 2, Latency: 400 * time.Millisecond})
 	for _, status := range []int{204, 503} {
+		dsp, arrived, release := startGatedDSP(t)
 		url := startPublic(t, fmt.Sprintf(`
 http: {max_inflight: 1, shed_status: %d}
-demand: [{name: slow, type: openrtb, endpoint: "%s/bid"}]
-`, status, slow))
-		body := []byte(`{"id":"r","tmax":1000,"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
+auction: {max_tmax: 30s}
+demand: [{name: gated, type: openrtb, endpoint: "%s"}]
+`, status, dsp))
+		body := []byte(`{"id":"r","tmax":30000,"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
 		first := make(chan answer, 1)
 		go func() { first <- post(t, url, body, nil) }()
-		time.Sleep(100 * time.Millisecond) // the first auction is now waiting on the DSP
-		start := time.Now()
-		a := post(t, url, body, nil)
-		took := time.Since(start)
+		select {
+		case <-arrived: // the first auction is now waiting on the DSP
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first auction never reached the DSP")
+		}
+		// The DSP still holds the first auction: the second must be
+		// answered without it, and without reaching the DSP.
+		second := make(chan answer, 1)
+		go func() { second <- post(t, url, body, nil) }()
+		var a answer
+		select {
+		case a = <-second:
+		case <-arrived:
+			t.Fatalf("shed_status %d: the second request reached the DSP: admitted past max_inflight 1", status)
+		}
 		if a.status != status {
 			t.Errorf("shed_status %d: second request got %d, want %d", status, a.status, status)
 		}
@@ -456,9 +498,14 @@ demand: [{name: slow, type: openrtb, endpoint: "%s/bid"}]
 				t.Errorf("503 body %q, want it to say overloaded", msg)
 			}
 		}
-		if took > 200*time.Millisecond {
-			t.Errorf("shed answer took %v: it must come at once, not after the running auction", took)
+		// An admitted auction calls the DSP before it answers, so its
+		// arrival would be here by now (the first shows it would be seen).
+		select {
+		case <-arrived:
+			t.Errorf("shed_status %d: the second request reached the DSP", status)
+		default:
 		}
+		release()
 		if got := <-first; got.status != 200 {
 			t.Errorf("first request: status %d, want 200 (it was admitted)", got.status)
 		}

@@ -196,6 +196,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	draining := listener.NewDraining(publicLn)
 	conns := limitConns(cfg, draining, log)
 	reg.MustRegister(conns)
+	// Catch signals before saying so: a SIGTERM right after "adx serving"
+	// must drain, not kill.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	log.Info("adx serving", "public", publicLn.Addr().String(), "admin", adminLn.Addr().String(),
 		"config", cfg.Source, "config_sha256", cfg.Hash, "demand", strings.Join(names, ","), "version", build.Version)
 
@@ -204,8 +208,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	go func() { publicDone <- public.Serve(conns) }()
 	go func() { adminDone <- admin.Serve(adminLn) }()
 
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	select {
 	case err := <-publicDone:
 		log.Error("a listener failed", "listener", "public", "err", err)

@@ -176,9 +176,15 @@ func TestFileReplacedUnderReaders(t *testing.T) {
 			is := func(want string) func() bool { return func() bool { return current(t, f) == want } }
 			failures := func() uint64 { return f.Info().Failures }
 			failedMore := func(than uint64) func() bool { return func() bool { return failures() > than } }
-			stays := func(want string) {
+			// stays examines the rejected file once more, as the next
+			// poll or event would (examinations are serialized, so this
+			// one follows those already made), and checks that want is
+			// still in service. A missing file is not counted again.
+			stays := func(want string, missing bool) {
 				t.Helper()
-				time.Sleep(60 * time.Millisecond) // several polls and debounces
+				if err := f.Reload(); (err == nil) != missing {
+					t.Fatalf("Reload of the rejected file = %v", err)
+				}
 				if got := current(t, f); got != want {
 					t.Fatalf("in service: %q, want %q", got, want)
 				}
@@ -202,7 +208,7 @@ func TestFileReplacedUnderReaders(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitFor(t, "failure after truncation", failedMore(n))
-			stays("v3 rewritten in place")
+			stays("v3 rewritten in place", false)
 
 			// A partial write, then the rest: the complete file is
 			// picked up.
@@ -211,10 +217,11 @@ func TestFileReplacedUnderReaders(t *testing.T) {
 				t.Fatal(err)
 			}
 			full := data("v4 written in two parts")
+			n = failures()
 			if _, err := fd.WriteString(full[:10]); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(40 * time.Millisecond)
+			waitFor(t, "failure after a partial write", failedMore(n))
 			if _, err := fd.WriteString(full[10:]); err != nil {
 				t.Fatal(err)
 			}
@@ -227,7 +234,7 @@ func TestFileReplacedUnderReaders(t *testing.T) {
 			n = failures()
 			replace(t, path, "\x00\x01 garbage")
 			waitFor(t, "failure after garbage", failedMore(n))
-			stays("v4 written in two parts")
+			stays("v4 written in two parts", false)
 
 			// Deleted: rejected once, v4 stays.
 			n = failures()
@@ -235,7 +242,7 @@ func TestFileReplacedUnderReaders(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitFor(t, "failure after delete", failedMore(n))
-			stays("v4 written in two parts")
+			stays("v4 written in two parts", true)
 			if got := failures(); got != n+1 {
 				t.Errorf("a deleted file counted %d failures, want 1", got-n)
 			}
@@ -244,10 +251,13 @@ func TestFileReplacedUnderReaders(t *testing.T) {
 			writeFile(t, path, data("v5"))
 			waitFor(t, "v5 after re-creation", is("v5"))
 
-			// The same bytes again: no reload.
+			// The same bytes again: no reload, whether an event, a poll
+			// or Reload examines them.
 			reloads := f.Info().Reloads
 			replace(t, path, data("v5"))
-			time.Sleep(60 * time.Millisecond)
+			if err := f.Reload(); err != nil {
+				t.Fatal(err)
+			}
 			if got := f.Info().Reloads; got != reloads {
 				t.Errorf("identical content reloaded: reloads %d -> %d", reloads, got)
 			}

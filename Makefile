@@ -2,9 +2,9 @@
 # race detector, the allocation pins without it, a short run of every fuzz
 # target, and the Helm chart checks (a separate Go module, so the server's
 # dependency graph stays small).
-.PHONY: test check-fmt vet test-go test-allocs fuzz test-chart
+.PHONY: test check-fmt vet test-go test-allocs fuzz test-reliability test-chart
 
-test: check-fmt vet test-go test-allocs fuzz test-chart
+test: check-fmt vet test-go test-allocs fuzz test-reliability test-chart
 
 check-fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -48,6 +48,15 @@ fuzz:
 		fi; \
 	done; \
 	exit $$failed
+
+# The reliability scenarios (internal/reliability) load the real adx
+# binary: hostile clients, odd tmax, thousands of imps and bids, 3x
+# overload, SIGTERM under load, DSP faults. They skip under -race, which
+# would measure the detector instead of adx, so they run here without it;
+# -v prints each scenario's FIGURE line. Longer variants:
+# go test -count=1 -v -timeout 30m ./internal/reliability/ -reliability.long
+test-reliability:
+	go test -count=1 -v ./internal/reliability/
 
 # ADX_IMAGE_TEST=1 also builds adx with the Dockerfile's flags and runs it
 # with the Deployment's arguments.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/adx-exchange/adx/enrich"
 )
@@ -99,7 +100,7 @@ func TestDSPSeesEnrichedAndTruncatedRequest(t *testing.T) {
 demand: [{name: dsp, type: openrtb, endpoint: "`+dsp+`"}]
 `, Options{Geo: openTestGeo(t), Devices: openTestDevices(t)})
 	const reduced = "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
-	post(t, url, []byte(`{"id":"r","regs":{"coppa":1},"imp":[{"id":"1","banner":{"w":300,"h":250}}],
+	post(t, url, []byte(`{"id":"r","tmax":1000,"regs":{"coppa":1},"imp":[{"id":"1","banner":{"w":300,"h":250}}],
 		"device":{"ip":"149.101.100.5","ua":"`+reduced+`","sua":{"platform":{"brand":"Android","version":["14"]},"mobile":1,"model":"SM-S918B"}}}`), nil)
 	var sent struct {
 		TMax   int64 `json:"tmax"`
@@ -117,7 +118,13 @@ demand: [{name: dsp, type: openrtb, endpoint: "`+dsp+`"}]
 			} `json:"geo"`
 		} `json:"device"`
 	}
-	if err := json.Unmarshal(<-got, &sent); err != nil {
+	var body []byte
+	select {
+	case body = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the DSP was never called")
+	}
+	if err := json.Unmarshal(body, &sent); err != nil {
 		t.Fatal(err)
 	}
 	d := sent.Device
@@ -130,8 +137,8 @@ demand: [{name: dsp, type: openrtb, endpoint: "`+dsp+`"}]
 	if d.Carrier != "Verizon Wireless" || d.MCCMNC != "310-004" {
 		t.Errorf("DSP saw carrier %q mccmnc %q, want Verizon Wireless 310-004", d.Carrier, d.MCCMNC)
 	}
-	if sent.TMax <= 0 || sent.TMax > 200 {
-		t.Errorf("DSP saw tmax %d, want the time left (at most the 200ms default)", sent.TMax)
+	if sent.TMax <= 0 || sent.TMax >= 1000 {
+		t.Errorf("DSP saw tmax %d, want the time left (under the request's 1000ms)", sent.TMax)
 	}
 }
 

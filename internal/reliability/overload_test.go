@@ -39,6 +39,13 @@ func startLoadTarget(t *testing.T, args ...string) *adxProc {
 	return startAdx(t, []string{"GOMAXPROCS=1"}, writeConfig(t, "demand:\n  - {name: dsp, type: openrtb, endpoint: \""+url+"\"}\n"), args...)
 }
 
+// overloadArgs are the overload scenario's only departure from the
+// defaults: its generator is one client address playing many SSPs, so the
+// per-address connection bound (http.max_conns_per_ip, tested by the
+// hostile scenarios) is off; a client that times out reconnects, and the
+// closing connections would otherwise count against that one address.
+var overloadArgs = []string{"-http.maxConnsPerIP", "0"}
+
 // cpuQuota is the CPU the overload scenario gives adx: a Kubernetes
 // "cpu: 200m" limit (20 ms each 100 ms CFS period). The generator and the
 // mock DSP in this process then drive adx to three times its capacity
@@ -55,7 +62,7 @@ func startOverloadTarget(t *testing.T) (a *adxProc, quota bool) {
 	dir := filepath.Join("/sys/fs/cgroup/cpu", "adx-reliability-"+strconv.Itoa(os.Getpid()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Logf("no CPU cgroup (%v): adx runs on GOMAXPROCS=1 without a quota", err)
-		return startLoadTarget(t), false
+		return startLoadTarget(t, overloadArgs...), false
 	}
 	t.Cleanup(func() { // after adx's own cleanup has ended it
 		if err := os.Remove(dir); err != nil {
@@ -67,7 +74,7 @@ func startOverloadTarget(t *testing.T) (a *adxProc, quota bool) {
 			t.Fatalf("cannot set %s: %v", file, err)
 		}
 	}
-	a = startLoadTarget(t)
+	a = startLoadTarget(t, overloadArgs...)
 	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(a.pid())), 0o644); err != nil {
 		t.Fatalf("cannot move adx into the CPU cgroup: %v", err)
 	}
@@ -305,7 +312,10 @@ func testOverload(t *testing.T) {
 	admittedRate := max(answered-float64(g.shed)/over.DurationS, 0)
 	perShed := (adxCPU - admittedRate*perAuction) / max(float64(g.shed)/over.DurationS, 1)
 	r := perShed / perAuction
-	bound := math.Max(0, (1-k*r)/(1-r))
+	bound := 0.0
+	if k*r < 1 {
+		bound = (1 - k*r) / (1 - r)
+	}
 	figure(t, "overload_cost", "auction_cpu_us", strconv.FormatFloat(perAuction*1e6, 'f', 1, 64),
 		"shed_cpu_us", strconv.FormatFloat(perShed*1e6, 'f', 1, 64), "r", strconv.FormatFloat(r, 'f', 2, 64),
 		"overload_factor", strconv.FormatFloat(k, 'f', 2, 64), "goodput_bound_pct", strconv.FormatFloat(100*bound, 'f', 0, 64))
@@ -324,9 +334,6 @@ func testOverload(t *testing.T) {
 			t.Errorf("%d answers with status %s under overload", n, code)
 		}
 	}
-	if growth > 0.2 {
-		t.Errorf("RSS grew %.0f%% (%s to %s); want at most 20%%", 100*growth, mb(rssBefore), mb(rssPeak))
-	}
 	if !recovered || rec > 5*time.Second {
 		t.Errorf("p99 back under tmax at half load after %v (recovered: %v); want within 5s", rec, recovered)
 	}
@@ -334,8 +341,11 @@ func testOverload(t *testing.T) {
 	// leaves the CPU room for auctions: the long variant holds adx to them
 	// whatever the cost, and reports what fails.
 	if !*long && bound < 0.9 {
-		t.Logf("refusing costs %.2f of an auction here, so at %.1fx capacity at most %.0f%% of capacity can be goodput: the goals of 90%% goodput, admitted p99 within tmax and /livez within 50ms are reported, not asserted (-reliability.long asserts them)", r, k, 100*bound)
+		t.Logf("refusing costs %.2f of an auction here, so at %.1fx capacity at most %.0f%% of capacity can be goodput: the goals of 90%% goodput, admitted p99 within tmax, /livez within 50ms and RSS growth within 20%% are reported, not asserted (-reliability.long asserts them)", r, k, 100*bound)
 		return
+	}
+	if growth > 0.2 {
+		t.Errorf("RSS grew %.0f%% (%s to %s); want at most 20%%", 100*growth, mb(rssBefore), mb(rssPeak))
 	}
 	if g.rate < 0.9*capacity {
 		t.Errorf("goodput %.0f/s is %.0f%% of the capacity %.0f/s; want at least 90%%", g.rate, 100*g.rate/capacity, capacity)

@@ -47,38 +47,59 @@ func startLoadTarget(t *testing.T, args ...string) *adxProc {
 var overloadArgs = []string{"-http.maxConnsPerIP", "0"}
 
 // cpuQuota is the CPU the overload scenario gives adx: a Kubernetes
-// "cpu: 200m" limit (20 ms each 100 ms CFS period). The generator and the
+// "cpu: 200m" limit, 2 ms each 10 ms CFS period. The generator and the
 // mock DSP in this process then drive adx to three times its capacity
 // with the rest of the 2-core machine to spare, so that what saturates is
-// adx, as in a pod, and not the machine.
-const cpuQuota, cpuPeriod = 20000, 100000
+// adx, as in a pod, and not the machine. The period is the kubelet's
+// --cpu-cfs-quota-period set to 10 ms: with the default 100 ms a
+// saturated 200m process stalls up to 80 ms in every period, /livez with
+// it, whatever it admits.
+const cpuQuota, cpuPeriod = 2000, 10000
 
-// startOverloadTarget is startLoadTarget with adx in a cgroup v1 CPU group
-// limited to cpuQuota. Where cgroups are not writable it says so and runs
-// adx on GOMAXPROCS=1 alone, which on a shared machine measures the
-// machine as much as adx.
-func startOverloadTarget(t *testing.T) (a *adxProc, quota bool) {
+// overloadGroup makes the cgroup v1 CPU group limited to cpuQuota that the
+// overload scenario runs adx in, removed when t ends. Where cgroups are
+// not writable it says so and returns ""; adx then runs on GOMAXPROCS=1
+// alone, which on a shared machine measures the machine as much as adx.
+func overloadGroup(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join("/sys/fs/cgroup/cpu", "adx-reliability-"+strconv.Itoa(os.Getpid()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Logf("no CPU cgroup (%v): adx runs on GOMAXPROCS=1 without a quota", err)
-		return startLoadTarget(t, overloadArgs...), false
+		return ""
 	}
-	t.Cleanup(func() { // after adx's own cleanup has ended it
+	t.Cleanup(func() { // after the cleanups of the adx processes in it
 		if err := os.Remove(dir); err != nil {
 			t.Errorf("cannot remove the test CPU cgroup: %v", err)
 		}
 	})
-	for file, v := range map[string]int{"cpu.cfs_period_us": cpuPeriod, "cpu.cfs_quota_us": cpuQuota} {
-		if err := os.WriteFile(filepath.Join(dir, file), []byte(strconv.Itoa(v)), 0o644); err != nil {
-			t.Fatalf("cannot set %s: %v", file, err)
+	for _, f := range []struct {
+		file string
+		v    int
+	}{{"cpu.cfs_period_us", cpuPeriod}, {"cpu.cfs_quota_us", cpuQuota}} {
+		if err := os.WriteFile(filepath.Join(dir, f.file), []byte(strconv.Itoa(f.v)), 0o644); err != nil {
+			t.Fatalf("cannot set %s: %v", f.file, err)
 		}
 	}
-	a = startLoadTarget(t, overloadArgs...)
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(a.pid())), 0o644); err != nil {
-		t.Fatalf("cannot move adx into the CPU cgroup: %v", err)
+	return dir
+}
+
+// startOverloadTarget is startLoadTarget with overloadArgs and args, and
+// adx moved into the CPU group dir (none if dir is "").
+func startOverloadTarget(t *testing.T, dir string, args ...string) *adxProc {
+	t.Helper()
+	a := startLoadTarget(t, append(overloadArgs[:len(overloadArgs):len(overloadArgs)], args...)...)
+	if dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(a.pid())), 0o644); err != nil {
+			t.Fatalf("cannot move adx into the CPU cgroup: %v", err)
+		}
 	}
-	return a, true
+	return a
+}
+
+// stop ends an adx process and waits for it.
+func (a *adxProc) stop() {
+	a.cmd.Process.Kill()
+	<-a.exited
 }
 
 // synthTraffic synthesizes n varied requests (bench synth) and sets each
@@ -126,12 +147,18 @@ func measureCapacity(t *testing.T, a *adxProc, tr *bench.Traffic, step time.Dura
 	base := bench.RunConfig{Target: a.auctionURL(), Traffic: tr, Conns: loadConns, Timeout: time.Second}
 	run := func(rate float64) capStep {
 		cpu := startCPU(a.pid())
+		shedBefore := a.scrape(t).sum("adx_http_shed_total")
 		s, err := bench.RunSteps(context.Background(), base, []float64{rate}, step, capacityP99)
 		if err != nil {
 			t.Fatalf("capacity step at %v/s: %v", rate, err)
 		}
 		st := capStep{rate: rate, p99ms: s.Steps[0].LatencyMS.P99, ok: s.Steps[0].Sustainable, why: s.Steps[0].Why,
 			genCPU: s.Results[0].Generator.CPUUtilization}
+		// A shed answer is as fast as it is worthless: a step that needed
+		// admission control to hold its p99 is past capacity.
+		if shed := a.scrape(t).sum("adx_http_shed_total") - shedBefore; shed > 0.01*float64(s.Results[0].Sent) {
+			st.ok, st.why = false, "shed "+strconv.FormatFloat(shed, 'f', 0, 64)
+		}
 		st.adxCPU, st.selfCPU, st.otherCPU = cpu.cores()
 		steps = append(steps, st)
 		return st
@@ -216,11 +243,16 @@ func (p *livezProbe) end() (lat []time.Duration, fails int) {
 func testOverload(t *testing.T) {
 	sz := sizes()
 	const tmax = defaultTmax
-	a, quota := startOverloadTarget(t)
+	group := overloadGroup(t)
+	quota := group != ""
 	tr := synthTraffic(t, 10000, tmax)
-	rssIdle := rss(t, a.pid())
 
-	capacity, at, steps := measureCapacity(t, a, tr, sz.rampStep)
+	// Capacity is what adx sustains within tmax with nothing shed, so it is
+	// measured with adaptive admission off: with it on, a step past
+	// capacity is held within tmax by shedding.
+	c := startOverloadTarget(t, group, "-http.schedLatencyTarget", "0")
+	capacity, at, steps := measureCapacity(t, c, tr, sz.rampStep)
+	c.stop()
 	var ramp []string
 	for _, s := range steps {
 		ramp = append(ramp, strconv.FormatFloat(s.rate, 'f', 0, 64)+":"+strconv.FormatBool(s.ok)+":p99="+strconv.FormatFloat(s.p99ms, 'f', 1, 64)+"ms:adx_cpu="+strconv.FormatFloat(s.adxCPU, 'f', 2, 64))
@@ -236,9 +268,15 @@ func testOverload(t *testing.T) {
 		t.Logf("at its measured capacity adx used %.2f of its %.2f cores: the capacity is bounded by the generator, the mock DSP or the rest of the machine (%.2f cores), not by adx alone", at.adxCPU, cores, at.otherCPU+at.selfCPU)
 	}
 
-	// RSS growth is judged against adx as the capacity search left it: a
-	// server that has run at, and briefly past, its capacity. The idle RSS
-	// is reported too.
+	// The overload meets adx with its defaults, warmed by a capacity
+	// step's worth of traffic at capacity: RSS growth is judged against
+	// that. The idle RSS is reported too.
+	a := startOverloadTarget(t, group)
+	rssIdle := rss(t, a.pid())
+	if _, err := bench.Run(context.Background(), bench.RunConfig{Target: a.auctionURL(), Traffic: tr, Rate: capacity,
+		Duration: sz.rampStep, Conns: loadConns, Timeout: time.Second, Seed: 3}); err != nil {
+		t.Fatalf("warm-up: %v", err)
+	}
 	before := a.scrape(t)
 	rssBefore := rss(t, a.pid())
 	peak := watchRSS(t, a.pid())

@@ -31,6 +31,10 @@ test-allocs:
 # fuzzes one at a time). A crasher is written to the package's
 # testdata/fuzz/FuzzX/; commit it there as a regression seed once fixed.
 # The failing input is printed too: CI's clone does not outlive the run.
+# Go 1.26's fuzz coordinator can report its own -fuzztime deadline as a
+# failure ("context deadline exceeded", no input written) when a worker is
+# busy at that moment, more so on a loaded machine (golang/go#75804, fixed
+# in Go 1.27): such a run is reported as a warning, not a finding.
 FUZZTIME ?= 10s
 
 fuzz:
@@ -39,6 +43,12 @@ fuzz:
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "go test -run '^\$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) $$pkg"; \
 		if ! out=$$(go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); then \
+			if ! echo "$$out" | grep -q 'Failing input written to' && \
+				[ "$$(echo "$$out" | grep -A1 -- '^--- FAIL' | tail -n 1 | tr -d ' \t')" = "contextdeadlineexceeded" ]; then \
+				echo "$$out" | tail -n 4; \
+				echo "WARNING: $$name: Go's fuzz coordinator reported its own -fuzztime deadline as a failure with no input found (golang/go#75804, fixed in Go 1.27); not a finding"; \
+				continue; \
+			fi; \
 			failed=1; echo "$$out"; \
 			for f in $$(echo "$$out" | sed -n 's|.*Failing input written to \(testdata/fuzz/[^ ]*\).*|\1|p'); do \
 				echo "FAIL: $$name: failing input $$pkg/$$f:"; cat "$$pkg/$$f"; \

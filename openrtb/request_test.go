@@ -1,4 +1,4 @@
-package auction
+package openrtb
 
 import (
 	"encoding/json"
@@ -52,7 +52,7 @@ func decodeValidate(body []byte) error {
 	if err := DecodeRequest(body, &req); err != nil {
 		return err
 	}
-	return ValidateRequest(&req)
+	return ValidateRequest(&req, Limits{})
 }
 
 // asRequestError fails the test unless err is a *RequestError.
@@ -584,13 +584,13 @@ func TestValidateRequestProgrammatic(t *testing.T) {
 				req = valid()
 				tt.modify(req)
 			}
-			re := asRequestError(t, ValidateRequest(req))
+			re := asRequestError(t, ValidateRequest(req, Limits{}))
 			if got := re.Error(); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
 	}
-	if err := ValidateRequest(valid()); err != nil {
+	if err := ValidateRequest(valid(), Limits{}); err != nil {
 		t.Errorf("valid request rejected: %v", err)
 	}
 }
@@ -602,7 +602,7 @@ func TestValidateRequestNoAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
-		if err := ValidateRequest(&req); err != nil {
+		if err := ValidateRequest(&req, Limits{}); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -635,3 +635,28 @@ func TestDecodeCodecPanicIsRequestError(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestValidateRequestLimits(t *testing.T) {
+	f := func(imps int, limits Limits, want string) {
+		t.Helper()
+		req := &openrtb2.BidRequest{ID: "r", Imp: make([]openrtb2.Imp, imps)}
+		for i := range req.Imp {
+			req.Imp[i] = openrtb2.Imp{ID: strconv.Itoa(i), Banner: &openrtb2.Banner{Format: []openrtb2.Format{{W: 300, H: 250}}}}
+		}
+		err := ValidateRequest(req, limits)
+		if want == "" {
+			if err != nil {
+				t.Errorf("%d imps under %+v: %v", imps, limits, err)
+			}
+			return
+		}
+		if re := asRequestError(t, err); re.Error() != want {
+			t.Errorf("%d imps under %+v: got %q, want %q", imps, limits, re, want)
+		}
+	}
+	f(1000, Limits{}, "")
+	f(100, Limits{MaxImps: 100}, "")
+	f(101, Limits{MaxImps: 100}, "imp has 101 imps; at most 100 are allowed")
+	f(2, Limits{MaxImps: 1}, "imp has 2 imps; at most 1 are allowed")
+	f(0, Limits{MaxImps: 1}, "imp must not be empty")
+}

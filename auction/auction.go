@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
+
+	"github.com/adx-exchange/adx/openrtb"
 )
 
 // Bidder is one demand partner.
@@ -61,13 +63,11 @@ func New(bidders []Bidder, currency string, limits Limits, metrics *Metrics) *Au
 	return &Auction{bidders: bidders, currency: currency, limits: limits, metrics: metrics, series: series, remote: remote}
 }
 
-// ValidateRequest checks a decoded request as the package-level
-// ValidateRequest does, and against the auction's limits (Limits.MaxImps).
+// ValidateRequest checks a decoded request with openrtb.ValidateRequest,
+// under the auction's limit on imps (Limits.MaxImps). Its errors are
+// *openrtb.RequestError.
 func (a *Auction) ValidateRequest(req *openrtb2.BidRequest) error {
-	if err := validateRequest(req, a.limits.MaxImps); err != nil {
-		return err
-	}
-	return nil
+	return openrtb.ValidateRequest(req, openrtb.Limits{MaxImps: a.limits.MaxImps})
 }
 
 // RemoteBidders returns how many bidders are called over the network (each

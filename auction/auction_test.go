@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
+
+	"github.com/adx-exchange/adx/openrtb"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files' expected results from what the code does now")
@@ -76,10 +78,10 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("%s: %v", file, err)
 			}
 			var req openrtb2.BidRequest
-			if err := DecodeRequest(gc.Request, &req); err != nil {
+			if err := openrtb.DecodeRequest(gc.Request, &req); err != nil {
 				t.Fatalf("request: %v", err)
 			}
-			if err := ValidateRequest(&req); err != nil {
+			if err := openrtb.ValidateRequest(&req, openrtb.Limits{}); err != nil {
 				t.Fatalf("request: %v", err)
 			}
 			bidders := make([]Bidder, len(gc.Bidders))

@@ -10,6 +10,7 @@ import (
 	"github.com/prebid/openrtb/v20/openrtb2"
 
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/openrtb"
 )
 
 func loadExample(b *testing.B, name string) []byte {
@@ -36,7 +37,7 @@ func defaultAuction(b *testing.B) *Auction {
 func BenchmarkAuction(b *testing.B) {
 	a := defaultAuction(b)
 	var req openrtb2.BidRequest
-	if err := DecodeRequest(loadExample(b, "banner.json"), &req); err != nil {
+	if err := openrtb.DecodeRequest(loadExample(b, "banner.json"), &req); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -59,10 +60,10 @@ func BenchmarkRequestPath(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				var req openrtb2.BidRequest
-				if err := DecodeRequest(body, &req); err != nil {
+				if err := openrtb.DecodeRequest(body, &req); err != nil {
 					b.Fatal(err)
 				}
-				if err := ValidateRequest(&req); err != nil {
+				if err := a.ValidateRequest(&req); err != nil {
 					b.Fatal(err)
 				}
 				res := a.Run(&req, time.Now().Add(time.Second))
@@ -70,7 +71,7 @@ func BenchmarkRequestPath(b *testing.B) {
 				if !ok {
 					b.Fatal("no winner")
 				}
-				if _, err := EncodeResponse(resp); err != nil {
+				if _, err := openrtb.EncodeResponse(resp); err != nil {
 					b.Fatal(err)
 				}
 			}

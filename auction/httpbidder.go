@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/openrtb"
 )
 
 // maxDSPResponseBytes bounds a DSP's answer; a larger one is an error.
@@ -94,7 +95,7 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 		return nil, errTimeout
 	}
 	out.TMax = left.Milliseconds()
-	body, err := encodeJSON(&out)
+	body, err := openrtb.EncodeRequest(&out)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode the request: %w", err)
 	}
@@ -137,8 +138,10 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 	if time.Now().After(deadline) {
 		return nil, fmt.Errorf("%w: read at the deadline", errTimeout)
 	}
+	// The bids are returned after hresp is released: DecodeResponse copies
+	// every string out of raw.
 	var resp openrtb2.BidResponse
-	if err := decodeJSON(raw, &resp); err != nil {
+	if err := openrtb.DecodeResponse(raw, &resp); err != nil {
 		return nil, fmt.Errorf("cannot decode the BidResponse: %w", err)
 	}
 	if time.Now().After(deadline) {

@@ -10,6 +10,7 @@ import (
 	"github.com/prebid/openrtb/v20/openrtb2"
 
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/openrtb"
 )
 
 func TestBudget(t *testing.T) {
@@ -62,18 +63,18 @@ func TestValidateRequestMaxImps(t *testing.T) {
 	if err := a.ValidateRequest(req(100)); err != nil {
 		t.Errorf("100 imps: %v", err)
 	}
-	re, ok := a.ValidateRequest(req(101)).(*RequestError)
+	re, ok := a.ValidateRequest(req(101)).(*openrtb.RequestError)
 	if !ok || re.Error() != "imp has 101 imps; at most 100 are allowed" {
 		t.Errorf("101 imps: got %v", re)
 	}
 	// The limit is the auction's: the object model alone sets none.
-	if err := ValidateRequest(req(101)); err != nil {
+	if err := openrtb.ValidateRequest(req(101), openrtb.Limits{}); err != nil {
 		t.Errorf("ValidateRequest without limits: %v", err)
 	}
 	// Object-model errors still come through the auction's validation.
 	bad := req(1)
 	bad.ID = ""
-	if re, ok := a.ValidateRequest(bad).(*RequestError); !ok || re.Field != "id" {
+	if re, ok := a.ValidateRequest(bad).(*openrtb.RequestError); !ok || re.Field != "id" {
 		t.Errorf("no id: got %v", re)
 	}
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/prebid/openrtb/v20/openrtb2"
 
-	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/internal/capture"
+	"github.com/adx-exchange/adx/openrtb"
 )
 
 func TestJSONLCaptureTimestamps(t *testing.T) {
@@ -76,10 +76,10 @@ func TestReplayCapturedTraffic(t *testing.T) {
 	}
 	for i, body := range tr.Bodies {
 		var req openrtb2.BidRequest
-		if err := auction.DecodeRequest(body, &req); err != nil {
+		if err := openrtb.DecodeRequest(body, &req); err != nil {
 			t.Fatalf("body %d %s: %v", i, body, err)
 		}
-		if err := auction.ValidateRequest(&req); err != nil {
+		if err := openrtb.ValidateRequest(&req, openrtb.Limits{}); err != nil {
 			t.Fatalf("body %d %s: %v", i, body, err)
 		}
 		if strings.Contains(string(body), "@ts") {

@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/adx-exchange/adx/auction"
+	"github.com/adx-exchange/adx/openrtb"
 	"github.com/valyala/fasthttp"
 	"gopkg.in/yaml.v3"
 )
@@ -43,8 +43,8 @@ import (
 //	    pad_bytes: 2048      # bytes of padding added to each bid response (in ext)
 //
 // Faults are drawn first (reset, then 5xx), then the bid. Every request is
-// decoded and validated with auction.DecodeRequest and
-// auction.ValidateRequest; a malformed one is counted and answered 400.
+// decoded and validated with openrtb.DecodeRequest and
+// openrtb.ValidateRequest; a malformed one is counted and answered 400.
 type FleetProfile struct {
 	Seed    int64         `yaml:"seed"`
 	Timeout time.Duration `yaml:"timeout"`
@@ -333,10 +333,10 @@ func (d *FleetDSP) handle(ctx *fasthttp.RequestCtx) {
 	st := reqStatePool.Get().(*reqState)
 	defer st.release()
 	if err == nil {
-		err = auction.DecodeRequest(body, &st.req)
+		err = openrtb.DecodeRequest(body, &st.req)
 	}
 	if err == nil {
-		err = auction.ValidateRequest(&st.req)
+		err = openrtb.ValidateRequest(&st.req, openrtb.Limits{})
 	}
 	if err != nil || !ctx.IsPost() {
 		d.malformed.Add(1)

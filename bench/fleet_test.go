@@ -18,7 +18,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"gopkg.in/yaml.v3"
 
-	"github.com/adx-exchange/adx/auction"
+	"github.com/adx-exchange/adx/openrtb"
 )
 
 func fleetBodies(t *testing.T, n int) [][]byte {
@@ -97,7 +97,7 @@ func TestFleetDistributions(t *testing.T) {
 	ctlWait := latencyQuantile(prof.Latency, 0.75)
 	ctl := startServer(t, func(ctx *fasthttp.RequestCtx) {
 		var req openrtb2.BidRequest
-		if auction.DecodeRequest(ctx.PostBody(), &req) != nil || auction.ValidateRequest(&req) != nil {
+		if openrtb.DecodeRequest(ctx.PostBody(), &req) != nil || openrtb.ValidateRequest(&req, openrtb.Limits{}) != nil {
 			ctx.SetStatusCode(fasthttp.StatusBadRequest)
 			return
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/prebid/openrtb/v20/adcom1"
 	"github.com/prebid/openrtb/v20/openrtb2"
 
-	"github.com/adx-exchange/adx/auction"
+	"github.com/adx-exchange/adx/openrtb"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -33,10 +33,10 @@ func TestSynthValidAndVaried(t *testing.T) {
 	var apps, sites, video, rewarded, native, instl, v6, gdpr, usp, gpp, schain, sua, reduced, reducedSUA, users int
 	var req openrtb2.BidRequest
 	for i, b := range bodies {
-		if err := auction.DecodeRequest(b, &req); err != nil {
+		if err := openrtb.DecodeRequest(b, &req); err != nil {
 			t.Fatalf("request %d does not decode: %v\n%s", i, err, b)
 		}
-		if err := auction.ValidateRequest(&req); err != nil {
+		if err := openrtb.ValidateRequest(&req, openrtb.Limits{}); err != nil {
 			t.Fatalf("request %d is invalid: %v\n%s", i, err, b)
 		}
 		if req.TMax < 100 || req.TMax > 500 || len(req.Imp) < 1 || len(req.Imp) > 3 {

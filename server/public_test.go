@@ -372,7 +372,7 @@ demand:
 // corpusNativePlaceholders are the valid bid requests of the corpus whose
 // imp.native.request is documentation text standing in for a Native request
 // ("...Native Spec request as an encoded string...", "assets":[ ... ]): a
-// 400 naming the field is their right answer (auction/request_test.go).
+// 400 naming the field is their right answer (openrtb/request_test.go).
 var corpusNativePlaceholders = map[string]bool{
 	"valid/bsm-openrtb/bidrequest-native.json":                        true,
 	"valid/prebid-openrtb-2.5-spec-samples/bidrequest-native-ad.json": true,

@@ -24,6 +24,7 @@ import (
 	"github.com/adx-exchange/adx/internal/admission"
 	"github.com/adx-exchange/adx/internal/capture"
 	"github.com/adx-exchange/adx/internal/memguard"
+	"github.com/adx-exchange/adx/openrtb"
 )
 
 // AuctionPath is the public OpenRTB endpoint.
@@ -201,7 +202,7 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 		defer p.metrics.inflightBytes.Add(-cost)
 	}
 	var req openrtb2.BidRequest
-	if err := auction.DecodeRequest(body, &req); err != nil {
+	if err := openrtb.DecodeRequest(body, &req); err != nil {
 		p.fail(ctx, endpointAuction, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
@@ -261,7 +262,7 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 		p.metrics.count(endpointAuction, fasthttp.StatusNoContent)
 		return
 	}
-	out, err := auction.EncodeResponse(resp)
+	out, err := openrtb.EncodeResponse(resp)
 	if err != nil {
 		// Bids that cannot be encoded come from a bug, not from the SSP.
 		p.log.Error("cannot encode a BidResponse", "id", req.ID, "err", err)

@@ -46,7 +46,7 @@ type codec struct {
 var codecs = []codec{
 	{"stdlib", json.Unmarshal, json.Marshal, false},
 	{"goccy", gojson.Unmarshal, gojson.Marshal, false},
-	// What auction/codec.go uses for responses: goccy without HTML escaping
+	// What openrtb/codec.go uses for responses: goccy without HTML escaping
 	// (adm markup is full of < > &; escaping only makes the wire bigger).
 	{"goccy-nohtml", gojson.Unmarshal, func(v any) ([]byte, error) { return gojson.MarshalWithOption(v, gojson.DisableHTMLEscape()) }, true},
 	{"sonic-default", sonic.ConfigDefault.Unmarshal, sonic.ConfigDefault.Marshal, false},

@@ -1,4 +1,4 @@
-package auction
+package openrtb
 
 import (
 	"encoding/json"
@@ -52,7 +52,7 @@ func decodeValidate(body []byte) error {
 	if err := DecodeRequest(body, &req); err != nil {
 		return err
 	}
-	return ValidateRequest(&req)
+	return ValidateRequest(&req, Limits{})
 }
 
 // asRequestError fails the test unless err is a *RequestError.
@@ -584,13 +584,13 @@ func TestValidateRequestProgrammatic(t *testing.T) {
 				req = valid()
 				tt.modify(req)
 			}
-			re := asRequestError(t, ValidateRequest(req))
+			re := asRequestError(t, ValidateRequest(req, Limits{}))
 			if got := re.Error(); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
 	}
-	if err := ValidateRequest(valid()); err != nil {
+	if err := ValidateRequest(valid(), Limits{}); err != nil {
 		t.Errorf("valid request rejected: %v", err)
 	}
 }
@@ -602,7 +602,7 @@ func TestValidateRequestNoAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
-		if err := ValidateRequest(&req); err != nil {
+		if err := ValidateRequest(&req, Limits{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -634,4 +634,29 @@ func TestDecodeCodecPanicIsRequestError(t *testing.T) {
 	if got, want := decodeError(err).Error(), "request body is not a valid bid request: the JSON decoder failed on this body"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+}
+
+func TestValidateRequestLimits(t *testing.T) {
+	f := func(imps int, limits Limits, want string) {
+		t.Helper()
+		req := &openrtb2.BidRequest{ID: "r", Imp: make([]openrtb2.Imp, imps)}
+		for i := range req.Imp {
+			req.Imp[i] = openrtb2.Imp{ID: strconv.Itoa(i), Banner: &openrtb2.Banner{Format: []openrtb2.Format{{W: 300, H: 250}}}}
+		}
+		err := ValidateRequest(req, limits)
+		if want == "" {
+			if err != nil {
+				t.Errorf("%d imps under %+v: %v", imps, limits, err)
+			}
+			return
+		}
+		if re := asRequestError(t, err); re.Error() != want {
+			t.Errorf("%d imps under %+v: got %q, want %q", imps, limits, re, want)
+		}
+	}
+	f(1000, Limits{}, "")
+	f(100, Limits{MaxImps: 100}, "")
+	f(101, Limits{MaxImps: 100}, "imp has 101 imps; at most 100 are allowed")
+	f(2, Limits{MaxImps: 1}, "imp has 2 imps; at most 1 are allowed")
+	f(0, Limits{MaxImps: 1}, "imp must not be empty")
 }

@@ -1,4 +1,4 @@
-package auction
+package openrtb
 
 import (
 	"testing"
@@ -18,7 +18,7 @@ func BenchmarkDecodeValidate(b *testing.B) {
 		if err := DecodeRequest(body, &req); err != nil {
 			b.Fatal(err)
 		}
-		if err := ValidateRequest(&req); err != nil {
+		if err := ValidateRequest(&req, Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -32,7 +32,7 @@ func BenchmarkValidate(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := ValidateRequest(&req); err != nil {
+		if err := ValidateRequest(&req, Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}

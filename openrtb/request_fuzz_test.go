@@ -1,4 +1,4 @@
-package auction
+package openrtb
 
 import (
 	"io/fs"
@@ -47,7 +47,7 @@ func FuzzDecodeAndValidate(f *testing.F) {
 		var req openrtb2.BidRequest
 		err := DecodeRequest(body, &req)
 		if err == nil {
-			err = ValidateRequest(&req)
+			err = ValidateRequest(&req, Limits{})
 		}
 		if err == nil {
 			return

@@ -1,4 +1,4 @@
-package auction
+package openrtb
 
 import (
 	"errors"
@@ -26,7 +26,8 @@ type RequestError struct {
 }
 
 // Error returns Field and Problem joined by a space, e.g.
-// "imp[1].id is duplicated".
+// "imp[1].id is duplicated". It is written for the client, which the
+// exchange answers with it as is: {"error":"imp[1].id is duplicated"}.
 func (e *RequestError) Error() string {
 	return e.Field + " " + e.Problem
 }
@@ -49,6 +50,12 @@ func reqErr(field, problem string) *RequestError {
 // accepted in free text but not in the request id, imp ids and deal ids,
 // which the SSP matches against the response (see idcheck.go).
 //
+// The decoded request owns its memory: no string, slice or ext
+// (json.RawMessage) of req points into body, so the caller may reuse or
+// release body as soon as DecodeRequest returns. The server relies on it:
+// fasthttp recycles a request's body buffer when the handler returns, while
+// the goroutines of bidders still read the request.
+//
 // DecodeRequest only decodes; call ValidateRequest to check the request
 // against the OpenRTB object model.
 func DecodeRequest(body []byte, req *openrtb2.BidRequest) error {
@@ -67,7 +74,7 @@ func DecodeRequest(body []byte, req *openrtb2.BidRequest) error {
 
 // unmarshalJSON decodes through decodeJSON (codec.go, the package's one use
 // of the JSON codec) and turns a panic inside the codec into an error: no
-// body may crash the caller.
+// body, a client's or a demand partner's, may crash the caller.
 func unmarshalJSON(body []byte, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -209,8 +216,16 @@ const (
 	probDuplicateID = "is duplicated"
 )
 
+// Limits are the exchange's own bounds on a request, beyond what the
+// object model requires. The zero value sets none.
+type Limits struct {
+	// MaxImps is the most imps a request may hold; 0 sets no bound.
+	MaxImps int
+}
+
 // ValidateRequest checks a decoded bid request against the OpenRTB 2.6 object
-// model and returns the first problem found as a *RequestError, or nil.
+// model, and against limits, and returns the first problem found as a
+// *RequestError, or nil.
 //
 // It enforces what the object model requires: request and imp ids (unique),
 // at least one imp with a media object, banner sizes and format entries,
@@ -221,12 +236,13 @@ const (
 // durations, bitrates, counts and floors. It does not enforce what the
 // specification merely recommends (e.g. one of site/app/dooh), does not check
 // lat/lon ranges or user.eids (prebid-server accepts those, dropping bad eids
-// with a warning), and does not inspect ext objects.
+// with a warning), and does not inspect ext objects. The 2.5 forms that
+// 2.6 moved out of ext (regs.ext.gdpr, source.ext.schain, user.ext.eids)
+// are ext content, accepted as they are.
 //
-// ValidateRequest applies no limit of the exchange's own (Auction's
-// ValidateRequest adds them).
-func ValidateRequest(req *openrtb2.BidRequest) error {
-	if err := validateRequest(req, 0); err != nil {
+// A valid request costs no allocation (TestValidateRequestNoAllocs).
+func ValidateRequest(req *openrtb2.BidRequest, limits Limits) error {
+	if err := validateRequest(req, limits.MaxImps); err != nil {
 		return err
 	}
 	return nil

@@ -25,10 +25,7 @@ var endpointNames = [numEndpoints]string{"auction", "other"}
 type Metrics struct {
 	requests       *prometheus.CounterVec
 	auctionSeconds prometheus.Histogram
-	shedInflight   prometheus.Counter // past http.max_inflight
-	shedOverload   prometheus.Counter // past the adaptive admission limit
-	shedMemory     prometheus.Counter // near the memory limit
-	shedBudget     prometheus.Counter // past the in-flight memory budget
+	shed           [numShedCauses]prometheus.Counter
 	noIP           prometheus.Counter
 	truncated      prometheus.Counter
 	blocked        *prometheus.CounterVec
@@ -78,8 +75,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "adx_http_shed_total",
 		Help: "Requests refused at once, by reason: inflight (http.max_inflight auctions were running), overload (the CPU could not take more: the adaptive admission limit, http.sched_latency_target), inflight_memory (running auctions held their share of the Go memory limit, http.inflight_memory_ratio) or memory (what the GC cannot free neared the limit, http.shed_memory_ratio).",
 	}, []string{"reason"})
-	m.shedInflight, m.shedMemory, m.shedBudget = shed.WithLabelValues("inflight"), shed.WithLabelValues("memory"), shed.WithLabelValues("inflight_memory")
-	m.shedOverload = shed.WithLabelValues("overload")
+	for c, name := range shedCauseNames {
+		m.shed[c] = shed.WithLabelValues(name)
+	}
 	for e := range numEndpoints {
 		m.byStatus[e] = make(map[int]prometheus.Counter)
 		for _, code := range []int{200, 204, 400, 401, 403, 404, 405, 408, 413, 415, 431, 503} {

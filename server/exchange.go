@@ -1,0 +1,276 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/adx-exchange/adx/auction"
+	"github.com/adx-exchange/adx/enrich"
+	"github.com/adx-exchange/adx/internal/admission"
+	"github.com/adx-exchange/adx/openrtb"
+)
+
+// exchange is one bid request on its way through the stages of the
+// request path, and what they found. One allocation holds it all.
+type exchange struct {
+	ctx     *fasthttp.RequestCtx
+	arrival time.Time
+	// admitted: the request holds an admission slot, given back at the end.
+	admitted bool
+	// body is the request body, inflated; releaseBody gives its buffer back.
+	body        []byte
+	releaseBody func()
+	// charged is the in-flight memory charged for the request.
+	charged int64
+	// req is the decoded request. Bidder goroutines may read it after the
+	// handler returns, so it never points into fasthttp's buffers.
+	req      openrtb2.BidRequest
+	deadline time.Time
+	result   *auction.Result
+	resp     *openrtb2.BidResponse
+}
+
+// handleAuction is the request path: each line is one stage, in order,
+// and a stage that ends the request says how in its outcome.
+func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
+	x := &exchange{ctx: ctx, arrival: ctx.Time()}
+	defer p.finish(x)
+	o := p.admit(x)
+	if o.goesOn() {
+		o = p.read(x)
+	}
+	if o.goesOn() {
+		o = p.decode(x)
+	}
+	if o.goesOn() {
+		o = p.enrich(x)
+	}
+	if o.goesOn() {
+		o = p.policy(x)
+	}
+	if o.goesOn() {
+		o = p.runAuction(x)
+	}
+	p.respond(x, o)
+}
+
+// admit is the first stage: a POST from a known supply partner, then
+// admission control. Past max_inflight, past the adaptive limit that keeps
+// the CPU from taking more than it can answer in time, or near the memory
+// limit, the request is refused at once, never queued, so that an overload
+// cannot grow memory or latency.
+func (p *Public) admit(x *exchange) outcome {
+	ctx := x.ctx
+	if !ctx.IsPost() {
+		return end(methodNotAllowed, "method "+string(ctx.Method())+" is not allowed; use POST")
+	}
+	if o := p.checkSupply(ctx); !o.goesOn() {
+		return o
+	}
+	switch p.admission.Admit() {
+	case admission.OverMax:
+		return outcome{end: shed, cause: shedInflight, msg: "overloaded: " + strconv.Itoa(p.cfg.HTTP.MaxInflight) + " auctions already in flight"}
+	case admission.Overloaded:
+		return outcome{end: shed, cause: shedOverload, msg: "overloaded: the CPU cannot answer more auctions in time"}
+	}
+	x.admitted = true
+	if p.memory != nil && p.memory.Pressure() {
+		return outcome{end: shed, cause: shedMemory, msg: "overloaded: memory near its limit"}
+	}
+	return outcome{}
+}
+
+// read takes the body, inflated when gzip encoded, then charges the
+// in-flight memory bound: before decoding, so that a burst of large
+// requests is refused before it allocates.
+func (p *Public) read(x *exchange) outcome {
+	body, release, err := requestBody(x.ctx, p.cfg.HTTP.MaxBodyBytes)
+	x.releaseBody = release
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return end(tooLarge, "request body exceeds "+strconv.Itoa(p.cfg.HTTP.MaxBodyBytes)+" bytes after inflation")
+	case errors.Is(err, errBadEncoding):
+		return end(unsupportedEncoding, "Content-Encoding "+strconv.Quote(string(x.ctx.Request.Header.ContentEncoding()))+" is not supported; use gzip or none")
+	case err != nil:
+		return end(invalidRequest, err.Error())
+	}
+	x.body = body
+	if budget := p.inflightBudget(); budget > 0 {
+		cost := int64(len(body))*p.costPerByte + costPerRequest
+		if n := p.metrics.inflightBytes.Add(cost); n > budget && n != cost {
+			p.metrics.inflightBytes.Add(-cost)
+			return outcome{end: shed, cause: shedInflightMemory, msg: "overloaded: running auctions hold the memory this instance allows"}
+		}
+		x.charged = cost
+	}
+	return outcome{}
+}
+
+// decode decodes and validates the request, then samples it for capture
+// as the SSP sent it, before enrichment changes it.
+func (p *Public) decode(x *exchange) outcome {
+	if err := openrtb.DecodeRequest(x.body, &x.req); err != nil {
+		return end(invalidRequest, err.Error())
+	}
+	if err := p.auction.ValidateRequest(&x.req); err != nil {
+		return end(invalidRequest, err.Error())
+	}
+	if p.capture != nil && p.capture.Sample() {
+		p.capture.Capture(&x.req)
+	}
+	return outcome{}
+}
+
+// enrich fills in geo and device data; invalid traffic ends here.
+func (p *Public) enrich(x *exchange) outcome {
+	e := p.enricher.Enrich(&x.req)
+	if e.Geo.NoIP && p.enricher.Geo != nil {
+		p.metrics.noIP.Inc()
+	}
+	if e.DeviceLooked {
+		p.metrics.deviceMatch(e.Device)
+	}
+	if e.Invalid != "" {
+		if p.sampled() {
+			p.log.LogAttrs(context.Background(), slog.LevelInfo, "auction", slog.String("id", x.req.ID), slog.String("blocked", e.Invalid))
+		}
+		return outcome{end: invalidTraffic, reason: e.Invalid}
+	}
+	return outcome{}
+}
+
+// policy applies the rules on what leaves for demand: the privacy rule
+// truncates the IP, and the time budget sets the auction's deadline.
+func (p *Public) policy(x *exchange) outcome {
+	if enrich.TruncateIPs(&x.req) {
+		p.metrics.truncated.Inc()
+	}
+	tmax := auction.Budget(x.req.TMax, p.cfg.Auction.DefaultTmax.D(), p.cfg.Auction.MaxTmax.D())
+	x.deadline = x.arrival.Add(tmax - p.cfg.Auction.SafetyMargin.D())
+	return outcome{}
+}
+
+// runAuction runs the auction among the demand partners.
+func (p *Public) runAuction(x *exchange) outcome {
+	x.result = p.auction.Run(&x.req, x.deadline)
+	p.metrics.auctionSeconds.Observe(time.Since(x.arrival).Seconds())
+	if p.sampled() {
+		p.logAuction(&x.req, x.result, x.arrival, x.deadline)
+	}
+	resp, ok := x.result.Response(&x.req, p.cfg.Auction.Currency)
+	if !ok {
+		return outcome{end: noBid}
+	}
+	x.resp = resp
+	return outcome{end: bid}
+}
+
+// respond answers with the status the outcome maps to, and counts it.
+func (p *Public) respond(x *exchange, o outcome) {
+	ctx := x.ctx
+	switch o.end {
+	case bid:
+		out, err := openrtb.EncodeResponse(x.resp)
+		if err != nil {
+			// Bids that cannot be encoded come from a bug, not from the SSP.
+			p.log.Error("cannot encode a BidResponse", "id", x.req.ID, "err", err)
+			o.end = noBid
+			break
+		}
+		ctx.SetContentType("application/json")
+		ctx.Response.Header.Set("X-Openrtb-Version", "2.6")
+		ctx.SetBody(out)
+	case invalidTraffic:
+		p.metrics.blockedIVT(o.reason).Inc()
+	case shed:
+		p.metrics.shed[o.cause].Inc()
+		if p.cfg.HTTP.ShedStatus != fasthttp.StatusNoContent {
+			ctx.Response.Header.Set("Retry-After", "1")
+		}
+	case methodNotAllowed:
+		ctx.Response.Header.Set("Allow", "POST")
+	case unauthorized:
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="adx"`)
+	}
+	status := o.end.status(p.cfg.HTTP.ShedStatus)
+	if o.msg != "" && status != fasthttp.StatusNoContent {
+		p.fail(ctx, endpointAuction, status, o.msg)
+		return
+	}
+	ctx.SetStatusCode(status)
+	p.metrics.count(endpointAuction, status)
+}
+
+// finish gives back what the stages took: the admission slot, the body's
+// buffer and the in-flight memory charge.
+func (p *Public) finish(x *exchange) {
+	if x.charged != 0 {
+		p.metrics.inflightBytes.Add(-x.charged)
+	}
+	if x.releaseBody != nil {
+		x.releaseBody()
+	}
+	if x.admitted {
+		p.admission.Release()
+	}
+}
+
+// sampled reports whether this request's line is logged (log.sample_rate).
+func (p *Public) sampled() bool {
+	return p.cfg.Log.SampleRate > 0 && rand.Float64() < p.cfg.Log.SampleRate
+}
+
+// checkSupply admits the request when no supply partners are configured, or
+// when ?ssp=NAME names an enabled one whose token, if any, matches.
+func (p *Public) checkSupply(ctx *fasthttp.RequestCtx) outcome {
+	if p.supply == nil {
+		return outcome{}
+	}
+	name := ctx.QueryArgs().Peek("ssp")
+	if len(name) == 0 {
+		return end(forbidden, "the supply partner is missing: add ?ssp=NAME to the URL")
+	}
+	s, ok := p.supply[string(name)]
+	if !ok {
+		return end(forbidden, "unknown supply partner "+strconv.Quote(string(name)))
+	}
+	if s.Disabled {
+		return end(forbidden, "supply partner "+strconv.Quote(s.Name)+" is disabled")
+	}
+	if s.Token != "" {
+		auth := ctx.Request.Header.Peek("Authorization")
+		const prefix = "Bearer "
+		if len(auth) <= len(prefix) || string(auth[:len(prefix)]) != prefix ||
+			subtle.ConstantTimeCompare(auth[len(prefix):], []byte(s.Token)) != 1 {
+			return end(unauthorized, "supply partner "+strconv.Quote(s.Name)+" needs a valid Authorization: Bearer token")
+		}
+	}
+	return outcome{}
+}
+
+// logAuction writes one sampled request's line.
+func (p *Public) logAuction(req *openrtb2.BidRequest, res *auction.Result, arrival, deadline time.Time) {
+	attrs := make([]slog.Attr, 0, 6+len(res.Bidders))
+	attrs = append(attrs,
+		slog.String("id", req.ID),
+		slog.Int("imps", len(req.Imp)),
+		slog.Int("winners", len(res.Winners)),
+		slog.Duration("took", time.Since(arrival)),
+		slog.Duration("budget", deadline.Sub(arrival)))
+	for _, b := range res.Bidders {
+		if b.Err != nil {
+			attrs = append(attrs, slog.Group(b.Name, "outcome", b.Outcome.String(), "latency", b.Latency, "err", b.Err.Error()))
+			continue
+		}
+		attrs = append(attrs, slog.Group(b.Name, "outcome", b.Outcome.String(), "bids", len(b.Bids), "latency", b.Latency))
+	}
+	p.log.LogAttrs(context.Background(), slog.LevelInfo, "auction", attrs...)
+}

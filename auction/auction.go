@@ -32,6 +32,12 @@ type Bidder interface {
 // blocking (house demand): the auction calls them on its own goroutine.
 type inProcess interface{ inProcess() }
 
+// waitingBidder is implemented by bidders that also report how long they
+// waited for their partner's answer (BidderResult.Wait).
+type waitingBidder interface {
+	bidWaiting(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, time.Duration, error)
+}
+
 // Auction is a configured set of bidders. It is safe for concurrent use and
 // is replaced whole, never changed, when the config changes.
 type Auction struct {
@@ -122,6 +128,9 @@ type BidderResult struct {
 	Outcome Outcome
 	Err     error
 	Latency time.Duration
+	// Wait is the part of Latency spent waiting for the partner's answer
+	// on the network: zero for in-process bidders.
+	Wait time.Duration
 	// Bids are the bids that passed validation.
 	Bids []openrtb2.Bid
 	// Dropped counts the bids that failed validation, by reason.
@@ -139,6 +148,17 @@ type Winner struct {
 type Result struct {
 	Bidders []BidderResult
 	Winners []Winner
+}
+
+// DemandWait returns the longest time a remote bidder waited for its
+// partner's answer: what the auction could not go faster than. The rest
+// of an auction's time is the exchange's own.
+func (r *Result) DemandWait() time.Duration {
+	var w time.Duration
+	for i := range r.Bidders {
+		w = max(w, r.Bidders[i].Wait)
+	}
+	return w
 }
 
 // Run holds one auction for req, which must have been validated. It returns
@@ -197,7 +217,8 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 		timer.Stop()
 		for i, b := range a.bidders {
 			if _, ok := b.(inProcess); !ok && !got[i] {
-				res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeTimeout, Err: errTimeout, Latency: time.Since(start)}
+				waited := time.Since(start) // the auction waited for it all along
+				res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeTimeout, Err: errTimeout, Latency: waited, Wait: waited}
 			}
 		}
 	}
@@ -225,7 +246,15 @@ func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, deadline time.T
 		}
 		r.Latency = time.Since(start)
 	}()
-	bids, err := b.Bid(req, deadline)
+	var (
+		bids []openrtb2.Bid
+		err  error
+	)
+	if w, ok := b.(waitingBidder); ok {
+		bids, r.Wait, err = w.bidWaiting(req, deadline)
+	} else {
+		bids, err = b.Bid(req, deadline)
+	}
 	switch {
 	case err == ErrNotEligible:
 		r.Outcome = OutcomeNotEligible

@@ -162,6 +162,10 @@ func TestRunBoundsSlowAndBrokenBidders(t *testing.T) {
 			t.Errorf("bidder %s: outcome %v, want %v (err %v)", br.Name, br.Outcome, want[i], br.Err)
 		}
 	}
+	// The auction waited for the slow bidder until its deadline.
+	if w := res.Bidders[0].Wait; w == 0 || w != res.Bidders[0].Latency || res.DemandWait() != w {
+		t.Errorf("slow bidder's wait %v (latency %v, demand wait %v): want its whole latency, the longest wait", w, res.Bidders[0].Latency, res.DemandWait())
+	}
 	var pe *panicError
 	if !errors.As(res.Bidders[1].Err, &pe) {
 		t.Errorf("broken bidder's error is %v, want a recovered panic", res.Bidders[1].Err)

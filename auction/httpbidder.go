@@ -73,6 +73,13 @@ func (b *HTTPBidder) Name() string { return b.name }
 
 // Bid calls the DSP and returns the bids of its answer.
 func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, error) {
+	bids, _, err := b.bidWaiting(req, deadline)
+	return bids, err
+}
+
+// bidWaiting is Bid, and also returns how long the DSP took to answer,
+// from sending the request to reading the answer.
+func (b *HTTPBidder) bidWaiting(req *openrtb2.BidRequest, deadline time.Time) (_ []openrtb2.Bid, wait time.Duration, _ error) {
 	out := *req
 	if b.media != mediaAll {
 		out.Imp = make([]openrtb2.Imp, 0, len(req.Imp))
@@ -82,7 +89,7 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 			}
 		}
 		if len(out.Imp) == 0 {
-			return nil, ErrNotEligible
+			return nil, 0, ErrNotEligible
 		}
 	}
 	if b.timeout > 0 {
@@ -92,12 +99,12 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 	}
 	left := time.Until(deadline)
 	if left < minCallTime {
-		return nil, errTimeout
+		return nil, 0, errTimeout
 	}
 	out.TMax = left.Milliseconds()
 	body, err := openrtb.EncodeRequest(&out)
 	if err != nil {
-		return nil, fmt.Errorf("cannot encode the request: %w", err)
+		return nil, 0, fmt.Errorf("cannot encode the request: %w", err)
 	}
 
 	hreq := fasthttp.AcquireRequest()
@@ -112,62 +119,65 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 		hreq.Header.Set(h[0], h[1])
 	}
 	hreq.SetBodyRaw(body)
-	if err := b.client.DoDeadline(hreq, hresp, deadline); err != nil {
+	sent := time.Now()
+	err = b.client.DoDeadline(hreq, hresp, deadline)
+	wait = time.Since(sent)
+	if err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
-			return nil, fmt.Errorf("%w: %w", errTimeout, err)
+			return nil, wait, fmt.Errorf("%w: %w", errTimeout, err)
 		}
-		return nil, err
+		return nil, wait, err
 	}
 	switch hresp.StatusCode() {
 	case fasthttp.StatusNoContent:
-		return nil, nil
+		return nil, wait, nil
 	case fasthttp.StatusOK:
 	default:
-		return nil, &statusError{code: hresp.StatusCode()}
+		return nil, wait, &statusError{code: hresp.StatusCode()}
 	}
 	if len(hresp.Header.ContentEncoding()) > 0 && string(hresp.Header.ContentEncoding()) != "identity" {
-		return nil, fmt.Errorf("unsupported Content-Encoding %q", hresp.Header.ContentEncoding())
+		return nil, wait, fmt.Errorf("unsupported Content-Encoding %q", hresp.Header.ContentEncoding())
 	}
 	raw := hresp.Body()
 	if len(raw) == 0 {
-		return nil, nil // 200 with an empty body is a common no-bid
+		return nil, wait, nil // 200 with an empty body is a common no-bid
 	}
 	// An answer read or decoded after the deadline is thrown away by the
 	// auction anyway: stop working on it. Decoding a large answer takes
 	// milliseconds.
 	if time.Now().After(deadline) {
-		return nil, fmt.Errorf("%w: read at the deadline", errTimeout)
+		return nil, wait, fmt.Errorf("%w: read at the deadline", errTimeout)
 	}
 	// The bids are returned after hresp is released: DecodeResponse copies
 	// every string out of raw.
 	var resp openrtb2.BidResponse
 	if err := openrtb.DecodeResponse(raw, &resp); err != nil {
-		return nil, fmt.Errorf("cannot decode the BidResponse: %w", err)
+		return nil, wait, fmt.Errorf("cannot decode the BidResponse: %w", err)
 	}
 	if time.Now().After(deadline) {
-		return nil, fmt.Errorf("%w: decoded after the deadline", errTimeout)
+		return nil, wait, fmt.Errorf("%w: decoded after the deadline", errTimeout)
 	}
 	if resp.ID != req.ID {
-		return nil, fmt.Errorf("BidResponse id %q does not match the request id %q", resp.ID, req.ID)
+		return nil, wait, fmt.Errorf("BidResponse id %q does not match the request id %q", resp.ID, req.ID)
 	}
 	if resp.Cur != "" && resp.Cur != b.currency {
-		return nil, fmt.Errorf("BidResponse currency %q is not the exchange currency %q", resp.Cur, b.currency)
+		return nil, wait, fmt.Errorf("BidResponse currency %q is not the exchange currency %q", resp.Cur, b.currency)
 	}
 	n := 0
 	for i := range resp.SeatBid {
 		n += len(resp.SeatBid[i].Bid)
 	}
 	if n == 0 {
-		return nil, nil
+		return nil, wait, nil
 	}
 	if n == len(resp.SeatBid[0].Bid) {
-		return resp.SeatBid[0].Bid, nil // one seat, the usual answer: no copy
+		return resp.SeatBid[0].Bid, wait, nil // one seat, the usual answer: no copy
 	}
 	bids := make([]openrtb2.Bid, 0, n)
 	for i := range resp.SeatBid {
 		bids = append(bids, resp.SeatBid[i].Bid...)
 	}
-	return bids, nil
+	return bids, wait, nil
 }
 
 type statusError struct{ code int }

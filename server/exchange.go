@@ -200,6 +200,9 @@ func (p *Public) respond(x *exchange, o outcome) {
 	case unauthorized:
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="adx"`)
 	}
+	if x.result != nil {
+		p.metrics.ownSeconds.Observe((time.Since(x.arrival) - x.result.DemandWait()).Seconds())
+	}
 	status := o.end.status(p.cfg.HTTP.ShedStatus)
 	if o.msg != "" && status != fasthttp.StatusNoContent {
 		p.fail(ctx, endpointAuction, status, o.msg)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 	"github.com/adx-exchange/adx/internal/admission"
 )
 

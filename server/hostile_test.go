@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 )
 
 // TestHostileRequestsGet400 posts requests built to hurt the exchange: each

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
 	"github.com/adx-exchange/adx/internal/admission"
 )
 
@@ -14,7 +13,7 @@ import (
 // past it is shed at once with shed_status and a 503 says the CPU is the
 // reason; when the limit grows back, auctions run again.
 func TestShedPastAdaptiveLimit(t *testing.T) {
-	slow := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 2, Latency: 300 * time.Millisecond})
+	slow := startFakeDSP(t, dspConfig{Price: 2, Latency: 300 * time.Millisecond})
 	body := []byte(`{"id":"r","tmax":1000,"imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
 	lim := admission.New(admission.Options{Max: 100, Min: 1, Target: time.Millisecond})
 	lim.Adapt(100*time.Millisecond, true)

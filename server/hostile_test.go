@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/adx-exchange/adx/bench"
 )
 
 // TestHostileRequestsGet400 posts requests built to hurt the exchange: each
@@ -75,7 +73,7 @@ func manyImps(id string, n int, tmax int) []byte {
 // auction.max_tmax, neither centuries (the slow DSP would be waited for)
 // nor a negative budget (no DSP would be asked).
 func TestHugeTmaxIsCapped(t *testing.T) {
-	slow := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 9, Latency: 5 * time.Second})
+	slow := startFakeDSP(t, dspConfig{Price: 9, Latency: 5 * time.Second})
 	url := startPublic(t, `
 auction: {default_tmax: 80ms, max_tmax: 150ms, safety_margin: 5ms}
 demand:

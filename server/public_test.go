@@ -24,37 +24,20 @@ import (
 	"github.com/prebid/openrtb/v20/openrtb2"
 
 	"github.com/adx-exchange/adx/auction"
-	"github.com/adx-exchange/adx/bench"
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/internal/capture"
 	"github.com/adx-exchange/adx/internal/memguard"
 )
 
-// startMockDSP runs a real mock DSP on loopback and returns its base URL.
-func startMockDSP(t *testing.T, cfg bench.MockDSPConfig) string {
-	t.Helper()
-	m, err := bench.NewMockDSP(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go m.Serve(ln)
-	t.Cleanup(func() { m.Close() })
-	return "http://" + ln.Addr().String()
-}
-
 // startPublic runs the public server for a config document on loopback and
 // returns the auction URL.
-func startPublic(t *testing.T, yaml string) string {
+func startPublic(t testing.TB, yaml string) string {
 	t.Helper()
 	return startPublicWith(t, yaml, Options{})
 }
 
 // startPublicWith is startPublic with the server's optional parts.
-func startPublicWith(t *testing.T, yaml string, opts Options) string {
+func startPublicWith(t testing.TB, yaml string, opts Options) string {
 	t.Helper()
 	var cfg *config.Config
 	var err error
@@ -149,7 +132,7 @@ const twoImps = `{"id":"req-1","tmax":300,"imp":[
  "site":{"page":"https://news.example/a"},"device":{"ua":"Mozilla/5.0","ip":"192.0.2.1"}}`
 
 func TestAuctionWithHouseAndDSP(t *testing.T) {
-	dsp := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 3, Seed: 1})
+	dsp := startFakeDSP(t, dspConfig{Price: 3})
 	url := startPublic(t, `
 demand:
   - name: dsp-a
@@ -193,7 +176,7 @@ func TestEmbeddedDefaultAnswersExamples(t *testing.T) {
 }
 
 func TestSlowDSPCostsNoMoreThanTmax(t *testing.T) {
-	slow := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 9, Latency: 3 * time.Second})
+	slow := startFakeDSP(t, dspConfig{Price: 9, Latency: 3 * time.Second})
 	url := startPublic(t, `
 auction: {safety_margin: 10ms}
 demand:
@@ -223,13 +206,10 @@ demand:
 }
 
 func TestFaultyDSPsNeverFailTheAuction(t *testing.T) {
-	dsp := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 5})
+	dsp := startFakeDSP(t, dspConfig{Price: 5})
 	yaml := "auction: {default_tmax: 150ms}\ndemand:\n"
-	for _, mode := range bench.MockDSPModes() {
-		if mode == "" {
-			continue
-		}
-		yaml += fmt.Sprintf("  - {name: %s, type: openrtb, endpoint: \"%s/bid?mode=%s\"}\n", mode, dsp, mode)
+	for _, fault := range dspFaults {
+		yaml += fmt.Sprintf("  - {name: %s, type: openrtb, endpoint: \"%s/bid?fault=%s\"}\n", fault, dsp, fault)
 	}
 	yaml += "  - {name: dead, type: openrtb, endpoint: \"http://127.0.0.1:1/bid\"}\n"
 	yaml += "  - {name: house, type: house, line_items: [{id: b, cpm: 0.5, adm: \"<b/>\"}]}\n"
@@ -323,7 +303,7 @@ func TestBodyLimitsMethodsAndGzip(t *testing.T) {
 }
 
 func TestTmaxDefaultAndCap(t *testing.T) {
-	slow := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 9, Latency: 5 * time.Second})
+	slow := startFakeDSP(t, dspConfig{Price: 9, Latency: 5 * time.Second})
 	url := startPublic(t, `
 auction: {default_tmax: 80ms, max_tmax: 150ms, safety_margin: 5ms}
 demand:
@@ -562,7 +542,7 @@ func TestInflightMemoryBudget(t *testing.T) {
 	if guard.Limit() != 256<<20 {
 		t.Fatalf("guard sees limit %d", guard.Limit())
 	}
-	slow := startMockDSP(t, bench.MockDSPConfig{BidRate: 1, Price: 2, Latency: 300 * time.Millisecond})
+	slow := startFakeDSP(t, dspConfig{Price: 2, Latency: 300 * time.Millisecond})
 	// Budget 0.005 × 256 MiB = 1.3 MB: two 53 KB requests (0.55 MB each)
 	// fit.
 	url := startPublicWith(t, fmt.Sprintf(`

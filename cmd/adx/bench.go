@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 )
 
 func init() {
@@ -174,7 +174,7 @@ Stepped rates: -steps 1000,2000,4000 runs one step per rate, each for
 -factor after each step until the corrected p99 passes -p99 or errors,
 timeouts, drops or 5xx appear, then prints the max sustainable rate. Both
 write -o as a steps file and each step's full result next to it, e.g.
-run.json and run.step1.json, run.step2.json (see bench/RESULT-FORMAT.md).
+run.json and run.step1.json, run.step2.json (see internal/bench/RESULT-FORMAT.md).
 
 Example:
   adx bench run -target http://127.0.0.1:8080/openrtb2/auction -rate 2000 -duration 30s -o result.json
@@ -383,7 +383,7 @@ const benchDSPsAbout = `Serve K mock DSPs on 127.0.0.1, each on its own port, in
 YAML profile sets each DSP's latency (lognormal median and sigma, plus
 spikes and timeouts), bid rate, price distribution, 5xx and connection-reset
 shares, gzip and response padding; DSP i plays the profile's dsps[i % len].
-See bench/testdata/fleet/profile.yaml for an example and bench.FleetProfile
+See internal/bench/testdata/fleet/profile.yaml for an example and bench.FleetProfile
 for every key. Each DSP decodes and validates the requests it gets like adx
 does and counts malformed ones.
 
@@ -392,7 +392,7 @@ fleet; on SIGINT or SIGTERM (or after -duration) it prints each DSP's
 counters and exits, with status 1 if any request was malformed.
 
 Example:
-  adx bench dsps -n 8 -profile bench/testdata/fleet/profile.yaml > demand.yaml`
+  adx bench dsps -n 8 -profile internal/bench/testdata/fleet/profile.yaml > demand.yaml`
 
 func runBenchDSPs(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("bench dsps", "", benchDSPsAbout, stderr)

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 )
 
 // memoryCgroupV1Mount finds where the cgroup v1 memory controller is

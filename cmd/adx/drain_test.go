@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 )
 
 // startAdx runs the adx binary with args and returns its public and admin

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 )
 
 func init() {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 )
 
 // faultModes lists each mock DSP mode with the outcome adx must count

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 )
 
 // defaultMaxImps is auction.max_imps's documented default.

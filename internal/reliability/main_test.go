@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 )
 
 var long = flag.Bool("reliability.long", false, "run the long variants: longer loads, more connections, more requests")

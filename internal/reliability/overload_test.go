@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 )
 
 // capacityP99 is the corrected p99 a sustainable capacity step keeps:

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 )
 
 // adx's default auction settings.

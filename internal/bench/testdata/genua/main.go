@@ -1,4 +1,4 @@
-// Command genua writes bench/uatable.go, the built-in User-Agent pool of the
+// Command genua writes internal/bench/uatable.go, the built-in User-Agent pool of the
 // traffic synthesizer, from the Intoli user-agents data set (BSD-2-Clause,
 // Copyright 2018-present Intoli, LLC; see ../user-agents-intoli/LICENSE).
 //

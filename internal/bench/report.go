@@ -95,7 +95,7 @@ func WriteReport(w io.Writer, a, b *Result) error {
 	sb.WriteString("<h2>Outcomes</h2>\n")
 	writeStatusMix(&sb, runs)
 	writeWarnings(&sb, runs)
-	sb.WriteString("<p class=\"foot\">Written by <code>adx bench report</code>. Result format: bench/RESULT-FORMAT.md.</p>\n</body>\n</html>\n")
+	sb.WriteString("<p class=\"foot\">Written by <code>adx bench report</code>. Result format: internal/bench/RESULT-FORMAT.md.</p>\n</body>\n</html>\n")
 	if _, err := io.WriteString(w, sb.String()); err != nil {
 		return fmt.Errorf("cannot write report: %w", err)
 	}

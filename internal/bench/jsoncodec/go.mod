@@ -1,4 +1,4 @@
-module github.com/adx-exchange/adx/bench/jsoncodec
+module github.com/adx-exchange/adx/internal/bench/jsoncodec
 
 go 1.26
 

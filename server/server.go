@@ -285,9 +285,6 @@ func (p *Public) inflightBudget() int64 {
 	return int64(float64(p.memory.Limit()) * p.cfg.HTTP.InflightMemoryRatio)
 }
 
-// InflightBytes returns the estimated memory running auctions hold.
-func (p *Public) InflightBytes() int64 { return p.metrics.inflightBytes.Load() }
-
 // shed answers a request refused by admission control; msg explains a 503.
 func (p *Public) shed(ctx *fasthttp.RequestCtx, msg string) {
 	if p.cfg.HTTP.ShedStatus == fasthttp.StatusNoContent {

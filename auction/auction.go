@@ -30,8 +30,9 @@ type Bidder interface {
 // blocking (house demand): the auction calls them on its own goroutine.
 type inProcess interface{ inProcess() }
 
-// Auction is a configured set of bidders. It is safe for concurrent use and
-// is replaced whole, never changed, when the config changes.
+// Auction is a configured set of bidders. It is built once from the config,
+// which adx reads only at start, and never changed; it is safe for
+// concurrent use.
 type Auction struct {
 	bidders  []Bidder
 	currency string

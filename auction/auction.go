@@ -38,8 +38,9 @@ type waitingBidder interface {
 	bidWaiting(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, time.Duration, error)
 }
 
-// Auction is a configured set of bidders. It is safe for concurrent use and
-// is replaced whole, never changed, when the config changes.
+// Auction is a configured set of bidders. It is built once from the config,
+// which adx reads only at start, and never changed; it is safe for
+// concurrent use.
 type Auction struct {
 	bidders  []Bidder
 	currency string

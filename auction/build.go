@@ -14,7 +14,7 @@ func FromConfig(cfg *config.Config, metrics *Metrics) *Auction {
 		case config.DemandHouse:
 			bidders = append(bidders, NewHouseBidder(d))
 		case config.DemandOpenRTB:
-			bidders = append(bidders, NewHTTPBidder(d, cfg.Auction.Currency))
+			bidders = append(bidders, NewHTTPBidder(d, cfg.DSPClient.ForDemand(&d), cfg.Auction.Currency))
 		default:
 			panic("BUG: config validation let through demand type " + d.Type)
 		}

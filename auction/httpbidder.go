@@ -35,17 +35,11 @@ type HTTPBidder struct {
 	client   *fasthttp.Client
 }
 
-// DefaultMaxConns bounds the open connections to a DSP whose max_conns is
-// 0 (unset).
-const DefaultMaxConns = 1024
-
 // NewHTTPBidder builds the bidder for an openrtb demand partner. d must have
-// passed config validation; currency is the exchange's currency.
-func NewHTTPBidder(d config.Demand, currency string) *HTTPBidder {
-	maxConns := d.MaxConns
-	if maxConns == 0 {
-		maxConns = DefaultMaxConns
-	}
+// passed config validation; client shapes its connections (the config's
+// dsp_client for d, DSPClient.ForDemand), and a zero field leaves fasthttp's
+// own default; currency is the exchange's currency.
+func NewHTTPBidder(d config.Demand, client config.DSPClient, currency string) *HTTPBidder {
 	b := &HTTPBidder{
 		name:     d.Name,
 		endpoint: d.Endpoint,
@@ -54,11 +48,12 @@ func NewHTTPBidder(d config.Demand, currency string) *HTTPBidder {
 		currency: currency,
 		client: &fasthttp.Client{
 			Name:                   "adx",
-			MaxConnsPerHost:        maxConns,
-			MaxIdleConnDuration:    30 * time.Second,
+			MaxConnsPerHost:        client.MaxConns,
+			MaxIdleConnDuration:    client.IdleTimeout.D(),
 			MaxResponseBodySize:    maxDSPResponseBytes,
-			MaxConnWaitTimeout:     10 * time.Millisecond,
-			ReadBufferSize:         16 << 10,
+			MaxConnWaitTimeout:     client.ConnWait.D(),
+			ReadBufferSize:         client.ReadBufferBytes,
+			WriteBufferSize:        client.WriteBufferBytes,
 			DisablePathNormalizing: true,
 		},
 	}

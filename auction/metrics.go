@@ -57,8 +57,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// seriesFor resolves the series of one bidder. Several Auctions built from
-// one Metrics (config reloads) share the series of a bidder name.
+// seriesFor resolves the series of one bidder, once, when its Auction is
+// built, so that an auction does no label lookups.
 func (m *Metrics) seriesFor(name string) bidderSeries {
 	var s bidderSeries
 	for o := range numOutcomes {

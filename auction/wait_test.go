@@ -26,7 +26,7 @@ func TestDemandWait(t *testing.T) {
 	go srv.Serve(ln) //nolint:errcheck // ends when the listener closes
 	defer srv.Shutdown()
 
-	dsp := NewHTTPBidder(config.Demand{Name: "dsp", Endpoint: "http://" + ln.Addr().String() + "/bid"}, "USD")
+	dsp := NewHTTPBidder(config.Demand{Name: "dsp", Endpoint: "http://" + ln.Addr().String() + "/bid"}, config.Defaults().DSPClient, "USD")
 	house := &staticBidder{name: "house", bids: []openrtb2.Bid{{ID: "h", ImpID: "1", Price: 1, AdM: "x", CrID: "c"}}}
 	a := New([]Bidder{dsp, house}, "USD", Limits{}, nil)
 	req := &openrtb2.BidRequest{ID: "r", Imp: []openrtb2.Imp{{ID: "1", Banner: &openrtb2.Banner{}}}}

@@ -4,7 +4,10 @@
 // it.
 //
 // Precedence, highest first: command-line flags, ADX_* environment
-// variables, the config file, the embedded default (default.yaml).
+// variables, the config file, and the built-in defaults (Defaults), the one
+// place each setting's default is written. Without a config file the
+// embedded default document (default.yaml) stands in for it: demo demand
+// partners, no settings.
 package config
 
 import (
@@ -29,14 +32,18 @@ var defaultYAML []byte
 // `adx serve` runs on when no -config is given.
 func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
 
-// Config is the whole effective configuration. A Config is built once by
-// Load and then only read; a reload builds a new one.
+// Config is the whole effective configuration. adx builds it once at start
+// (Load, then flags and environment) and only reads it after: a changed
+// file takes effect at the next start. Data files named here (geo, devicedb)
+// are watched and reloaded; the config itself is not.
 type Config struct {
 	HTTP    HTTP     `yaml:"http"`
 	Admin   Admin    `yaml:"admin"`
 	Auction Auction  `yaml:"auction"`
 	Demand  []Demand `yaml:"demand"`
 	Supply  []Supply `yaml:"supply"`
+	// DSPClient shapes the connections to every openrtb demand partner.
+	DSPClient DSPClient `yaml:"dsp_client"`
 
 	Geo      Geo      `yaml:"geo"`
 	DeviceDB DeviceDB `yaml:"devicedb"`
@@ -238,6 +245,36 @@ type Auction struct {
 	MaxBidPrice float64 `yaml:"max_bid_price"`
 }
 
+// DSPClient shapes the pooled keep-alive HTTP connections adx holds to each
+// openrtb demand partner (DSP).
+type DSPClient struct {
+	// MaxConns bounds the open connections to one DSP; a partner's own
+	// demand[].max_conns overrides it (ForDemand). A call that finds them
+	// all busy waits ConnWait for one.
+	MaxConns int `yaml:"max_conns"`
+	// IdleTimeout closes a pooled connection that has been idle this long.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// ConnWait is how long a call waits for a free connection when MaxConns
+	// are busy; past it the call fails and counts as an error. 0 fails at
+	// once. The wait comes out of the request's tmax.
+	ConnWait Duration `yaml:"conn_wait"`
+	// ReadBufferBytes is each connection's read buffer; a DSP answer's
+	// headers must fit in it.
+	ReadBufferBytes int `yaml:"read_buffer_bytes"`
+	// WriteBufferBytes is each connection's write buffer; a larger request
+	// body is written through it in pieces.
+	WriteBufferBytes int `yaml:"write_buffer_bytes"`
+}
+
+// ForDemand returns the client settings of the openrtb partner d: these,
+// with d's max_conns when it sets one.
+func (c DSPClient) ForDemand(d *Demand) DSPClient {
+	if d.MaxConns > 0 {
+		c.MaxConns = d.MaxConns
+	}
+	return c
+}
+
 // Demand kinds.
 const (
 	DemandOpenRTB = "openrtb" // a DSP over HTTP
@@ -258,7 +295,8 @@ type Demand struct {
 	// Timeout is an upper bound for one call; the request's remaining tmax
 	// may cut it shorter (openrtb only).
 	Timeout Duration `yaml:"timeout"`
-	// MaxConns bounds open connections to the DSP (openrtb only).
+	// MaxConns bounds open connections to the DSP; 0 takes
+	// dsp_client.max_conns (openrtb only).
 	MaxConns int `yaml:"max_conns"`
 	// Headers are sent with every call, for example an Authorization token.
 	// Their values are secrets and are redacted by `adx config print`.
@@ -418,6 +456,13 @@ func Defaults() *Config {
 			MaxImps:            100,
 			MaxBidsPerResponse: 500,
 			MaxBidPrice:        1000,
+		},
+		DSPClient: DSPClient{
+			MaxConns:         1024,
+			IdleTimeout:      Duration(30e9),
+			ConnWait:         Duration(10e6),
+			ReadBufferBytes:  16 << 10,
+			WriteBufferBytes: 4 << 10,
 		},
 	}
 }

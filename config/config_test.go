@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestEmbeddedDefault(t *testing.T) {
@@ -24,6 +26,38 @@ func TestEmbeddedDefault(t *testing.T) {
 	}
 	if c.Source != "embedded default" || len(c.Hash) != 64 {
 		t.Errorf("source %q hash %q", c.Source, c.Hash)
+	}
+}
+
+// TestEmbeddedDefaultHoldsOnlyPartners keeps every setting's default in
+// Defaults alone: the embedded document may add demo partners, and a setting
+// written there would be a second default, or one that `go run ./cmd/adx`
+// alone sees.
+func TestEmbeddedDefaultHoldsOnlyPartners(t *testing.T) {
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal(DefaultYAML(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for key := range doc {
+		if key != "demand" && key != "supply" {
+			t.Errorf("default.yaml sets %s: settings' defaults belong in Defaults(), the embedded document holds only demand and supply partners", key)
+		}
+	}
+	if _, ok := doc["demand"]; !ok {
+		t.Error("default.yaml has no demand: a fresh adx would answer nothing")
+	}
+}
+
+func TestDSPClientForDemand(t *testing.T) {
+	c, err := Parse([]byte("dsp_client: {max_conns: 64}\ndemand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\"}\n  - {name: b, type: openrtb, endpoint: \"http://h/\", max_conns: 8}\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.DSPClient.ForDemand(&c.Demand[0]); got.MaxConns != 64 || got.IdleTimeout != Defaults().DSPClient.IdleTimeout {
+		t.Errorf("partner without max_conns: %+v, want dsp_client's 64 and the default idle timeout", got)
+	}
+	if got := c.DSPClient.ForDemand(&c.Demand[1]); got.MaxConns != 8 || got.ReadBufferBytes != 16<<10 {
+		t.Errorf("partner with max_conns 8: %+v", got)
 	}
 }
 
@@ -84,6 +118,12 @@ func TestErrorsNameTheKey(t *testing.T) {
 	f("auction: {max_bid_price: -1}\n", "auction.max_bid_price")
 	f("auction: {max_bid_price: .inf}\n", "auction.max_bid_price")
 	f("auction: {max_bid_price: .nan}\n", "auction.max_bid_price")
+	f("dsp_client: {max_conns: 0}\n", "dsp_client.max_conns")
+	f("dsp_client: {idle_timeout: 0s}\n", "dsp_client.idle_timeout", "positive")
+	f("dsp_client: {conn_wait: -1ms}\n", "dsp_client.conn_wait")
+	f("dsp_client: {read_buffer_bytes: 100}\n", "dsp_client.read_buffer_bytes")
+	f("dsp_client: {write_buffer_bytes: 2000000}\n", "dsp_client.write_buffer_bytes")
+	f("dsp_client: {max_cons: 5}\n", "dsp_client.max_cons", "unknown key", "max_conns")
 	f("http: {listen: nowhere}\n", "http.listen")
 	f("http: {max_body_bytes: 10}\n", "http.max_body_bytes")
 	f("http: {shed_memory_ratio: 1}\n", "http.shed_memory_ratio")

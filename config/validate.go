@@ -110,6 +110,18 @@ func (c *Config) Validate() error {
 	case !(a.MaxBidPrice > 0) || math.IsInf(a.MaxBidPrice, 0):
 		return fmt.Errorf("auction.max_bid_price: must be a positive CPM, got %v", a.MaxBidPrice)
 	}
+	switch dc := c.DSPClient; {
+	case dc.MaxConns < 1 || dc.MaxConns > 1<<20:
+		return fmt.Errorf("dsp_client.max_conns: %d is outside 1..1048576", dc.MaxConns)
+	case dc.IdleTimeout <= 0:
+		return fmt.Errorf("dsp_client.idle_timeout: must be positive, got %s", dc.IdleTimeout)
+	case dc.ConnWait < 0 || dc.ConnWait > Duration(1e9):
+		return fmt.Errorf("dsp_client.conn_wait: %s is outside 0..1s (0 fails a call at once when every connection is busy)", dc.ConnWait)
+	case dc.ReadBufferBytes < 1<<10 || dc.ReadBufferBytes > 1<<20:
+		return fmt.Errorf("dsp_client.read_buffer_bytes: %d is outside 1024..1048576", dc.ReadBufferBytes)
+	case dc.WriteBufferBytes < 1<<10 || dc.WriteBufferBytes > 1<<20:
+		return fmt.Errorf("dsp_client.write_buffer_bytes: %d is outside 1024..1048576", dc.WriteBufferBytes)
+	}
 	names := make(map[string]int, len(c.Demand))
 	for i := range c.Demand {
 		key := fmt.Sprintf("demand[%d]", i)

@@ -3,8 +3,10 @@ package devicedb
 import (
 	"hash/maphash"
 	"sync"
+	"unsafe"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
+	"golang.org/x/sys/cpu"
 )
 
 const cacheShards = 64
@@ -22,12 +24,27 @@ type Cache struct {
 	shards       [cacheShards]cacheShard
 }
 
-type cacheShard struct {
+// cacheLine is the unit of false sharing: x/sys/cpu's cache line for the
+// target (64 bytes on amd64; 128 on arm64, where Apple cores have 128-byte
+// lines), and at least 64 (x/sys/cpu says 32 or 0 on a few targets).
+const cacheLine = max(unsafe.Sizeof(cpu.CacheLinePad{}), 64)
+
+// shardState is what a shard holds; cacheShard pads it.
+type shardState struct {
 	mu      sync.Mutex
 	entries []cacheEntry
 	hits    uint64
 	misses  uint64
-	_       [40]byte // keep shards on separate cache lines
+}
+
+// cacheShard is a shardState padded to whole cache lines, with at least one
+// line of padding after the fields, so that the fields of two neighbouring
+// shards never share a line wherever the array starts: Go promises a Cache
+// only 8-byte alignment, and the shards follow its seeds. On amd64 that is
+// 48 bytes of fields and 80 of padding (TestCacheShardPadding).
+type cacheShard struct {
+	shardState
+	_ [2*cacheLine - unsafe.Sizeof(shardState{})%cacheLine]byte
 }
 
 type cacheEntry struct {

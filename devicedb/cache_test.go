@@ -1,10 +1,12 @@
 package devicedb
 
 import (
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -144,5 +146,18 @@ func TestConcurrentReload(t *testing.T) {
 	wg.Wait()
 	if n := failures.Load(); n > 0 {
 		t.Fatalf("%d lookups returned a result of another generation", n)
+	}
+}
+
+// TestCacheShardPadding pins the shard size: whole cache lines, with at
+// least a line between the fields of neighbouring shards.
+func TestCacheShardPadding(t *testing.T) {
+	size, fields := unsafe.Sizeof(cacheShard{}), unsafe.Sizeof(shardState{})
+	if cacheLine < 64 || size%cacheLine != 0 || size-fields < cacheLine {
+		t.Errorf("cacheShard is %d bytes (%d of fields) for %d-byte lines: want whole lines and at least one line of padding", size, fields, cacheLine)
+	}
+	want := map[string]uintptr{"amd64": 128, "arm64": 256}[runtime.GOARCH]
+	if want != 0 && size != want {
+		t.Errorf("cacheShard is %d bytes on %s, want %d: the fields grew past a line, or the padding changed", size, runtime.GOARCH, want)
 	}
 }

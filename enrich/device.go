@@ -23,11 +23,18 @@ type DeviceOptions struct {
 	// device fields: devicetype, make, model, os, osv, hwv, w, h, ppi,
 	// pxratio, js. Without it SSP-sent values are kept.
 	Override map[string]bool
-	// CacheSize bounds the lookup cache (entries).
+	// CacheSize bounds the lookup cache, in entries; the caller gives it
+	// (devicedb.cache_size), and devicedb.NewCache rounds it up to at
+	// least 64.
 	CacheSize int
 	// Logger and Metrics serve the file's reloads.
 	Logger  *slog.Logger
 	Metrics *reload.Metrics
+	// StartPending opens a File that cannot be loaded yet (missing or
+	// rejected) as pending rather than failing OpenDevices: devices are
+	// not enriched until a version loads (reload.Options.StartPending),
+	// and reload.CheckLoaded of Files names it meanwhile.
+	StartPending bool
 }
 
 // DeviceOverrideFields are the names DeviceOptions.Override takes.
@@ -61,11 +68,7 @@ type DeviceOutcome struct {
 
 // OpenDevices opens the configured device database, or the embedded one.
 func OpenDevices(opts DeviceOptions) (*Devices, error) {
-	size := opts.CacheSize
-	if size <= 0 {
-		size = 64 << 10
-	}
-	d := &Devices{cache: devicedb.NewCache(size), override: opts.Override}
+	d := &Devices{cache: devicedb.NewCache(opts.CacheSize), override: opts.Override}
 	if opts.File == "" {
 		db, err := devicedb.Default()
 		if err != nil {
@@ -85,6 +88,8 @@ func OpenDevices(opts DeviceOptions) (*Devices, error) {
 		Logger:   opts.Logger,
 		Metrics:  opts.Metrics,
 		Version:  func(h dbHandle) string { return h.db.Version() },
+
+		StartPending: opts.StartPending,
 	})
 	if err != nil {
 		return nil, err
@@ -122,13 +127,26 @@ func (d *Devices) Close() error {
 	return d.file.Close()
 }
 
-// Lookup matches the request's device.ua, device.sua and screen size.
+// Lookup matches the request's device.ua, device.sua and screen size. While
+// a pending File has no version (DeviceOptions.StartPending) it returns the
+// zero Result, a generic match with nothing to fill.
 func (d *Devices) Lookup(dev *openrtb2.Device) devicedb.Result {
-	db, release := d.db()
-	defer release()
-	return d.cache.Lookup(db, devicedb.Evidence{UA: dev.UA, SUA: dev.SUA, W: dev.W, H: dev.H})
+	r, _ := d.lookup(dev)
+	return r
 }
 
+// lookup is Lookup that also tells whether a database was in service.
+func (d *Devices) lookup(dev *openrtb2.Device) (devicedb.Result, bool) {
+	db, release := d.db()
+	defer release()
+	if db == nil {
+		return devicedb.Result{}, false
+	}
+	return d.cache.Lookup(db, devicedb.Evidence{UA: dev.UA, SUA: dev.SUA, W: dev.W, H: dev.H}), true
+}
+
+// db returns the database in service, nil while a pending File has none,
+// and its release.
 func (d *Devices) db() (*devicedb.DB, func()) {
 	if d.file == nil {
 		return d.fixed, noRelease
@@ -142,13 +160,17 @@ func noRelease() {}
 // Enrich fills req.Device from the database: devicetype, make, model, os,
 // osv, hwv, w, h, ppi, pxratio and js. Values the SSP sent are kept unless
 // the field is in Override. The strings placed in the request belong to
-// the database, which stays reachable while the request does.
+// the database, which stays reachable while the request does. While a
+// pending File has no version it fills nothing and reports a generic match.
 func (d *Devices) Enrich(req *openrtb2.BidRequest) DeviceOutcome {
 	dev := req.Device
 	if dev == nil || (dev.UA == "" && dev.SUA == nil) {
 		return DeviceOutcome{NoUA: true}
 	}
-	r := d.Lookup(dev)
+	r, ok := d.lookup(dev)
+	if !ok {
+		return DeviceOutcome{Match: devicedb.MatchGeneric}
+	}
 	if r.IsBot {
 		return DeviceOutcome{Bot: true, Match: r.Match}
 	}

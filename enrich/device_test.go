@@ -174,3 +174,50 @@ func TestDeviceDBHotReload(t *testing.T) {
 		t.Errorf("%d of %d lookups gave a wrong make", bad.Load(), lookups.Load())
 	}
 }
+
+// TestDeviceDBStartPending: a configured file that is not there yet opens
+// as pending when asked: requests pass with nothing filled, and the first
+// good file is put in service.
+func TestDeviceDBStartPending(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "devices.yaml")
+	if _, err := OpenDevices(DeviceOptions{File: path}); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("OpenDevices of a missing file = %v, want an error naming it", err)
+	}
+	d, err := OpenDevices(DeviceOptions{File: path, ReloadInterval: 20 * time.Millisecond, StartPending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	enrich := func() (*openrtb2.Device, DeviceOutcome) {
+		req := &openrtb2.BidRequest{Device: &openrtb2.Device{UA: "Mozilla/5.0 (Linux; Android 13; ACME-1) Mobile"}}
+		return req.Device, d.Enrich(req)
+	}
+	if dev, out := enrich(); out != (DeviceOutcome{Match: devicedb.MatchGeneric}) || dev.Make != "" || dev.DeviceType != 0 || dev.JS != nil {
+		t.Errorf("pending: outcome %+v device %+v, want nothing filled", out, dev)
+	}
+	if r := d.Lookup(&openrtb2.Device{UA: "ACME-1"}); r.Match != devicedb.MatchGeneric || r.Make != "" {
+		t.Errorf("pending Lookup = %+v, want the zero result", r)
+	}
+	if info := d.Files()[0]; !info.LoadedAt.IsZero() || !strings.Contains(info.LastError, path) {
+		t.Errorf("pending info %+v", info)
+	}
+
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Replace(strings.Replace(tinyDB, "%s", "v1", 1), "%s", "AcmeOne", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if dev, out := enrich(); dev.Make == "AcmeOne" && out.Match == devicedb.MatchToken {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the device database never loaded: %+v", d.Files()[0])
+		}
+	}
+	if v := d.Version(); v != "v1" {
+		t.Errorf("version %q, want v1", v)
+	}
+}

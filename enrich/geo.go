@@ -18,6 +18,7 @@ import (
 	"github.com/oschwald/maxminddb-golang/v2/mmdbdata"
 	"github.com/prebid/openrtb/v20/adcom1"
 	"github.com/prebid/openrtb/v20/openrtb2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adx-exchange/adx/internal/reload"
 )
@@ -51,6 +52,11 @@ type GeoOptions struct {
 	Logger *slog.Logger
 	// Metrics receives the databases' reload series; nil records none.
 	Metrics *reload.Metrics
+	// StartPending opens a database that cannot be loaded yet (missing or
+	// rejected) as pending rather than failing OpenGeo: its slot fills
+	// nothing until a version loads (reload.Options.StartPending), and
+	// reload.CheckLoaded of Files names it meanwhile.
+	StartPending bool
 }
 
 // GeoOutcome is what Enrich did with one request.
@@ -72,8 +78,9 @@ type GeoOutcome struct {
 // Geo fills device.geo, device.connectiontype, device.carrier and
 // device.mccmnc of bid requests from MaxMind databases, and flags
 // anonymous traffic. It is safe for concurrent use; each database is
-// reloaded in place when its file changes. Build it with OpenGeo and Close
-// it when the server has stopped.
+// reloaded in place when its file changes. It is a prometheus.Collector of
+// its lookup errors. Build it with OpenGeo and Close it when the server has
+// stopped.
 type Geo struct {
 	dbs   [numSlots]*reload.File[*mmdb] // nil: slot unused
 	files []*reload.File[*mmdb]
@@ -81,7 +88,7 @@ type Geo struct {
 	overrideGeo, overrideConn, overrideCarrier, overrideMCCMNC bool
 	block                                                      anonFlags
 
-	lookupErrors atomic.Uint64
+	lookupErrors [numSlots]atomic.Uint64 // by slot
 }
 
 // slot is one database role: its logical file name and the database types
@@ -112,6 +119,9 @@ const (
 	numSlots
 )
 
+// slots are the slot definitions by index.
+var slots = [numSlots]slot{slotAnon: anonSlot, slotCity: citySlot, slotConn: connSlot, slotISP: ispSlot}
+
 // probeRecords is how many records a loader decodes with the slot's own
 // decoder after Verify, to reject a database whose fields have other types
 // than ours (Verify checks the format, not the schema).
@@ -120,7 +130,8 @@ const probeRecords = 4096
 // OpenGeo opens, verifies and starts watching the databases named in opts.
 // With no path set it returns a Geo that fills nothing. A database that
 // cannot be loaded, or is of the wrong type for its slot, fails OpenGeo
-// with an error naming the file, the slot and the reason.
+// with an error naming the file, the slot and the reason, unless
+// opts.StartPending.
 func OpenGeo(opts GeoOptions) (*Geo, error) {
 	g := &Geo{}
 	for field, on := range opts.Override {
@@ -162,6 +173,8 @@ func OpenGeo(opts GeoOptions) (*Geo, error) {
 			Logger:   opts.Logger,
 			Metrics:  opts.Metrics,
 			Version:  dbVersion,
+
+			StartPending: opts.StartPending,
 		})
 		if err != nil {
 			_ = g.Close()
@@ -221,9 +234,32 @@ func (g *Geo) Files() []reload.Info {
 }
 
 // LookupErrors counts lookups that failed to decode a record (none are
-// expected of a verified database); such a slot is treated as a miss.
-// For a Prometheus CounterFunc.
-func (g *Geo) LookupErrors() uint64 { return g.lookupErrors.Load() }
+// expected of a verified database), in every slot; such a slot is treated
+// as a miss. Collect exports them by file.
+func (g *Geo) LookupErrors() uint64 {
+	var n uint64
+	for i := range g.lookupErrors {
+		n += g.lookupErrors[i].Load()
+	}
+	return n
+}
+
+var lookupErrorsDesc = prometheus.NewDesc("adx_geo_lookup_errors_total",
+	"Geo lookups whose record could not be decoded, by database (logical file name); that database added nothing to the request. A database that passed its checks at load should have none.",
+	[]string{"file"}, nil)
+
+// Describe implements prometheus.Collector.
+func (g *Geo) Describe(ch chan<- *prometheus.Desc) { ch <- lookupErrorsDesc }
+
+// Collect implements prometheus.Collector: adx_geo_lookup_errors_total of
+// each configured database.
+func (g *Geo) Collect(ch chan<- prometheus.Metric) {
+	for i, f := range g.dbs {
+		if f != nil {
+			ch <- prometheus.MustNewConstMetric(lookupErrorsDesc, prometheus.CounterValue, float64(g.lookupErrors[i].Load()), slots[i].name)
+		}
+	}
+}
 
 // Close stops watching the databases and releases them once in-flight
 // Enrich calls are done. Enrich must not be called after Close.
@@ -321,19 +357,19 @@ func (g *Geo) Enrich(req *openrtb2.BidRequest) GeoOutcome {
 	defer scratchPool.Put(s)
 
 	s.anon = anonRecord{}
-	if g.decode(dbs[slotAnon], offsets[slotAnon], &s.anon) {
+	if g.decode(slotAnon, dbs[slotAnon], offsets[slotAnon], &s.anon) {
 		if flags := s.anon.flags & g.block; flags != 0 {
 			return GeoOutcome{Blocked: flags.name(), Found: true}
 		}
 	}
 	var box *filled
 	s.city = cityRecord{}
-	if g.decode(dbs[slotCity], offsets[slotCity], &s.city) {
+	if g.decode(slotCity, dbs[slotCity], offsets[slotCity], &s.city) {
 		out.Found = true
 		g.fillGeo(dev, &s.city, &box)
 	}
 	s.conn = connRecord{}
-	if g.decode(dbs[slotConn], offsets[slotConn], &s.conn) {
+	if g.decode(slotConn, dbs[slotConn], offsets[slotConn], &s.conn) {
 		out.Found = true
 		if ct := s.conn.kind; ct != adcom1.ConnectionUnknown {
 			if box == nil {
@@ -344,7 +380,7 @@ func (g *Geo) Enrich(req *openrtb2.BidRequest) GeoOutcome {
 		}
 	}
 	s.isp = ispRecord{}
-	if g.decode(dbs[slotISP], offsets[slotISP], &s.isp) {
+	if g.decode(slotISP, dbs[slotISP], offsets[slotISP], &s.isp) {
 		out.Found = true
 		if c := s.isp.carrier(); c != "" && carrier {
 			dev.Carrier = c
@@ -370,14 +406,14 @@ func deviceIP(dev *openrtb2.Device) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// decode decodes the record at offset (from walkTrees) of db into rec and
-// tells whether there was one.
-func (g *Geo) decode(db *mmdb, offset uint, rec mmdbdata.CursorUnmarshaler) bool {
+// decode decodes the record at offset (from walkTrees) of db, the
+// database of slot i, into rec and tells whether there was one.
+func (g *Geo) decode(i int, db *mmdb, offset uint, rec mmdbdata.CursorUnmarshaler) bool {
 	if db == nil || offset == notFound {
 		return false
 	}
 	if err := db.LookupOffset(uintptr(offset)).Decode(rec); err != nil {
-		g.lookupErrors.Add(1)
+		g.lookupErrors[i].Add(1)
 		return false
 	}
 	return true

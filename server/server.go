@@ -150,9 +150,6 @@ func (p *Public) inflightBudget() int64 {
 	return int64(float64(p.memory.Limit()) * p.cfg.HTTP.InflightMemoryRatio)
 }
 
-// InflightBytes returns the estimated memory running auctions hold.
-func (p *Public) InflightBytes() int64 { return p.metrics.inflightBytes.Load() }
-
 // handleReadError answers requests that fasthttp could not read: too large,
 // too slow, or not HTTP. Each gets the JSON error shape.
 func (p *Public) handleReadError(ctx *fasthttp.RequestCtx, err error) {

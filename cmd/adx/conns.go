@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/internal/connlimit"
 )
@@ -45,13 +44,8 @@ func limitConns(cfg *config.Config, ln net.Listener, log *slog.Logger) *connlimi
 func outboundConns(cfg *config.Config) int {
 	n := 0
 	for _, d := range cfg.Demand {
-		if d.Disabled || d.Type != config.DemandOpenRTB {
-			continue
-		}
-		if d.MaxConns > 0 {
-			n += d.MaxConns
-		} else {
-			n += auction.DefaultMaxConns
+		if !d.Disabled && d.Type == config.DemandOpenRTB {
+			n += cfg.DSPClient.ForDemand(&d).MaxConns
 		}
 	}
 	return n

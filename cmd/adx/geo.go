@@ -35,7 +35,7 @@ func runGeo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "adx: the config (%s) names no geo database; set geo.city and friends\n", cfg.Source)
 		return 1
 	}
-	geo, err := openGeo(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
+	geo, err := openGeo(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "adx: %v\n", err)
 		return 1

@@ -97,11 +97,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		gostats.NewCollector(), netstat.NewCollector(netstat.DefaultPath), memlimit.NewCollector(), maxprocs.NewCollector())
-	// Data files: each is verified before adx serves; a file that fails
-	// here stops adx with its name and problem. Later replacements are
-	// watched and swapped in, or rejected with the last good one kept.
+	// Data files: every file the config names is required. One that cannot
+	// be loaded now (not yet downloaded, or rejected) is logged and keeps
+	// /readyz at 503, naming it, until a version loads; the embedded
+	// defaults need no file. Later replacements are watched and swapped
+	// in, or rejected with the last good one kept, and adx stays ready.
 	dataMetrics := reload.NewMetrics(reg)
-	geo, err := openGeo(cfg, log, dataMetrics)
+	geo, err := openGeo(cfg, log, dataMetrics, true)
 	if err != nil {
 		log.Error("cannot load the geo databases", "err", err)
 		return 1
@@ -113,7 +115,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer devices.Close()
-	reg.MustRegister(devices.Cache())
+	reg.MustRegister(devices.Cache(), geo)
+	dataFiles := func() []reload.Info { return append(geo.Files(), devices.Files()...) }
+	if err := reload.CheckLoaded(dataFiles()); err != nil {
+		log.Warn("data files not loaded yet: /readyz answers 503 until they are", "err", err)
+	}
 	log.Info("data loaded", "geo", geo.Files(), "devicedb", devices.Version())
 
 	var capt *capture.Writer
@@ -156,10 +162,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			"build":    build,
 			"config":   map[string]string{"source": cfg.Source, "sha256": cfg.Hash},
 			"started":  started,
-			"data":     append(geo.Files(), devices.Files()...),
+			"data":     dataFiles(),
 			"devicedb": devices.Version(),
 		}
 	}, log)
+	admin.AddReadinessCheck("data files", func() error { return reload.CheckLoaded(dataFiles()) })
 
 	publicLn, lnInfo, err := listener.Listen(listener.Config{Addr: cfg.HTTP.Listen, Backlog: cfg.HTTP.Backlog, ReusePort: cfg.HTTP.ReusePort})
 	if err != nil {
@@ -288,8 +295,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 func readBuildInfo() server.BuildInfo { return server.ReadBuildInfo(version) }
 
 // openGeo opens the configured MaxMind databases. With none configured it
-// returns a Geo that enriches nothing.
-func openGeo(cfg *config.Config, log *slog.Logger, metrics *reload.Metrics) (*enrich.Geo, error) {
+// returns a Geo that enriches nothing. pending opens a database that cannot
+// be loaded yet as pending (enrich.GeoOptions.StartPending) instead of
+// failing.
+func openGeo(cfg *config.Config, log *slog.Logger, metrics *reload.Metrics, pending bool) (*enrich.Geo, error) {
 	override := make(map[string]bool, len(cfg.Geo.Override))
 	for _, f := range cfg.Geo.Override {
 		override[f] = true
@@ -304,10 +313,13 @@ func openGeo(cfg *config.Config, log *slog.Logger, metrics *reload.Metrics) (*en
 		Block:          cfg.Geo.Block,
 		Logger:         log,
 		Metrics:        metrics,
+		StartPending:   pending,
 	})
 }
 
-// openDevices opens the configured device database, or the embedded one.
+// openDevices opens the configured device database, or the embedded one. A
+// file that cannot be loaded yet is opened as pending
+// (enrich.DeviceOptions.StartPending).
 func openDevices(cfg *config.Config, log *slog.Logger, metrics *reload.Metrics) (*enrich.Devices, error) {
 	override := make(map[string]bool, len(cfg.DeviceDB.Override))
 	for _, f := range cfg.DeviceDB.Override {
@@ -320,5 +332,6 @@ func openDevices(cfg *config.Config, log *slog.Logger, metrics *reload.Metrics) 
 		CacheSize:      cfg.DeviceDB.CacheSize,
 		Logger:         log,
 		Metrics:        metrics,
+		StartPending:   true,
 	})
 }

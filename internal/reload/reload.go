@@ -2,10 +2,13 @@
 // database) in service while it is replaced underneath the process.
 //
 // A File loads and verifies the file once at Open, then watches its
-// directory with fsnotify and polls it as a fallback. A changed file is
-// loaded and verified off the request path; if the Loader accepts it, the
-// new value is swapped in with an atomic.Pointer, and the old value is
-// closed only when the last reader that acquired it has released it. A
+// directory with fsnotify and polls it as a fallback. (With
+// Options.StartPending a file that cannot be loaded at Open, not there yet
+// or rejected, leaves the File pending, with no value, until a version
+// loads; CheckLoaded reports such files, for a readiness probe.) A changed
+// file is loaded and verified off the request path; if the Loader accepts
+// it, the new value is swapped in with an atomic.Pointer, and the old value
+// is closed only when the last reader that acquired it has released it. A
 // file the Loader rejects (truncated, corrupt, of the wrong type, missing)
 // leaves the old value in service: the rejection is logged with the path
 // and reason, counted, and retried when the file changes again.
@@ -26,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,15 +82,23 @@ type Options[T io.Closer] struct {
 	// Version names a loaded value in Info (e.g. a database's type and
 	// build date); nil uses the file's SHA-256.
 	Version func(T) string
+	// StartPending lets Open succeed when the first load fails (the file
+	// is missing or rejected): the failure is logged and counted like a
+	// rejected reload, and the File has no value (Acquire returns the zero
+	// T) until the watcher loads a version the Loader accepts. Without it
+	// Open returns the error.
+	StartPending bool
 }
 
 // Info describes the version of a File in service and its reload history,
 // for /version and for operators. It is a copy: it does not change.
 type Info struct {
-	Name     string    `json:"name"`
-	Path     string    `json:"path"`
-	Version  string    `json:"version"`
-	SHA256   string    `json:"sha256"`
+	Name    string `json:"name"`
+	Path    string `json:"path"`
+	Version string `json:"version"`
+	SHA256  string `json:"sha256"`
+	// LoadedAt is when the version in service was loaded; zero while the
+	// File is pending (Options.StartPending), with no version yet.
 	LoadedAt time.Time `json:"loaded_at"`
 	// Reloads counts changed files put in service after the first load.
 	Reloads uint64 `json:"reloads"`
@@ -149,9 +161,10 @@ type generation[T io.Closer] struct {
 var noop = func() {}
 
 // Open loads and verifies the file at path with load and keeps it in
-// service until Close. The first load must succeed: its error names the
-// file and the reason. name is the logical name (e.g. "geo.city") used in
-// logs, metrics and Info. Open starts one goroutine, stopped by Close.
+// service until Close. The first load must succeed, unless
+// opts.StartPending: its error names the file and the reason. name is the
+// logical name (e.g. "geo.city") used in logs, metrics and Info. Open
+// starts one goroutine, stopped by Close.
 func Open[T io.Closer](name, path string, load Loader[T], opts Options[T]) (*File[T], error) {
 	if name == "" || path == "" || load == nil {
 		return nil, fmt.Errorf("reload: Open(%q, %q) needs a name, a path and a loader", name, path)
@@ -185,22 +198,12 @@ func Open[T io.Closer](name, path string, load Loader[T], opts Options[T]) (*Fil
 	}
 	f.info = Info{Name: name, Path: path}
 
-	start := time.Now()
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot load %s from %q: %w", name, path, err)
+	if err := f.loadFirst(); err != nil {
+		if !opts.StartPending {
+			return nil, fmt.Errorf("cannot load %s from %q: %w", name, path, err)
+		}
+		_ = f.reject(err)
 	}
-	st := stampOf(fi)
-	sum, err := hashFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot load %s from %q: %w", name, path, err)
-	}
-	val, err := load(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot load %s from %q: %w", name, path, err)
-	}
-	f.seen = st
-	f.install(val, sum, start, true)
 
 	if !opts.NoWatch {
 		f.watcher = f.watch()
@@ -212,6 +215,27 @@ func Open[T io.Closer](name, path string, load Loader[T], opts Options[T]) (*Fil
 	f.done = make(chan struct{})
 	go f.run()
 	return f, nil
+}
+
+// loadFirst loads the file at Open. f is not yet shared.
+func (f *File[T]) loadFirst() error {
+	start := time.Now()
+	fi, err := os.Stat(f.path)
+	if err != nil {
+		f.missing = true
+		return err
+	}
+	f.seen = stampOf(fi)
+	sum, err := hashFile(f.path)
+	if err != nil {
+		return err
+	}
+	val, err := f.load(f.path)
+	if err != nil {
+		return err
+	}
+	f.install(val, sum, start, true)
+	return nil
 }
 
 // watch starts an fsnotify watch on the file's directory, or returns nil
@@ -255,7 +279,8 @@ func (f *File[T]) Acquire() (T, func()) {
 // Reload examines the file now, as a file event would, and loads it if its
 // content changed. It returns the Loader's error for a rejected file (the
 // old version stays in service), ErrClosed after Close, and nil when the
-// content is unchanged or was loaded. For a SIGHUP handler and tests.
+// content is unchanged or was loaded. The watcher goroutine does the same on
+// its own; Reload is for tests and tools that must not wait for it.
 func (f *File[T]) Reload() error {
 	return f.check(true)
 }
@@ -265,6 +290,29 @@ func (f *File[T]) Info() Info {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.info
+}
+
+// CheckLoaded returns an error naming each of files (Info of Files) that
+// has no version in service yet, a pending File (Options.StartPending)
+// whose file is still missing or rejected, with its path and last error;
+// nil when every one has loaded. A later rejected file does not count: the
+// version in service goes on serving. For a readiness check: the error is
+// one line, the files separated by "; ".
+func CheckLoaded(files []Info) error {
+	var msg []string
+	for _, fi := range files {
+		switch {
+		case !fi.LoadedAt.IsZero():
+		case fi.LastError != "":
+			msg = append(msg, fi.Name+" has not loaded: "+fi.LastError)
+		default:
+			msg = append(msg, fmt.Sprintf("%s has not loaded from %q", fi.Name, fi.Path))
+		}
+	}
+	if len(msg) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msg, "; "))
 }
 
 // Close stops the watcher goroutine and retires the value in service: it
@@ -339,7 +387,11 @@ func (f *File[T]) reject(err error) error {
 		s.failures.Inc()
 		s.lastOK.Set(0)
 	}
-	f.log.Error("data file rejected; the previous version stays in service", "file", f.name, "path", f.path, "in_service", f.info.Version, "err", err)
+	if f.info.LoadedAt.IsZero() {
+		f.log.Error("data file rejected; none is in service until one loads", "file", f.name, "path", f.path, "err", err)
+	} else {
+		f.log.Error("data file rejected; the previous version stays in service", "file", f.name, "path", f.path, "in_service", f.info.Version, "err", err)
+	}
 	return err
 }
 
@@ -388,7 +440,7 @@ func (f *File[T]) check(force bool) error {
 	if err != nil {
 		return f.reject(err)
 	}
-	f.install(val, sum, start, false)
+	f.install(val, sum, start, f.info.LoadedAt.IsZero())
 	return nil
 }
 

@@ -352,6 +352,71 @@ func TestOpenRejects(t *testing.T) {
 	}
 }
 
+// TestStartPending: a file missing or rejected at Open leaves a pending
+// File with no value, reported by CheckLoaded, until the watcher loads a
+// good one; a later bad file keeps that version in service and the File
+// loaded.
+func TestStartPending(t *testing.T) {
+	f := func(name, initial string) {
+		t.Helper()
+		reg := prometheus.NewRegistry()
+		path := filepath.Join(t.TempDir(), "data.txt")
+		if initial != "" {
+			writeFile(t, path, initial)
+		}
+		l := &loader{}
+		file, err := Open("test.pending", path, l.load, Options[*value]{
+			StartPending: true, Debounce: time.Millisecond, Interval: 20 * time.Millisecond, Metrics: NewMetrics(reg),
+		})
+		if err != nil {
+			t.Fatalf("%s: Open with StartPending = %v", name, err)
+		}
+		defer file.Close()
+
+		if v, release := file.Acquire(); v != nil {
+			t.Errorf("%s: pending Acquire = %v, want nil", name, v)
+		} else {
+			release()
+		}
+		err = CheckLoaded([]Info{file.Info()})
+		if err == nil {
+			t.Fatalf("%s: CheckLoaded of a pending file = nil", name)
+		}
+		for _, want := range []string{"test.pending", path} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: CheckLoaded = %q, want it to name %q", name, err, want)
+			}
+		}
+		if got := gather(t, reg, "test.pending"); got["adx_data_reload_failures_total"] != 1 || got["adx_data_last_reload_successful"] != 0 || got["adx_data_loaded_timestamp_seconds"] != 0 {
+			t.Errorf("%s: pending series %v", name, got)
+		}
+
+		replace(t, path, data("good"))
+		waitFor(t, name+": the good file to load", func() bool { return CheckLoaded([]Info{file.Info()}) == nil })
+		if s := current(t, file); s != "good" {
+			t.Errorf("%s: value %q after the good file, want good", name, s)
+		}
+		if info := file.Info(); info.Reloads != 0 || !info.LastReloadOK || info.Version == "" {
+			t.Errorf("%s: Info after the first load = %+v", name, info)
+		}
+
+		replace(t, path, "DATA bad\nE")
+		waitFor(t, name+": the bad file to be rejected", func() bool { return file.Info().Failures == 2 })
+		if err := CheckLoaded([]Info{file.Info()}); err != nil {
+			t.Errorf("%s: CheckLoaded after a rejected reload = %v, want nil", name, err)
+		}
+		if s := current(t, file); s != "good" {
+			t.Errorf("%s: value %q after a bad file, want good kept", name, s)
+		}
+	}
+	f("missing", "")
+	f("rejected", "DATA truncated\nEN")
+
+	if err := CheckLoaded(nil); err != nil {
+		t.Errorf("CheckLoaded(nil) = %v", err)
+	}
+}
+
 func TestCloseWaitsForReaders(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.txt")
 	writeFile(t, path, data("held"))

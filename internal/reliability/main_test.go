@@ -83,7 +83,7 @@ func hasSetting(key string) bool {
 }
 
 // figure logs one greppable line: FIGURE name: k=v k=v ...
-func figure(t *testing.T, name string, kv ...any) {
+func figure(t testing.TB, name string, kv ...any) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("FIGURE " + name + ":")
@@ -101,7 +101,7 @@ const houseDemand = `  - name: house
 `
 
 // writeConfig writes an adx config file and returns its path.
-func writeConfig(t *testing.T, yaml string) string {
+func writeConfig(t testing.TB, yaml string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "adx.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
@@ -112,7 +112,7 @@ func writeConfig(t *testing.T, yaml string) string {
 
 // startDSP serves a mock DSP on loopback for the test's lifetime and
 // returns it with its bid URL.
-func startDSP(t *testing.T, cfg bench.MockDSPConfig) (*bench.MockDSP, string) {
+func startDSP(t testing.TB, cfg bench.MockDSPConfig) (*bench.MockDSP, string) {
 	t.Helper()
 	dsp, err := bench.NewMockDSP(cfg)
 	if err != nil {
@@ -142,13 +142,19 @@ type adxProc struct {
 // environment, and returns once it logs that it is serving. The test's
 // cleanup kills it if it still runs, and logs its warnings and errors if
 // the test failed.
-func startAdx(t *testing.T, env []string, config string, args ...string) *adxProc {
+func startAdx(t testing.TB, env []string, config string, args ...string) *adxProc {
+	t.Helper()
+	return startAdxBinary(t, adxBinary, env, config, args...)
+}
+
+// startAdxBinary is startAdx for another adx binary.
+func startAdxBinary(t testing.TB, binary string, env []string, config string, args ...string) *adxProc {
 	t.Helper()
 	all := []string{"-http.listen", "127.0.0.1:0", "-admin.listen", "127.0.0.1:0"}
 	if config != "" {
 		all = append(all, "-config", config)
 	}
-	a := &adxProc{cmd: exec.Command(adxBinary, append(all, args...)...), exited: make(chan struct{})}
+	a := &adxProc{cmd: exec.Command(binary, append(all, args...)...), exited: make(chan struct{})}
 	a.cmd.Env = append(os.Environ(), env...)
 	stdout, err := a.cmd.StdoutPipe()
 	if err != nil {
@@ -237,7 +243,7 @@ type sample struct {
 type metricSet []sample
 
 // scrape reads the admin /metrics.
-func (a *adxProc) scrape(t *testing.T) metricSet {
+func (a *adxProc) scrape(t testing.TB) metricSet {
 	t.Helper()
 	m, err := a.tryScrape()
 	if err != nil {

@@ -104,7 +104,7 @@ func (a *adxProc) stop() {
 
 // synthTraffic synthesizes n varied requests (bench synth) and sets each
 // one's tmax, so that "answered within tmax" is one threshold for all.
-func synthTraffic(t *testing.T, n int, tmax time.Duration) *bench.Traffic {
+func synthTraffic(t testing.TB, n int, tmax time.Duration) *bench.Traffic {
 	t.Helper()
 	s, err := bench.NewSynth(bench.DefaultSynthConfig(1))
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/adx-exchange/adx/bench"
+	"github.com/adx-exchange/adx/internal/bench"
 )
 
 var costEarlier = flag.String("cost.earlier", "", "an earlier adx `binary` that BenchmarkCost also measures, in the same run, for a before-and-after figure")

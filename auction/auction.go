@@ -32,12 +32,6 @@ type Bidder interface {
 // blocking (house demand): the auction calls them on its own goroutine.
 type inProcess interface{ inProcess() }
 
-// waitingBidder is implemented by bidders that also report how long they
-// waited for their partner's answer (BidderResult.Wait).
-type waitingBidder interface {
-	bidWaiting(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, time.Duration, error)
-}
-
 // Auction is a configured set of bidders. It is built once from the config,
 // which adx reads only at start, and never changed; it is safe for
 // concurrent use.
@@ -48,6 +42,13 @@ type Auction struct {
 	metrics  *Metrics
 	series   []bidderSeries // series[i] belongs to bidders[i]
 	remote   int            // bidders called over the network
+	// remoteIdx are the indexes of the remote bidders in bidders.
+	remoteIdx []int
+	// mediaUsers[m] counts the encoded bidders taking media m: the
+	// references to the request encoded for m.
+	mediaUsers [mediaAll + 1]int32
+	// workers run the remote bidder calls.
+	workers workerPool
 }
 
 // New returns an Auction over bidders, in config order (the order breaks
@@ -61,13 +62,18 @@ func New(bidders []Bidder, currency string, limits Limits, metrics *Metrics) *Au
 	for i, b := range bidders {
 		series[i] = metrics.seriesFor(b.Name())
 	}
-	remote := 0
-	for _, b := range bidders {
-		if _, ok := b.(inProcess); !ok {
-			remote++
+	a := &Auction{bidders: bidders, currency: currency, limits: limits, metrics: metrics, series: series}
+	for i, b := range bidders {
+		if _, ok := b.(inProcess); ok {
+			continue
+		}
+		a.remote++
+		a.remoteIdx = append(a.remoteIdx, i)
+		if e, ok := b.(encodedBidder); ok {
+			a.mediaUsers[e.mediaSet()]++
 		}
 	}
-	return &Auction{bidders: bidders, currency: currency, limits: limits, metrics: metrics, series: series, remote: remote}
+	return a
 }
 
 // ValidateRequest checks a decoded request with openrtb.ValidateRequest,
@@ -176,34 +182,23 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 		}
 		return res
 	}
-	// Remote bidders run concurrently, each in its own goroutine; in-process
-	// bidders never block, so they run here meanwhile, saving a goroutine,
-	// a channel send and a timer per auction.
-	type answer struct {
-		i int
-		r BidderResult
-	}
+	// Remote bidders run concurrently, on the workers; in-process bidders
+	// never block, so they run here meanwhile, saving a worker, a channel
+	// send and a timer per auction.
 	var answers chan answer
+	var got []bool // got[i]: res.Bidders[i] is final
 	remote := 0
-	for i, b := range a.bidders {
-		if _, ok := b.(inProcess); ok {
-			continue
-		}
-		if answers == nil {
-			answers = make(chan answer, len(a.bidders))
-		}
-		remote++
-		go func() {
-			answers <- answer{i, a.callBidder(b, req, deadline)}
-		}()
+	if a.remote > 0 {
+		answers = make(chan answer, a.remote)
+		got = make([]bool, len(a.bidders))
+		remote = a.fanOut(req, deadline, answers, res, got)
 	}
 	for i, b := range a.bidders {
 		if _, ok := b.(inProcess); ok {
-			res.Bidders[i] = a.callBidder(b, req, deadline)
+			res.Bidders[i] = a.callBidder(b, req, nil, deadline)
 		}
 	}
 	if remote > 0 {
-		got := make([]bool, len(a.bidders))
 		timer := time.NewTimer(time.Until(deadline))
 	collect:
 		for n := 0; n < remote; n++ {
@@ -235,7 +230,8 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 
 // callBidder runs one bidder and turns its panic, if any, into an error:
 // a broken partner never takes the exchange down.
-func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, deadline time.Time) (r BidderResult) {
+// With body, b is an encodedBidder given the request already encoded.
+func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, body *sharedBody, deadline time.Time) (r BidderResult) {
 	start := time.Now()
 	r.Name = b.Name()
 	defer func() {
@@ -251,8 +247,8 @@ func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, deadline time.T
 		bids []openrtb2.Bid
 		err  error
 	)
-	if w, ok := b.(waitingBidder); ok {
-		bids, r.Wait, err = w.bidWaiting(req, deadline)
+	if body != nil {
+		bids, r.Wait, err = b.(encodedBidder).bidEncoded(req, body, deadline)
 	} else {
 		bids, err = b.Bid(req, deadline)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
@@ -68,25 +69,25 @@ func (b *HTTPBidder) Name() string { return b.name }
 
 // Bid calls the DSP and returns the bids of its answer.
 func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, error) {
-	bids, _, err := b.bidWaiting(req, deadline)
+	body, err := encodeFor(req, b.media, 1)
+	if err != nil {
+		return nil, err
+	}
+	bids, _, err := b.bidEncoded(req, body, deadline)
 	return bids, err
 }
 
-// bidWaiting is Bid, and also returns how long the DSP took to answer,
-// from sending the request to reading the answer.
-func (b *HTTPBidder) bidWaiting(req *openrtb2.BidRequest, deadline time.Time) (_ []openrtb2.Bid, wait time.Duration, _ error) {
-	out := *req
-	if b.media != mediaAll {
-		out.Imp = make([]openrtb2.Imp, 0, len(req.Imp))
-		for i := range req.Imp {
-			if impMedia(&req.Imp[i])&b.media != 0 {
-				out.Imp = append(out.Imp, req.Imp[i])
-			}
-		}
-		if len(out.Imp) == 0 {
-			return nil, 0, ErrNotEligible
-		}
-	}
+// mediaSet returns the imp kinds the DSP is sent.
+func (b *HTTPBidder) mediaSet() mediaMask { return b.media }
+
+// requestBodies are the pooled bodies of DSP requests: the shared encoded
+// request with this DSP's tmax spliced in.
+var requestBodies = sync.Pool{New: func() any { return new([]byte) }}
+
+// bidEncoded is Bid with the request encoded (encodeFor), and also returns
+// how long the DSP took to answer, from sending the request to reading the
+// answer.
+func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, deadline time.Time) (_ []openrtb2.Bid, wait time.Duration, _ error) {
 	if b.timeout > 0 {
 		if d := time.Now().Add(b.timeout); d.Before(deadline) {
 			deadline = d
@@ -94,13 +95,17 @@ func (b *HTTPBidder) bidWaiting(req *openrtb2.BidRequest, deadline time.Time) (_
 	}
 	left := time.Until(deadline)
 	if left < minCallTime {
+		body.release()
 		return nil, 0, errTimeout
 	}
-	out.TMax = left.Milliseconds()
-	body, err := openrtb.EncodeRequest(&out)
-	if err != nil {
-		return nil, 0, fmt.Errorf("cannot encode the request: %w", err)
-	}
+	buf := requestBodies.Get().(*[]byte)
+	*buf = openrtb.AppendWithTMax((*buf)[:0], body.b, left.Milliseconds())
+	body.release()
+	defer func() {
+		if cap(*buf) <= maxPooledBody {
+			requestBodies.Put(buf)
+		}
+	}()
 
 	hreq := fasthttp.AcquireRequest()
 	hresp := fasthttp.AcquireResponse()
@@ -113,9 +118,9 @@ func (b *HTTPBidder) bidWaiting(req *openrtb2.BidRequest, deadline time.Time) (_
 	for _, h := range b.headers {
 		hreq.Header.Set(h[0], h[1])
 	}
-	hreq.SetBodyRaw(body)
+	hreq.SetBodyRaw(*buf) // released before buf
 	sent := time.Now()
-	err = b.client.DoDeadline(hreq, hresp, deadline)
+	err := b.client.DoDeadline(hreq, hresp, deadline)
 	wait = time.Since(sent)
 	if err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {

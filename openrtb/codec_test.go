@@ -41,3 +41,59 @@ func TestEncodeResponseKeepsMarkup(t *testing.T) {
 		t.Errorf("got %s, want it to hold %s", out, want)
 	}
 }
+
+// AppendRequest and AppendResponse write what EncodeRequest and
+// EncodeResponse write, after what dst holds; AppendWithTMax gives the
+// request its tmax and nothing else changes.
+func TestAppendEncoders(t *testing.T) {
+	n := 0
+	for name, body := range corpusBodies(t, "bidrequest") {
+		var req openrtb2.BidRequest
+		if DecodeRequest(body, &req) != nil {
+			continue
+		}
+		n++
+		want, err := EncodeRequest(&req)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := AppendRequest([]byte("prefix"), &req)
+		if err != nil || string(got) != "prefix"+string(want) {
+			t.Errorf("%s: AppendRequest = %q, %v; want the prefix and %q", name, got, err, want)
+		}
+		noTMax := req
+		noTMax.TMax = 0
+		shared, err := AppendRequest(nil, &noTMax)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back openrtb2.BidRequest
+		if err := DecodeRequest(AppendWithTMax(nil, shared, 87), &back); err != nil {
+			t.Fatalf("%s: the request with tmax spliced in does not decode: %v", name, err)
+		}
+		withTMax := req
+		withTMax.TMax = 87
+		a, _ := EncodeRequest(&withTMax)
+		b, _ := EncodeRequest(&back)
+		if string(a) != string(b) {
+			t.Errorf("%s: with tmax spliced in:\n%s\nwant\n%s", name, b, a)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d corpus requests decoded", n)
+	}
+	if got := string(AppendWithTMax(nil, []byte("{}"), 5)); got != `{"tmax":5}` {
+		t.Errorf("AppendWithTMax of {} = %s", got)
+	}
+	for name, body := range corpusBodies(t, "bidresponse") {
+		var resp openrtb2.BidResponse
+		if DecodeResponse(body, &resp) != nil {
+			continue
+		}
+		want, _ := EncodeResponse(&resp)
+		got, err := AppendResponse(nil, &resp)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s: AppendResponse = %q, %v; want %q", name, got, err, want)
+		}
+	}
+}

@@ -1,0 +1,130 @@
+package auction
+
+import (
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/openrtb"
+)
+
+// recordingDSP is a real DSP on loopback that answers no-bid and keeps the
+// requests it was sent.
+type recordingDSP struct {
+	url string
+	mu  sync.Mutex
+	got []openrtb2.BidRequest
+}
+
+func startRecordingDSP(t *testing.T) *recordingDSP {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &recordingDSP{url: "http://" + ln.Addr().String() + "/bid"}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		var req openrtb2.BidRequest
+		if err := openrtb.DecodeRequest(ctx.PostBody(), &req); err != nil {
+			t.Errorf("the DSP was sent a body that does not decode: %v: %s", err, ctx.PostBody())
+		}
+		d.mu.Lock()
+		d.got = append(d.got, req)
+		d.mu.Unlock()
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	}}
+	go srv.Serve(ln) //nolint:errcheck // ends with the listener
+	t.Cleanup(func() { srv.Shutdown() })
+	return d
+}
+
+func (d *recordingDSP) requests() []openrtb2.BidRequest {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]openrtb2.BidRequest(nil), d.got...)
+}
+
+// Bidders taking the same media share one encoding of the request; each
+// gets its own tmax and only the imps of its media; a bidder with none is
+// not called.
+func TestFanOutByMedia(t *testing.T) {
+	all1, all2, video, audio := startRecordingDSP(t), startRecordingDSP(t), startRecordingDSP(t), startRecordingDSP(t)
+	bidder := func(name string, d *recordingDSP, media ...string) Bidder {
+		return NewHTTPBidder(config.Demand{Name: name, Endpoint: d.url, MediaTypes: media}, config.Defaults().DSPClient, "USD")
+	}
+	a := New([]Bidder{bidder("all1", all1), bidder("all2", all2), bidder("video", video, "video"), bidder("audio", audio, "audio")}, "USD", Limits{}, nil)
+	req := &openrtb2.BidRequest{ID: "r", TMax: 500, Imp: []openrtb2.Imp{
+		{ID: "1", Banner: &openrtb2.Banner{Format: []openrtb2.Format{{W: 300, H: 250}}}},
+		{ID: "2", Video: &openrtb2.Video{MIMEs: []string{"video/mp4"}}},
+	}}
+	res := a.Run(req, time.Now().Add(2*time.Second))
+	want := []Outcome{OutcomeNoBid, OutcomeNoBid, OutcomeNoBid, OutcomeNotEligible}
+	for i, br := range res.Bidders {
+		if br.Outcome != want[i] {
+			t.Errorf("%s: outcome %v (%v), want %v", br.Name, br.Outcome, br.Err, want[i])
+		}
+	}
+	for _, c := range []struct {
+		name string
+		d    *recordingDSP
+		imps []string
+	}{{"all1", all1, []string{"1", "2"}}, {"all2", all2, []string{"1", "2"}}, {"video", video, []string{"2"}}, {"audio", audio, nil}} {
+		got := c.d.requests()
+		if len(c.imps) == 0 {
+			if len(got) != 0 {
+				t.Errorf("%s was called with no imp of its media", c.name)
+			}
+			continue
+		}
+		if len(got) != 1 {
+			t.Fatalf("%s got %d requests, want 1", c.name, len(got))
+		}
+		r := got[0]
+		var ids []string
+		for _, imp := range r.Imp {
+			ids = append(ids, imp.ID)
+		}
+		if r.ID != "r" || r.TMax <= 0 || r.TMax > 2000 || len(ids) != len(c.imps) || ids[0] != c.imps[0] {
+			t.Errorf("%s was sent id %q, tmax %d, imps %v; want id r, the time left (0-2000 ms), imps %v", c.name, r.ID, r.TMax, ids, c.imps)
+		}
+	}
+	if req.TMax != 500 || len(req.Imp) != 2 {
+		t.Errorf("the auction changed the request: tmax %d, %d imps", req.TMax, len(req.Imp))
+	}
+}
+
+// Remote calls run on workers that are reused from one auction to the
+// next, and that exit once idle.
+func TestWorkersAreReusedThenRetire(t *testing.T) {
+	d := startRecordingDSP(t)
+	a := New([]Bidder{NewHTTPBidder(config.Demand{Name: "dsp", Endpoint: d.url}, config.Defaults().DSPClient, "USD")}, "USD", Limits{}, nil)
+	a.workers.maxIdle = 100 * time.Millisecond
+	req := &openrtb2.BidRequest{ID: "r", Imp: []openrtb2.Imp{{ID: "1", Banner: &openrtb2.Banner{}}}}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for end := time.Now().Add(30 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("waited 30s for %s", what)
+			}
+		}
+	}
+	for i := range 20 {
+		if res := a.Run(req, time.Now().Add(5*time.Second)); res.Bidders[0].Outcome != OutcomeNoBid {
+			t.Fatalf("auction %d: outcome %v (%v)", i, res.Bidders[0].Outcome, res.Bidders[0].Err)
+		}
+		// The worker is back in the pool just after sending its answer.
+		waitFor("the worker to be idle", func() bool { return a.workers.idleWorkers() == 1 })
+	}
+	waitFor("the idle worker to exit", func() bool { return a.workers.idleWorkers() == 0 })
+	if res := a.Run(req, time.Now().Add(5*time.Second)); res.Bidders[0].Outcome != OutcomeNoBid {
+		t.Fatalf("after the workers exited: outcome %v (%v)", res.Bidders[0].Outcome, res.Bidders[0].Err)
+	}
+	if n := len(d.requests()); n != 21 {
+		t.Errorf("the DSP got %d requests, want 21", n)
+	}
+}

@@ -1,0 +1,44 @@
+//go:build !race
+
+package openrtb
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+)
+
+// TestAppendRequestAllocations: encoding into a grown slice allocates
+// nothing, and decoding a request costs one allocation for the copy its
+// strings point into, plus its objects but no string without an escape.
+func TestAppendRequestAllocations(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join("..", "testdata", "openrtb", benchFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req openrtb2.BidRequest
+	if err := DecodeRequest(body, &req); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 2*len(body))
+	if n := testing.AllocsPerRun(100, func() {
+		buf, _ = AppendRequest(buf[:0], &req)
+	}); n != 0 {
+		t.Errorf("AppendRequest into a grown slice: %v allocations, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		buf = AppendWithTMax(buf[:0], body, 100)
+	}); n != 0 {
+		t.Errorf("AppendWithTMax into a grown slice: %v allocations, want 0", n)
+	}
+	n := testing.AllocsPerRun(100, func() {
+		var r openrtb2.BidRequest
+		DecodeRequest(body, &r)
+	})
+	t.Logf("DecodeRequest of %s: %v allocations", benchFile, n)
+	if n > 40 {
+		t.Errorf("DecodeRequest: %v allocations, want at most 40 (it was 66 when every string was a copy of its own)", n)
+	}
+}

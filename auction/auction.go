@@ -7,7 +7,6 @@ package auction
 import (
 	"math"
 	"runtime/debug"
-	"sort"
 	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
@@ -148,6 +147,8 @@ type BidderResult struct {
 type Winner struct {
 	Seat string
 	Bid  *openrtb2.Bid
+	// bidder is the index of the bidder in the auction's config order.
+	bidder int
 }
 
 // Result is one auction's outcome. Winners follow the order of req.Imp and
@@ -155,7 +156,14 @@ type Winner struct {
 type Result struct {
 	Bidders []BidderResult
 	Winners []Winner
+	// Room for the usual auction, a few bidders and imps, in the one
+	// allocation of the Result.
+	bidders [inlineBidders]BidderResult
+	winners [inlineImps]Winner
 }
+
+// The bidders and imps a Result has room for without allocating more.
+const inlineBidders, inlineImps = 4, 4
 
 // DemandWait returns the longest time a remote bidder waited for its
 // partner's answer: what the auction could not go faster than. The rest
@@ -174,7 +182,12 @@ func (r *Result) DemandWait() time.Duration {
 // still unchecked at the deadline are dropped (DropLate).
 func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 	start := time.Now()
-	res := &Result{Bidders: make([]BidderResult, len(a.bidders))}
+	res := &Result{}
+	if len(a.bidders) <= inlineBidders {
+		res.Bidders = res.bidders[:len(a.bidders)]
+	} else {
+		res.Bidders = make([]BidderResult, len(a.bidders))
+	}
 	if !acceptsCurrency(req.Cur, a.currency) {
 		// The SSP takes only currencies the exchange does not bid in.
 		for i, b := range a.bidders {
@@ -185,13 +198,12 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 	// Remote bidders run concurrently, on the workers; in-process bidders
 	// never block, so they run here meanwhile, saving a worker, a channel
 	// send and a timer per auction.
+	// A remote bidder's result is final once it has its name.
 	var answers chan answer
-	var got []bool // got[i]: res.Bidders[i] is final
 	remote := 0
 	if a.remote > 0 {
 		answers = make(chan answer, a.remote)
-		got = make([]bool, len(a.bidders))
-		remote = a.fanOut(req, deadline, answers, res, got)
+		remote = a.fanOut(req, deadline, answers, res)
 	}
 	for i, b := range a.bidders {
 		if _, ok := b.(inProcess); ok {
@@ -199,20 +211,19 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 		}
 	}
 	if remote > 0 {
-		timer := time.NewTimer(time.Until(deadline))
+		timer := acquireTimer(time.Until(deadline))
 	collect:
 		for n := 0; n < remote; n++ {
 			select {
 			case ans := <-answers:
 				res.Bidders[ans.i] = ans.r
-				got[ans.i] = true
 			case <-timer.C:
 				break collect
 			}
 		}
-		timer.Stop()
-		for i, b := range a.bidders {
-			if _, ok := b.(inProcess); !ok && !got[i] {
+		releaseTimer(timer)
+		for _, i := range a.remoteIdx {
+			if b := a.bidders[i]; res.Bidders[i].Name == "" {
 				waited := time.Since(start) // the auction waited for it all along
 				res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeTimeout, Err: errTimeout, Latency: waited, Wait: waited}
 			}
@@ -220,8 +231,11 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 	}
 	imps := newImpIndex(req.Imp)
 	var pick picker
+	if len(req.Imp) <= inlineImps {
+		pick.best = res.winners[:len(req.Imp)]
+	}
 	for i := range res.Bidders {
-		a.validateBids(req, &imps, deadline, &res.Bidders[i], &pick)
+		a.validateBids(req, &imps, deadline, i, &res.Bidders[i], &pick)
 		a.series[i].observe(&res.Bidders[i])
 	}
 	res.Winners = pick.winners()
@@ -282,7 +296,7 @@ const lateCheckEvery = 64
 // currency was checked by the bidder. Bids past Limits.MaxBidsPerResponse
 // are dropped unchecked, and so are the bids still unchecked when the
 // deadline passes: the auction answers on time whatever a partner sends.
-func (a *Auction) validateBids(req *openrtb2.BidRequest, imps *impIndex, deadline time.Time, r *BidderResult, pick *picker) {
+func (a *Auction) validateBids(req *openrtb2.BidRequest, imps *impIndex, deadline time.Time, bidder int, r *BidderResult, pick *picker) {
 	if n := a.limits.MaxBidsPerResponse; n > 0 && len(r.Bids) > n {
 		r.Dropped[DropTooManyBids] += len(r.Bids) - n
 		r.Bids = r.Bids[:n]
@@ -304,7 +318,7 @@ func (a *Auction) validateBids(req *openrtb2.BidRequest, imps *impIndex, deadlin
 		}
 		kept = kept[:len(kept)+1]
 		// Kept bids are never moved again, so the pointer stays valid.
-		pick.offer(len(req.Imp), k, r.Name, &kept[len(kept)-1])
+		pick.offer(len(req.Imp), k, bidder, r.Name, &kept[len(kept)-1])
 	}
 	r.Bids = kept
 }
@@ -417,14 +431,14 @@ type picker struct {
 }
 
 // offer considers bid, from the bidder named seat, for imp k of nImps.
-func (p *picker) offer(nImps, k int, seat string, bid *openrtb2.Bid) {
+func (p *picker) offer(nImps, k, bidder int, seat string, bid *openrtb2.Bid) {
 	if p.best == nil {
 		p.best = make([]Winner, nImps)
 	}
 	cur := &p.best[k]
 	if cur.Bid == nil || bid.Price > cur.Bid.Price ||
 		bid.Price == cur.Bid.Price && cur.Seat == seat && bid.ID < cur.Bid.ID {
-		*cur = Winner{Seat: seat, Bid: bid}
+		*cur = Winner{Seat: seat, Bid: bid, bidder: bidder}
 	}
 }
 
@@ -443,30 +457,38 @@ func (p *picker) winners() []Winner {
 	return winners
 }
 
-// Response builds the BidResponse for the SSP: one seat per bidder with a
-// winning bid, seats in config order. ok is false when no imp has a winner
-// (the caller answers 204).
-func (r *Result) Response(req *openrtb2.BidRequest, currency string) (resp *openrtb2.BidResponse, ok bool) {
+// Response fills resp with the BidResponse for the SSP: one seat per
+// bidder with a winning bid, seats in config order. It returns false when
+// no imp has a winner (the caller answers 204). It allocates two slices:
+// the seats, and the bids they share.
+func (r *Result) Response(req *openrtb2.BidRequest, currency string, resp *openrtb2.BidResponse) bool {
 	if len(r.Winners) == 0 {
-		return nil, false
+		return false
 	}
-	resp = &openrtb2.BidResponse{ID: req.ID, Cur: currency}
-	seats := make(map[string]int, len(r.Winners))
-	for _, w := range r.Winners {
-		i, found := seats[w.Seat]
-		if !found {
-			i = len(resp.SeatBid)
-			seats[w.Seat] = i
-			resp.SeatBid = append(resp.SeatBid, openrtb2.SeatBid{Seat: w.Seat})
+	*resp = openrtb2.BidResponse{ID: req.ID, Cur: currency}
+	seats := 0
+	for b := range r.Bidders {
+		for _, w := range r.Winners {
+			if w.bidder == b {
+				seats++
+				break
+			}
 		}
-		resp.SeatBid[i].Bid = append(resp.SeatBid[i].Bid, *w.Bid)
 	}
-	order := make(map[string]int, len(r.Bidders))
-	for i, b := range r.Bidders {
-		order[b.Name] = i
+	resp.SeatBid = make([]openrtb2.SeatBid, 0, seats)
+	bids := make([]openrtb2.Bid, 0, len(r.Winners))
+	for b := range r.Bidders {
+		first := len(bids)
+		for _, w := range r.Winners {
+			if w.bidder == b {
+				bids = append(bids, *w.Bid)
+			}
+		}
+		if len(bids) > first {
+			resp.SeatBid = append(resp.SeatBid, openrtb2.SeatBid{Seat: r.Bidders[b].Name, Bid: bids[first:len(bids):len(bids)]})
+		}
 	}
-	sort.SliceStable(resp.SeatBid, func(i, j int) bool { return order[resp.SeatBid[i].Seat] < order[resp.SeatBid[j].Seat] })
-	return resp, true
+	return true
 }
 
 func acceptsCurrency(curs []string, currency string) bool {

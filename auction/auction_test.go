@@ -93,8 +93,8 @@ func TestGolden(t *testing.T) {
 				limits = Limits{MaxBidsPerResponse: gc.Limits.MaxBidsPerResponse, MaxBidPrice: gc.Limits.MaxBidPrice}
 			}
 			res := New(bidders, "USD", limits, nil).Run(&req, time.Now().Add(time.Second))
-			resp, ok := res.Response(&req, "USD")
-			if !ok {
+			resp := &openrtb2.BidResponse{}
+			if !res.Response(&req, "USD", resp) {
 				resp = nil
 			}
 			dropped := map[string]map[string]int{}

@@ -43,7 +43,8 @@ func BenchmarkAuction(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		res := a.Run(&req, time.Now().Add(time.Second))
-		if _, ok := res.Response(&req, "USD"); !ok {
+		var resp openrtb2.BidResponse
+		if !res.Response(&req, "USD", &resp) {
 			b.Fatal("no winner")
 		}
 	}
@@ -67,11 +68,11 @@ func BenchmarkRequestPath(b *testing.B) {
 					b.Fatal(err)
 				}
 				res := a.Run(&req, time.Now().Add(time.Second))
-				resp, ok := res.Response(&req, "USD")
-				if !ok {
+				var resp openrtb2.BidResponse
+				if !res.Response(&req, "USD", &resp) {
 					b.Fatal("no winner")
 				}
-				if _, err := openrtb.EncodeResponse(resp); err != nil {
+				if _, err := openrtb.EncodeResponse(&resp); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -159,7 +160,7 @@ func validateAndPick(req *openrtb2.BidRequest, results []BidderResult, deadline 
 	imps := newImpIndex(req.Imp)
 	var pick picker
 	for i := range results {
-		a.validateBids(req, &imps, deadline, &results[i], &pick)
+		a.validateBids(req, &imps, deadline, i, &results[i], &pick)
 	}
 	return pick.winners()
 }

@@ -82,8 +82,8 @@ func encodeFor(req *openrtb2.BidRequest, media mediaMask, users int32) (*sharedB
 // fanOut starts every remote bidder on a worker and returns how many it
 // started. The request is encoded once per set of media that encoded
 // bidders take; a bidder with no imp of its media, or whose request cannot
-// be encoded, is not started: its result is set in res, and got marks it.
-func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers chan<- answer, res *Result, got []bool) int {
+// be encoded, is not started: its result is set in res.
+func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers chan<- answer, res *Result) int {
 	var (
 		bodies [mediaAll + 1]*sharedBody
 		errs   [mediaAll + 1]error
@@ -102,7 +102,7 @@ func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers c
 				if errs[m] != ErrNotEligible {
 					r.Outcome, r.Err = OutcomeError, errs[m]
 				}
-				res.Bidders[i], got[i] = r, true
+				res.Bidders[i] = r
 				continue
 			}
 			c.body = bodies[m]
@@ -111,4 +111,21 @@ func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers c
 		a.workers.run(c)
 	}
 	return started
+}
+
+// timers are the auctions' deadline timers, reused: a new one is two
+// allocations. Stopped timers have nothing to receive (Go 1.23 timers).
+var timers sync.Pool
+
+func acquireTimer(d time.Duration) *time.Timer {
+	if t, ok := timers.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+func releaseTimer(t *time.Timer) {
+	t.Stop()
+	timers.Put(t)
 }

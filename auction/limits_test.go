@@ -104,7 +104,7 @@ func TestValidateBidsLimits(t *testing.T) {
 		t.Helper()
 		a := New(nil, "USD", limits, nil)
 		r := BidderResult{Name: "dsp", Bids: bids}
-		a.validateBids(req, &imps, deadline, &r, &picker{})
+		a.validateBids(req, &imps, deadline, 0, &r, &picker{})
 		if len(r.Bids) != kept {
 			t.Errorf("%s: kept %d bids, want %d", name, len(r.Bids), kept)
 		}
@@ -144,7 +144,7 @@ func TestValidateBidsKeepsOrder(t *testing.T) {
 	bids[0].CrID, bids[3].ImpID, bids[4].Price = "", "nope", 0
 	r := BidderResult{Bids: bids}
 	var pick picker
-	New(nil, "USD", Limits{}, nil).validateBids(req, &imps, time.Now().Add(time.Hour), &r, &pick)
+	New(nil, "USD", Limits{}, nil).validateBids(req, &imps, time.Now().Add(time.Hour), 0, &r, &pick)
 	var ids string
 	for _, b := range r.Bids {
 		ids += b.ID + " "
@@ -173,7 +173,7 @@ func referenceWinners(req *openrtb2.BidRequest, bidders []BidderResult) []Winner
 				}
 				if best.Bid == nil || bid.Price > best.Bid.Price ||
 					bid.Price == best.Bid.Price && best.Seat == bidders[b].Name && bid.ID < best.Bid.ID {
-					best = Winner{Seat: bidders[b].Name, Bid: bid}
+					best = Winner{Seat: bidders[b].Name, Bid: bid, bidder: b}
 				}
 			}
 		}
@@ -209,7 +209,7 @@ func TestPickerMatchesReference(t *testing.T) {
 			var pick picker
 			a := New(nil, "USD", Limits{}, nil)
 			for b := range bidders {
-				a.validateBids(req, &imps, time.Now().Add(time.Hour), &bidders[b], &pick)
+				a.validateBids(req, &imps, time.Now().Add(time.Hour), b, &bidders[b], &pick)
 			}
 			got := pick.winners()
 			if len(got) != len(want) {

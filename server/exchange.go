@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
@@ -35,7 +36,7 @@ type exchange struct {
 	req      openrtb2.BidRequest
 	deadline time.Time
 	result   *auction.Result
-	resp     *openrtb2.BidResponse
+	resp     openrtb2.BidResponse
 }
 
 // handleAuction is the request path: each line is one stage, in order,
@@ -165,11 +166,9 @@ func (p *Public) runAuction(x *exchange) outcome {
 	if p.sampled() {
 		p.logAuction(&x.req, x.result, x.arrival, x.deadline)
 	}
-	resp, ok := x.result.Response(&x.req, p.cfg.Auction.Currency)
-	if !ok {
+	if !x.result.Response(&x.req, p.cfg.Auction.Currency, &x.resp) {
 		return outcome{end: noBid}
 	}
-	x.resp = resp
 	return outcome{end: bid}
 }
 
@@ -178,8 +177,11 @@ func (p *Public) respond(x *exchange, o outcome) {
 	ctx := x.ctx
 	switch o.end {
 	case bid:
-		out, err := openrtb.EncodeResponse(x.resp)
+		scratch := responseBufs.Get().(*[]byte)
+		out, err := openrtb.AppendResponse((*scratch)[:0], &x.resp)
+		*scratch = out[:0]
 		if err != nil {
+			responseBufs.Put(scratch)
 			// Bids that cannot be encoded come from a bug, not from the SSP.
 			p.log.Error("cannot encode a BidResponse", "id", x.req.ID, "err", err)
 			o.end = noBid
@@ -187,7 +189,10 @@ func (p *Public) respond(x *exchange, o outcome) {
 		}
 		ctx.SetContentType("application/json")
 		ctx.Response.Header.Set("X-Openrtb-Version", "2.6")
-		ctx.SetBody(out)
+		ctx.SetBody(out) // a copy, into fasthttp's own buffer
+		if cap(out) <= maxPooledResponse {
+			responseBufs.Put(scratch)
+		}
 	case invalidTraffic:
 		p.metrics.blockedIVT(o.reason).Inc()
 	case shed:
@@ -225,6 +230,12 @@ func (p *Public) finish(x *exchange) {
 		p.admission.Release()
 	}
 }
+
+// responseBufs are scratch buffers that responses are encoded into.
+var responseBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledResponse bounds the response buffers kept for reuse.
+const maxPooledResponse = 64 << 10
 
 // sampled reports whether this request's line is logged (log.sample_rate).
 func (p *Public) sampled() bool {

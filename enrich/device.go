@@ -84,10 +84,11 @@ func OpenDevices(opts DeviceOptions) (*Devices, error) {
 		}
 		return dbHandle{db}, nil
 	}, reload.Options[dbHandle]{
-		Interval: opts.ReloadInterval,
-		Logger:   opts.Logger,
-		Metrics:  opts.Metrics,
-		Version:  func(h dbHandle) string { return h.db.Version() },
+		Interval:   opts.ReloadInterval,
+		Logger:     opts.Logger,
+		Metrics:    opts.Metrics,
+		Version:    func(h dbHandle) string { return h.db.Version() },
+		HeapBacked: true, // the database is plain memory
 
 		StartPending: opts.StartPending,
 	})

@@ -173,6 +173,8 @@ func OpenGeo(opts GeoOptions) (*Geo, error) {
 			Logger:   opts.Logger,
 			Metrics:  opts.Metrics,
 			Version:  dbVersion,
+			// Read into memory, never mapped (see slot.load).
+			HeapBacked: true,
 
 			StartPending: opts.StartPending,
 		})

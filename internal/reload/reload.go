@@ -88,6 +88,14 @@ type Options[T io.Closer] struct {
 	// T) until the watcher loads a version the Loader accepts. Without it
 	// Open returns the error.
 	StartPending bool
+	// HeapBacked says a value is plain memory that the GC frees once the
+	// last reader lets go of it: no file mapping or descriptor that Close
+	// must release first. Its readers then need no reference count:
+	// Acquire is one atomic load and its release does nothing, and a
+	// retired version is never closed, only dropped. (A value that must be
+	// closed, such as a memory mapping, cannot be HeapBacked: closing it
+	// under a reader would fault.)
+	HeapBacked bool
 }
 
 // Info describes the version of a File in service and its reload history,
@@ -125,6 +133,7 @@ type File[T io.Closer] struct {
 	metrics               *Metrics
 	series                *series
 	interval, debounce    time.Duration
+	heapBacked            bool // Options.HeapBacked
 
 	cur atomic.Pointer[generation[T]]
 
@@ -174,18 +183,20 @@ func Open[T io.Closer](name, path string, load Loader[T], opts Options[T]) (*Fil
 		return nil, fmt.Errorf("cannot load %s from %q: %w", name, path, err)
 	}
 	f := &File[T]{
-		name:     name,
-		path:     path,
-		dir:      filepath.Dir(abs),
-		base:     filepath.Base(abs),
-		load:     load,
-		version:  opts.Version,
-		log:      opts.Logger,
-		metrics:  opts.Metrics,
-		series:   opts.Metrics.series(name),
-		interval: opts.Interval,
-		debounce: opts.Debounce,
-		stop:     make(chan struct{}),
+		name:    name,
+		path:    path,
+		dir:     filepath.Dir(abs),
+		base:    filepath.Base(abs),
+		load:    load,
+		version: opts.Version,
+		// See Options.HeapBacked.
+		heapBacked: opts.HeapBacked,
+		log:        opts.Logger,
+		metrics:    opts.Metrics,
+		series:     opts.Metrics.series(name),
+		interval:   opts.Interval,
+		debounce:   opts.Debounce,
+		stop:       make(chan struct{}),
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
@@ -261,6 +272,13 @@ func (f *File[T]) watch() *fsnotify.Watcher {
 // value after. Acquire does not allocate. After Close it returns the zero T
 // and a release that does nothing.
 func (f *File[T]) Acquire() (T, func()) {
+	if f.heapBacked {
+		if g := f.cur.Load(); g != nil {
+			return g.val, noop
+		}
+		var zero T
+		return zero, noop
+	}
 	for {
 		g := f.cur.Load()
 		if g == nil {
@@ -331,7 +349,7 @@ func (f *File[T]) Close() error {
 		if f.done != nil {
 			<-f.done
 		}
-		if g := f.cur.Swap(nil); g != nil {
+		if g := f.cur.Swap(nil); g != nil && !f.heapBacked {
 			f.closeErr = g.unref()
 		}
 		f.metrics.forget(f.name)
@@ -371,7 +389,7 @@ func (f *File[T]) install(val T, sum [32]byte, start time.Time, first bool) {
 	}
 	f.log.Info(msg, "file", f.name, "path", f.path, "version", f.info.Version, "sha256", f.info.SHA256, "took", now.Sub(start).Round(time.Millisecond).String())
 
-	if old := f.cur.Swap(g); old != nil {
+	if old := f.cur.Swap(g); old != nil && !f.heapBacked {
 		_ = old.unref()
 	}
 }

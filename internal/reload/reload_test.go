@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -579,4 +580,48 @@ func gather(t *testing.T, reg *prometheus.Registry, name string) map[string]floa
 		}
 	}
 	return out
+}
+
+// A heap-backed file's readers hold no count: a held value stays usable
+// across reloads and Close, no value is ever closed, and the readers
+// running while versions are swapped see only whole values.
+func TestHeapBacked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.txt")
+	writeFile(t, path, data("v0"))
+	l := &loader{}
+	f, err := Open("test.heap", path, l.load, Options[*value]{Debounce: time.Millisecond, HeapBacked: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, release := f.Acquire()
+	stop := hammer(t, f, func(s string) bool { return strings.HasPrefix(s, "v") })
+	for i := 1; i <= 20; i++ {
+		replace(t, path, data("v"+strconv.Itoa(i)))
+		if err := f.Reload(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reads := stop(); reads == 0 {
+		t.Fatal("the readers made no read")
+	}
+	if got := current(t, f); got != "v20" {
+		t.Errorf("current value %q, want v20", got)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := held.Get(); err != nil || s != "v0" {
+		t.Errorf("the value held since the start: %q, %v", s, err)
+	}
+	release()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.vals) != 21 {
+		t.Fatalf("%d values loaded, want 21", len(l.vals))
+	}
+	for i, v := range l.vals {
+		if v.closes.Load() != 0 {
+			t.Errorf("heap-backed value %d was closed", i)
+		}
+	}
 }

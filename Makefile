@@ -2,7 +2,7 @@
 # race detector, the allocation pins without it, a short run of every fuzz
 # target, and the Helm chart checks (a separate Go module, so the server's
 # dependency graph stays small).
-.PHONY: test check-fmt vet test-go test-allocs fuzz test-reliability test-chart
+.PHONY: test check-fmt vet test-go test-allocs fuzz test-reliability test-chart bench-cost pgo
 
 test: check-fmt vet test-go test-allocs fuzz test-reliability test-chart
 
@@ -72,3 +72,15 @@ test-reliability:
 # with the Deployment's arguments.
 test-chart:
 	cd charts/test && ADX_IMAGE_TEST=1 go test -count=1 .
+
+# bench-cost measures what an auction costs adx (CPU, heap, own latency)
+# against a fasthttp hello-world in the same run (BenchmarkCost).
+bench-cost:
+	go test -run '^$$' -bench Cost -benchtime 3x ./internal/reliability/
+
+# pgo refreshes cmd/adx/default.pgo, the CPU profile the Go toolchain
+# optimizes adx's hot paths with (profile-guided optimization): a profile
+# of adx with one DSP under the cost benchmark's varied traffic. Commit
+# the new profile; refresh it when the request path changes.
+pgo:
+	go test -run '^$$' -bench Cost -benchtime 1x ./internal/reliability/ -cost.window 30s -cost.profile $(CURDIR)/cmd/adx/default.pgo

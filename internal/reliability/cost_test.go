@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -20,6 +23,8 @@ import (
 	"github.com/adx-exchange/adx/internal/bench"
 )
 
+var costProfile = flag.String("cost.profile", "", "write a CPU profile of adx with one DSP, taken over one measured window of BenchmarkCost, to this `file` (make pgo)")
+
 var costEarlier = flag.String("cost.earlier", "", "an earlier adx `binary` that BenchmarkCost also measures, in the same run, for a before-and-after figure")
 
 // costConns is the generator's connection bound in the cost benchmark: an
@@ -27,7 +32,7 @@ var costEarlier = flag.String("cost.earlier", "", "an earlier adx `binary` that 
 const costConns = 64
 
 // costWindow is each measured window of the cost benchmark.
-const costWindow = 5 * time.Second
+var costWindow = flag.Duration("cost.window", 5*time.Second, "each measured `window` of BenchmarkCost")
 
 // BenchmarkCost measures what an auction costs adx, next to what a
 // fasthttp hello-world (adx bench hello: read the request, answer 204)
@@ -97,8 +102,19 @@ func BenchmarkCost(b *testing.B) {
 	for range b.N {
 		h := measureCost(b, nil, hello.pid, hello.url, tr, rate)
 		helloCPU = append(helloCPU, float64(h.cpuPerReq)/1e3)
-		for _, t := range targets {
+		for k, t := range targets {
+			var prof chan error
+			if k == 0 && *costProfile != "" {
+				prof = make(chan error, 1)
+				go func() { prof <- t.proc.saveCPUProfile(*costProfile, *costWindow-time.Second) }()
+			}
 			c := measureCost(b, t.proc, t.proc.pid(), t.proc.auctionURL(), tr, rate)
+			if prof != nil {
+				if err := <-prof; err != nil {
+					b.Fatal(err)
+				}
+				*costProfile = "" // one window is enough
+			}
 			t.rounds = append(t.rounds, c)
 			t.ratio = append(t.ratio, float64(c.cpuPerReq)/float64(h.cpuPerReq))
 		}
@@ -148,7 +164,7 @@ func measureCost(b *testing.B, a *adxProc, pid int, url string, tr *bench.Traffi
 		before = a.scrape(b)
 	}
 	cpu0 := cpuTime(pid)
-	res, err := bench.Run(context.Background(), bench.RunConfig{Target: url, Traffic: tr, Rate: rate, Duration: costWindow, Conns: costConns, Timeout: time.Second})
+	res, err := bench.Run(context.Background(), bench.RunConfig{Target: url, Traffic: tr, Rate: rate, Duration: *costWindow, Conns: costConns, Timeout: time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -290,4 +306,19 @@ func onCPU(b *testing.B, cpu int, start func()) {
 	}
 	defer unix.SchedSetaffinity(0, &old)
 	start()
+}
+
+// saveCPUProfile writes a CPU profile of adx over d to path.
+func (a *adxProc) saveCPUProfile(path string, d time.Duration) error {
+	c := &http.Client{Timeout: d + 30*time.Second}
+	resp, err := c.Get("http://" + a.admin + "/debug/pprof/profile?seconds=" + strconv.Itoa(int(d.Seconds())))
+	if err != nil {
+		return fmt.Errorf("cannot profile adx: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cannot profile adx: status %d, %v", resp.StatusCode, err)
+	}
+	return os.WriteFile(path, body, 0o644)
 }

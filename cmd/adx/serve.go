@@ -83,78 +83,139 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 
-	// Fit the pod: the Go soft memory limit from the cgroup's memory limit
-	// (GOMEMLIMIT wins), GOMAXPROCS from the CPU quota, rounded down.
-	ctx, stopRefresh := context.WithCancel(context.Background())
-	defer stopRefresh()
+	stopFit := fitPod(cfg, log)
+	defer stopFit()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		gostats.NewCollector(), netstat.NewCollector(netstat.DefaultPath), memlimit.NewCollector(), maxprocs.NewCollector())
+	data, err := openData(cfg, log, reg)
+	if err != nil {
+		log.Error("cannot load the data files", "err", err)
+		return 1
+	}
+	defer data.Close()
+	st, err := startStages(cfg, log, reg)
+	if err != nil {
+		log.Error("cannot start the request path", "err", err)
+		return 1
+	}
+	defer st.stop()
+	public := server.NewPublic(cfg, auction.FromConfig(cfg, auction.NewMetrics(reg)), server.NewMetrics(reg), log,
+		server.Options{Geo: data.geo, Devices: data.devices, Capture: st.capture, Memory: st.memory, Admission: st.admit})
+	admin := newAdmin(cfg, log, reg, data)
+	lns, err := listen(cfg, log, reg)
+	if err != nil {
+		log.Error("cannot listen", "err", err)
+		return 1
+	}
+	return serveUntilSignal(cfg, log, public, admin, lns)
+}
+
+// fitPod fits adx to its pod: the Go soft memory limit from the cgroup's
+// memory limit (GOMEMLIMIT wins), kept up to date until the returned stop,
+// and GOMAXPROCS from the CPU quota, rounded down.
+func fitPod(cfg *config.Config, log *slog.Logger) (stop func()) {
+	ctx, stop := context.WithCancel(context.Background())
 	if _, err := memlimit.Apply(ctx, memlimit.Options{Ratio: cfg.Memory.LimitRatio, Refresh: memlimit.DefaultRefresh, Logger: log}); err != nil {
 		log.Error("cannot set the Go memory limit from the cgroup; running without one", "err", err)
 	}
 	if _, err := maxprocs.Apply(log); err != nil {
 		log.Error("cannot set GOMAXPROCS from the CPU quota", "err", err)
 	}
+	return stop
+}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		gostats.NewCollector(), netstat.NewCollector(netstat.DefaultPath), memlimit.NewCollector(), maxprocs.NewCollector())
-	// Data files: every file the config names is required. One that cannot
-	// be loaded now (not yet downloaded, or rejected) is logged and keeps
-	// /readyz at 503, naming it, until a version loads; the embedded
-	// defaults need no file. Later replacements are watched and swapped
-	// in, or rejected with the last good one kept, and adx stays ready.
-	dataMetrics := reload.NewMetrics(reg)
-	geo, err := openGeo(cfg, log, dataMetrics, true)
+// dataFiles are the data files enrichment reads, watched and reloaded.
+type dataFiles struct {
+	geo     *enrich.Geo
+	devices *enrich.Devices
+}
+
+// openData opens the data files. Every file the config names is
+// required. One that cannot be loaded now (not yet downloaded, or
+// rejected) is logged and keeps /readyz at 503, naming it, until a version
+// loads; the embedded defaults need no file. Later replacements are
+// watched and swapped in, or rejected with the last good one kept, and adx
+// stays ready.
+func openData(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry) (*dataFiles, error) {
+	metrics := reload.NewMetrics(reg)
+	geo, err := openGeo(cfg, log, metrics, true)
 	if err != nil {
-		log.Error("cannot load the geo databases", "err", err)
-		return 1
+		return nil, fmt.Errorf("geo databases: %w", err)
 	}
-	defer geo.Close()
-	devices, err := openDevices(cfg, log, dataMetrics)
+	devices, err := openDevices(cfg, log, metrics)
 	if err != nil {
-		log.Error("cannot load the device database", "err", err)
-		return 1
+		geo.Close()
+		return nil, fmt.Errorf("device database: %w", err)
 	}
-	defer devices.Close()
+	d := &dataFiles{geo: geo, devices: devices}
 	reg.MustRegister(devices.Cache(), geo)
-	dataFiles := func() []reload.Info { return append(geo.Files(), devices.Files()...) }
-	if err := reload.CheckLoaded(dataFiles()); err != nil {
+	if err := reload.CheckLoaded(d.Files()); err != nil {
 		log.Warn("data files not loaded yet: /readyz answers 503 until they are", "err", err)
 	}
 	log.Info("data loaded", "geo", geo.Files(), "devicedb", devices.Version())
+	return d, nil
+}
 
-	var capt *capture.Writer
+// Files describes every data file in service.
+func (d *dataFiles) Files() []reload.Info { return append(d.geo.Files(), d.devices.Files()...) }
+
+// Close stops watching the files.
+func (d *dataFiles) Close() {
+	d.geo.Close()
+	d.devices.Close()
+}
+
+// stages are the parts of the request path that run on their own:
+// request capture, and the memory and CPU admission controls.
+type stages struct {
+	capture *capture.Writer    // nil: no capture
+	memory  *memguard.Guard    // nil: no memory shedding
+	admit   *admission.Limiter // always
+}
+
+// startStages starts them as the config says.
+func startStages(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry) (*stages, error) {
+	st := &stages{}
 	if cfg.Capture.File != "" && cfg.Capture.Rate > 0 {
-		capt, err = capture.Open(capture.Options{Path: cfg.Capture.File, Rate: cfg.Capture.Rate, MaxBytes: cfg.Capture.MaxBytes, Keep: cfg.Capture.Keep, Raw: cfg.Capture.Raw, Logger: log})
+		c, err := capture.Open(capture.Options{Path: cfg.Capture.File, Rate: cfg.Capture.Rate, MaxBytes: cfg.Capture.MaxBytes, Keep: cfg.Capture.Keep, Raw: cfg.Capture.Raw, Logger: log})
 		if err != nil {
-			log.Error("cannot start request capture", "err", err)
-			return 1
+			return nil, fmt.Errorf("request capture: %w", err)
 		}
-		defer capt.Close()
+		st.capture = c
 		log.Info("capturing requests", "file", cfg.Capture.File, "rate", cfg.Capture.Rate, "scrubbed", !cfg.Capture.Raw)
-		reg.MustRegister(capture.NewCollector(capt))
+		reg.MustRegister(capture.NewCollector(c))
 	}
-
 	// Memory admission: refuse new auctions when running ones hold their
 	// share of the Go memory limit, or when what the GC cannot free nears
 	// it, rather than let the GC spin and the kernel kill the pod.
-	var memory *memguard.Guard
 	if cfg.HTTP.ShedMemoryRatio > 0 || cfg.HTTP.InflightMemoryRatio > 0 {
-		memory = memguard.New(memguard.Options{Ratio: cfg.HTTP.ShedMemoryRatio, Logger: log})
-		memory.Start()
-		defer memory.Stop()
-		reg.MustRegister(memory)
+		st.memory = memguard.New(memguard.Options{Ratio: cfg.HTTP.ShedMemoryRatio, Logger: log})
+		st.memory.Start()
+		reg.MustRegister(st.memory)
 	}
-
 	// CPU admission: a limit on auctions in flight that falls while the
 	// scheduler shows the CPU cannot keep up, so that past its capacity
 	// adx answers the auctions it admits in time and sheds the rest.
-	admit := admission.New(admission.Options{Max: cfg.HTTP.MaxInflight, Target: cfg.HTTP.SchedLatencyTarget.D(), Logger: log})
-	admit.Start()
-	defer admit.Stop()
-	reg.MustRegister(admit)
+	st.admit = admission.New(admission.Options{Max: cfg.HTTP.MaxInflight, Target: cfg.HTTP.SchedLatencyTarget.D(), Logger: log})
+	st.admit.Start()
+	reg.MustRegister(st.admit)
+	return st, nil
+}
 
-	auc := auction.FromConfig(cfg, auction.NewMetrics(reg))
-	public := server.NewPublic(cfg, auc, server.NewMetrics(reg), log, server.Options{Geo: geo, Devices: devices, Capture: capt, Memory: memory, Admission: admit})
+func (st *stages) stop() {
+	st.admit.Stop()
+	if st.memory != nil {
+		st.memory.Stop()
+	}
+	if st.capture != nil {
+		st.capture.Close()
+	}
+}
+
+// newAdmin builds the admin server: metrics, pprof, probes (ready once
+// every data file has loaded), version.
+func newAdmin(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry, data *dataFiles) *server.Admin {
 	build := server.ReadBuildInfo(version)
 	started := time.Now().UTC()
 	admin := server.NewAdmin(reg, func() any {
@@ -162,16 +223,29 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			"build":    build,
 			"config":   map[string]string{"source": cfg.Source, "sha256": cfg.Hash},
 			"started":  started,
-			"data":     dataFiles(),
-			"devicedb": devices.Version(),
+			"data":     data.Files(),
+			"devicedb": data.devices.Version(),
 		}
 	}, log)
-	admin.AddReadinessCheck("data files", func() error { return reload.CheckLoaded(dataFiles()) })
+	admin.AddReadinessCheck("data files", func() error { return reload.CheckLoaded(data.Files()) })
+	return admin
+}
 
+// listeners are adx's sockets. The public one is wrapped twice: draining
+// stops it without resetting its accept queue; conns bounds, refuses and
+// gracefully closes connections.
+type listeners struct {
+	public   net.Listener
+	draining *listener.Draining
+	conns    *connlimit.Listener
+	admin    net.Listener
+}
+
+// listen opens the public and admin sockets.
+func listen(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry) (*listeners, error) {
 	publicLn, lnInfo, err := listener.Listen(listener.Config{Addr: cfg.HTTP.Listen, Backlog: cfg.HTTP.Backlog, ReusePort: cfg.HTTP.ReusePort})
 	if err != nil {
-		log.Error("cannot listen on the public address", "addr", cfg.HTTP.Listen, "err", err)
-		return 1
+		return nil, fmt.Errorf("public address %s: %w", cfg.HTTP.Listen, err)
 	}
 	log.Info("public listener", "listener", lnInfo)
 	if w := lnInfo.Warning(); w != "" {
@@ -188,32 +262,35 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	adminLn, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
-		log.Error("cannot listen on the admin address", "addr", cfg.Admin.Listen, "err", err)
-		return 1
+		publicLn.Close()
+		return nil, fmt.Errorf("admin address %s: %w", cfg.Admin.Listen, err)
 	}
+	l := &listeners{public: publicLn, draining: listener.NewDraining(publicLn), admin: adminLn}
+	l.conns = limitConns(cfg, l.draining, log)
+	reg.MustRegister(l.conns)
+	return l, nil
+}
+
+// serveUntilSignal serves until SIGTERM or SIGINT, then drains, and
+// returns the exit code.
+func serveUntilSignal(cfg *config.Config, log *slog.Logger, public *server.Public, admin *server.Admin, lns *listeners) int {
 	names := make([]string, 0, len(cfg.Demand))
 	for _, d := range cfg.Demand {
 		if !d.Disabled {
 			names = append(names, d.Name+"("+d.Type+")")
 		}
 	}
-	// The public socket, wrapped twice: Draining stops it without resetting
-	// its accept queue; conns bounds, refuses and gracefully closes
-	// connections.
-	draining := listener.NewDraining(publicLn)
-	conns := limitConns(cfg, draining, log)
-	reg.MustRegister(conns)
 	// Catch signals before saying so: a SIGTERM right after "adx serving"
 	// must drain, not kill.
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	log.Info("adx serving", "public", publicLn.Addr().String(), "admin", adminLn.Addr().String(),
-		"config", cfg.Source, "config_sha256", cfg.Hash, "demand", strings.Join(names, ","), "version", build.Version)
+	log.Info("adx serving", "public", lns.public.Addr().String(), "admin", lns.admin.Addr().String(),
+		"config", cfg.Source, "config_sha256", cfg.Hash, "demand", strings.Join(names, ","), "version", server.ReadBuildInfo(version).Version)
 
 	publicDone := make(chan error, 1)
 	adminDone := make(chan error, 1)
-	go func() { publicDone <- public.Serve(conns) }()
-	go func() { adminDone <- admin.Serve(adminLn) }()
+	go func() { publicDone <- public.Serve(lns.conns) }()
+	go func() { adminDone <- admin.Serve(lns.admin) }()
 
 	select {
 	case err := <-publicDone:
@@ -225,10 +302,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String(), "inflight", public.Inflight())
 	}
-	// Drain: /readyz turns 503 at once so load balancers stop sending; the
-	// public listener keeps serving for the drain delay, then stops
-	// accepting and waits for in-flight auctions. A second signal exits at
-	// once.
+	return drain(cfg, log, public, admin, lns, sig, publicDone)
+}
+
+// drain stops adx without dropping a request: /readyz turns 503 at once
+// so load balancers stop sending; the public listener keeps serving for
+// the drain delay, then stops accepting and waits for in-flight auctions.
+// A second signal exits at once.
+func drain(cfg *config.Config, log *slog.Logger, public *server.Public, admin *server.Admin, lns *listeners, sig <-chan os.Signal, publicDone <-chan error) int {
 	admin.SetDraining(true)
 	public.BeginDrain()
 	select {
@@ -249,12 +330,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	// connection just as it closes is dropped, the keep-alive race of
 	// HTTP/1.1; the drain delay's "Connection: close" answers leave only
 	// connections idle through the whole delay exposed to it.
-	queued, err := draining.Drain()
+	queued, err := lns.draining.Drain()
 	if err != nil {
 		log.Warn("cannot read the accept queue; closing the public listener resets the connections waiting in it", "err", err)
 	}
 	log.Info("drain delay over: serving the connections in the accept queue, then closing the public listener",
-		"queued", queued, "open", conns.Open(), "inflight", public.Inflight())
+		"queued", queued, "open", lns.conns.Open(), "inflight", public.Inflight())
 	shutdownBy := time.After(cfg.Shutdown.Timeout.D())
 	select {
 	case err := <-publicDone:
@@ -280,8 +361,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	// Let the last graceful closes finish, so that exiting does not reset
 	// connections whose final answer is still on its way.
-	if !conns.Wait(2 * connlimit.DefaultLinger) {
-		log.Warn("connections still closing at exit", "open", conns.Open())
+	if !lns.conns.Wait(2 * connlimit.DefaultLinger) {
+		log.Warn("connections still closing at exit", "open", lns.conns.Open())
 	}
 	actx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

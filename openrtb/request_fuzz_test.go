@@ -61,3 +61,54 @@ func FuzzDecodeAndValidate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeResponse checks that no DSP answer makes DecodeResponse panic,
+// that a decoded answer owns its memory (scribbling over the body changes
+// nothing), and that what it decodes encodes and decodes again to the
+// same value.
+func FuzzDecodeResponse(f *testing.F) {
+	n := 0
+	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(filepath.Base(path), "response") || !strings.HasSuffix(path, ".json") {
+			return err
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		f.Add(body)
+		n++
+		return nil
+	})
+	if err != nil || n == 0 {
+		f.Fatalf("seed corpus: %d files, %v", n, err)
+	}
+	for _, s := range []string{"", "null", "{}", `{"id":"r","seatbid":[{"bid":[{"id":"b","impid":"1","price":1.5,"adm":"<a href=\"x\">\u00e9</a>"}]}]}`,
+		`{"id":"r","seatbid":[{"seat":"s","bid":[{"id":"b","impid":"1","price":1e308,"ext":{"a":[1,{"b":null}]}}]}],"cur":"USD"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var resp openrtb2.BidResponse
+		if DecodeResponse(body, &resp) != nil {
+			return
+		}
+		first, err := EncodeResponse(&resp)
+		if err != nil {
+			return // a value JSON cannot hold (e.g. a NaN that decoded): not the decoder's concern
+		}
+		for i := range body {
+			body[i] = 0xAA
+		}
+		again, err := EncodeResponse(&resp)
+		if err != nil || string(again) != string(first) {
+			t.Fatalf("the decoded answer changed when its body was overwritten:\n%s\n%s", first, again)
+		}
+		var back openrtb2.BidResponse
+		if err := DecodeResponse(first, &back); err != nil {
+			t.Fatalf("the re-encoded answer does not decode: %v\n%s", err, first)
+		}
+		if b2, _ := EncodeResponse(&back); string(b2) != string(first) {
+			t.Fatalf("encode, decode, encode differs:\n%s\n%s", first, b2)
+		}
+	})
+}

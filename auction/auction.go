@@ -83,7 +83,8 @@ func (a *Auction) ValidateRequest(req *openrtb2.BidRequest) error {
 }
 
 // RemoteBidders returns how many bidders are called over the network (each
-// gets its own encoded copy of a request).
+// holds its own copy of the encoded request, with its tmax, and reads an
+// answer).
 func (a *Auction) RemoteBidders() int { return a.remote }
 
 // Outcome is what one bidder contributed to one auction.

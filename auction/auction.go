@@ -5,12 +5,12 @@
 package auction
 
 import (
-	"math"
 	"runtime/debug"
 	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
 
+	"github.com/adx-exchange/adx/currency"
 	"github.com/adx-exchange/adx/openrtb"
 )
 
@@ -35,9 +35,10 @@ type inProcess interface{ inProcess() }
 // which adx reads only at start, and never changed; it is safe for
 // concurrent use.
 type Auction struct {
-	bidders  []Bidder
-	currency string
-	limits   Limits
+	bidders []Bidder
+	rules   Rules
+	// maxPrice is Limits.MaxBidPrice in micros; 0: none.
+	maxPrice currency.Micros
 	metrics  *Metrics
 	series   []bidderSeries // series[i] belongs to bidders[i]
 	remote   int            // bidders called over the network
@@ -51,9 +52,8 @@ type Auction struct {
 }
 
 // New returns an Auction over bidders, in config order (the order breaks
-// price ties). currency is the exchange's one ISO-4217 currency; limits
-// bound requests and answers. metrics may be nil.
-func New(bidders []Bidder, currency string, limits Limits, metrics *Metrics) *Auction {
+// price ties), clearing by rules. metrics may be nil.
+func New(bidders []Bidder, rules Rules, metrics *Metrics) *Auction {
 	if metrics == nil {
 		metrics = NewMetrics(nil)
 	}
@@ -61,7 +61,10 @@ func New(bidders []Bidder, currency string, limits Limits, metrics *Metrics) *Au
 	for i, b := range bidders {
 		series[i] = metrics.seriesFor(b.Name())
 	}
-	a := &Auction{bidders: bidders, currency: currency, limits: limits, metrics: metrics, series: series}
+	a := &Auction{bidders: bidders, rules: rules, metrics: metrics, series: series}
+	if rules.Limits.MaxBidPrice > 0 {
+		a.maxPrice, _ = currency.FromFloat(rules.Limits.MaxBidPrice)
+	}
 	for i, b := range bidders {
 		if _, ok := b.(inProcess); ok {
 			continue
@@ -79,7 +82,7 @@ func New(bidders []Bidder, currency string, limits Limits, metrics *Metrics) *Au
 // under the auction's limit on imps (Limits.MaxImps). Its errors are
 // *openrtb.RequestError.
 func (a *Auction) ValidateRequest(req *openrtb2.BidRequest) error {
-	return openrtb.ValidateRequest(req, openrtb.Limits{MaxImps: a.limits.MaxImps})
+	return openrtb.ValidateRequest(req, openrtb.Limits{MaxImps: a.rules.Limits.MaxImps})
 }
 
 // RemoteBidders returns how many bidders are called over the network (each
@@ -120,11 +123,13 @@ const (
 	DropTooManyBids                    // past Limits.MaxBidsPerResponse in one answer
 	DropPriceTooHigh                   // price above Limits.MaxBidPrice
 	DropLate                           // not checked: the deadline passed first
+	DropStaleRates                     // bid or floor in another currency, and the rates are older than currency.max_age
+	DropDealTerms                      // a deal bid from a seat or for an advertiser the deal does not admit
 	numDropReasons
 )
 
 var dropReasonNames = [numDropReasons]string{"unknown_imp", "invalid_price", "below_floor", "no_markup", "no_crid", "currency", "not_deal",
-	"too_many_bids", "price_too_high", "late"}
+	"too_many_bids", "price_too_high", "late", "stale_rates", "deal_terms"}
 
 // String returns the reason's metric label.
 func (r DropReason) String() string { return dropReasonNames[r] }
@@ -140,14 +145,41 @@ type BidderResult struct {
 	Wait time.Duration
 	// Bids are the bids that passed validation.
 	Bids []openrtb2.Bid
+	// Seat is the DSP's seat for every bid when Seats is nil; else
+	// Seats[i] is Bids[i]'s. "" is no seat given: the partner's name
+	// stands for it.
+	Seat  string
+	Seats []string
+	// Currency is the currency of the partner's prices; "" is the
+	// exchange's.
+	Currency string
 	// Dropped counts the bids that failed validation, by reason.
 	Dropped [numDropReasons]int
 }
 
-// Winner is the winning bid of one imp.
+// Winner is the winning bid of one imp, and what it clears at: the money
+// the event stream records.
 type Winner struct {
+	// Seat is the DSP's seat for the bid, or the partner's name when it
+	// gave none.
 	Seat string
 	Bid  *openrtb2.Bid
+	// Deal is the deal the bid won on; nil: the open market.
+	Deal *openrtb2.Deal
+	// AuctionType is how the imp cleared: FirstPrice, SecondPrice or
+	// FixedPrice.
+	AuctionType int
+	// BidPrice is what the DSP bid, in the exchange currency.
+	BidPrice currency.Micros
+	// Charge is what the DSP is charged (gross), in the exchange
+	// currency: BidPrice in a first-price auction, less in the others.
+	Charge currency.Micros
+	// Clear is the clearing price net of the margin, in the exchange
+	// currency: what the SSP is paid.
+	Clear currency.Micros
+	// Price is Clear in the response currency, rounded down to the
+	// price precision: the bid's price in the response.
+	Price currency.Micros
 	// bidder is the index of the bidder in the auction's config order.
 	bidder int
 }
@@ -157,6 +189,9 @@ type Winner struct {
 type Result struct {
 	Bidders []BidderResult
 	Winners []Winner
+	// Currency is the response's currency: the first of the request's
+	// that the exchange can price in.
+	Currency string
 	// Room for the usual auction, a few bidders and imps, in the one
 	// allocation of the Result.
 	bidders [inlineBidders]BidderResult
@@ -189,7 +224,8 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 	} else {
 		res.Bidders = make([]BidderResult, len(a.bidders))
 	}
-	if !acceptsCurrency(req.Cur, a.currency) {
+	var curOK bool
+	if res.Currency, curOK = a.responseCurrency(req); !curOK {
 		// The SSP takes only currencies the exchange does not bid in.
 		for i, b := range a.bidders {
 			res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeNotEligible}
@@ -231,15 +267,20 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 		}
 	}
 	imps := newImpIndex(req.Imp)
-	var pick picker
+	var (
+		buf   [inlineImps]impRace
+		races []impRace
+	)
 	if len(req.Imp) <= inlineImps {
-		pick.best = res.winners[:len(req.Imp)]
+		races = buf[:len(req.Imp)]
+	} else {
+		races = make([]impRace, len(req.Imp))
 	}
 	for i := range res.Bidders {
-		a.validateBids(req, &imps, deadline, i, &res.Bidders[i], &pick)
+		a.validateBids(req, &imps, deadline, i, &res.Bidders[i], races)
 		a.series[i].observe(&res.Bidders[i])
 	}
-	res.Winners = pick.winners()
+	res.Winners = a.winners(req, races, res.Currency, res.winners[:0])
 	return res
 }
 
@@ -263,7 +304,9 @@ func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, body *sharedBod
 		err  error
 	)
 	if body != nil {
-		bids, r.Wait, err = b.(encodedBidder).bidEncoded(req, body, deadline)
+		var ans dspAnswer
+		ans, r.Wait, err = b.(encodedBidder).bidEncoded(req, body, deadline)
+		bids, r.Seat, r.Seats, r.Currency = ans.bids, ans.seat, ans.seats, ans.cur
 	} else {
 		bids, err = b.Bid(req, deadline)
 	}
@@ -285,85 +328,6 @@ func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, body *sharedBod
 	return r
 }
 
-// lateCheckEvery is how many bids are checked between two looks at the
-// clock: reading it costs about as much as checking a bid, and 64 bids take
-// a few microseconds, so an answer of any size stops within microseconds of
-// the deadline while a normal one (a few bids) never reads the clock.
-const lateCheckEvery = 64
-
-// validateBids keeps in r.Bids only the bids that may enter the auction,
-// counts the rest by reason, and offers each kept bid to pick. Bidders must
-// be validated in config order (the order breaks ties). The bidder's
-// currency was checked by the bidder. Bids past Limits.MaxBidsPerResponse
-// are dropped unchecked, and so are the bids still unchecked when the
-// deadline passes: the auction answers on time whatever a partner sends.
-func (a *Auction) validateBids(req *openrtb2.BidRequest, imps *impIndex, deadline time.Time, bidder int, r *BidderResult, pick *picker) {
-	if n := a.limits.MaxBidsPerResponse; n > 0 && len(r.Bids) > n {
-		r.Dropped[DropTooManyBids] += len(r.Bids) - n
-		r.Bids = r.Bids[:n]
-	}
-	kept := r.Bids[:0]
-	for i := range r.Bids {
-		if i > 0 && i%lateCheckEvery == 0 && time.Now().After(deadline) {
-			r.Dropped[DropLate] += len(r.Bids) - i
-			break
-		}
-		bid := &r.Bids[i]
-		k, reason := a.checkBid(req, imps, bid)
-		if k < 0 {
-			r.Dropped[reason]++
-			continue
-		}
-		if len(kept) < i { // a bid was dropped before: move this one down
-			r.Bids[len(kept)] = *bid
-		}
-		kept = kept[:len(kept)+1]
-		// Kept bids are never moved again, so the pointer stays valid.
-		pick.offer(len(req.Imp), k, bidder, r.Name, &kept[len(kept)-1])
-	}
-	r.Bids = kept
-}
-
-// checkBid returns the index of the imp bid may win, or -1 and the reason
-// it may not enter the auction.
-func (a *Auction) checkBid(req *openrtb2.BidRequest, imps *impIndex, bid *openrtb2.Bid) (int, DropReason) {
-	k := imps.find(bid.ImpID)
-	if k < 0 {
-		return -1, DropUnknownImp
-	}
-	imp := &req.Imp[k]
-	if !(bid.Price > 0) || math.IsInf(bid.Price, 0) {
-		return -1, DropInvalidPrice
-	}
-	if a.limits.MaxBidPrice > 0 && bid.Price > a.limits.MaxBidPrice {
-		return -1, DropPriceTooHigh
-	}
-	if bid.AdM == "" && bid.NURL == "" {
-		return -1, DropNoMarkup
-	}
-	if bid.CrID == "" {
-		return -1, DropNoCreative
-	}
-	floor, floorCur := imp.BidFloor, imp.BidFloorCur
-	if imp.PMP != nil && len(imp.PMP.Deals) > 0 {
-		deal := findDeal(imp.PMP.Deals, bid.DealID)
-		if deal == nil && imp.PMP.PrivateAuction == 1 {
-			return -1, DropNotDeal
-		}
-		if deal != nil && deal.BidFloor > 0 {
-			floor, floorCur = deal.BidFloor, deal.BidFloorCur
-		}
-	}
-	if floor > 0 {
-		if floorCur != "" && floorCur != a.currency {
-			return -1, DropCurrency
-		}
-		if bid.Price < floor {
-			return -1, DropBelowFloor
-		}
-	}
-	return k, 0
-}
 
 // impScanLimit is the imp count up to which an imp is found by scanning the
 // imps rather than through a map, which costs three allocations per request
@@ -421,85 +385,3 @@ func findDeal(deals []openrtb2.Deal, id string) *openrtb2.Deal {
 	return nil
 }
 
-// picker keeps the best valid bid per imp as bids are validated, so that
-// choosing the winners takes no pass over the bids of its own, and costs
-// O(bids) whatever the imp count. Bids are offered bidder by bidder in
-// config order, each bidder's in its order: ties go to the bidder listed
-// first in config, then to the lower bid id, so the same bids always give
-// the same winner.
-type picker struct {
-	best []Winner // best[k] is imp k's best bid so far; nil until an offer
-}
-
-// offer considers bid, from the bidder named seat, for imp k of nImps.
-func (p *picker) offer(nImps, k, bidder int, seat string, bid *openrtb2.Bid) {
-	if p.best == nil {
-		p.best = make([]Winner, nImps)
-	}
-	cur := &p.best[k]
-	if cur.Bid == nil || bid.Price > cur.Bid.Price ||
-		bid.Price == cur.Bid.Price && cur.Seat == seat && bid.ID < cur.Bid.ID {
-		*cur = Winner{Seat: seat, Bid: bid, bidder: bidder}
-	}
-}
-
-// winners returns the imps with a winning bid, in imp order, or nil. It
-// reuses the picker's storage.
-func (p *picker) winners() []Winner {
-	winners := p.best[:0]
-	for _, w := range p.best {
-		if w.Bid != nil {
-			winners = append(winners, w)
-		}
-	}
-	if len(winners) == 0 {
-		return nil
-	}
-	return winners
-}
-
-// Response fills resp with the BidResponse for the SSP: one seat per
-// bidder with a winning bid, seats in config order. It returns false when
-// no imp has a winner (the caller answers 204). It allocates two slices:
-// the seats, and the bids they share.
-func (r *Result) Response(req *openrtb2.BidRequest, currency string, resp *openrtb2.BidResponse) bool {
-	if len(r.Winners) == 0 {
-		return false
-	}
-	*resp = openrtb2.BidResponse{ID: req.ID, Cur: currency}
-	seats := 0
-	for b := range r.Bidders {
-		for _, w := range r.Winners {
-			if w.bidder == b {
-				seats++
-				break
-			}
-		}
-	}
-	resp.SeatBid = make([]openrtb2.SeatBid, 0, seats)
-	bids := make([]openrtb2.Bid, 0, len(r.Winners))
-	for b := range r.Bidders {
-		first := len(bids)
-		for _, w := range r.Winners {
-			if w.bidder == b {
-				bids = append(bids, *w.Bid)
-			}
-		}
-		if len(bids) > first {
-			resp.SeatBid = append(resp.SeatBid, openrtb2.SeatBid{Seat: r.Bidders[b].Name, Bid: bids[first:len(bids):len(bids)]})
-		}
-	}
-	return true
-}
-
-func acceptsCurrency(curs []string, currency string) bool {
-	if len(curs) == 0 {
-		return true
-	}
-	for _, c := range curs {
-		if c == currency {
-			return true
-		}
-	}
-	return false
-}

@@ -92,9 +92,9 @@ func TestGolden(t *testing.T) {
 			if gc.Limits != nil {
 				limits = Limits{MaxBidsPerResponse: gc.Limits.MaxBidsPerResponse, MaxBidPrice: gc.Limits.MaxBidPrice}
 			}
-			res := New(bidders, "USD", limits, nil).Run(&req, time.Now().Add(time.Second))
+			res := New(bidders, Rules{Currency: "USD", Limits: limits}, nil).Run(&req, time.Now().Add(time.Second))
 			resp := &openrtb2.BidResponse{}
-			if !res.Response(&req, "USD", resp) {
+			if !res.Response(&req, resp) {
 				resp = nil
 			}
 			dropped := map[string]map[string]int{}
@@ -146,7 +146,7 @@ func TestRunBoundsSlowAndBrokenBidders(t *testing.T) {
 	slow := &staticBidder{name: "slow", hold: make(chan struct{}), bids: []openrtb2.Bid{{ID: "s", ImpID: "1", Price: 9, AdM: "x", CrID: "c"}}}
 	defer close(slow.hold)
 	broken := &staticBidder{name: "broken", panic: true}
-	a := New([]Bidder{slow, broken, fast}, "USD", Limits{}, nil)
+	a := New([]Bidder{slow, broken, fast}, Rules{Currency: "USD"}, nil)
 
 	done := make(chan *Result, 1)
 	go func() { done <- a.Run(req, time.Now().Add(500*time.Millisecond)) }()

@@ -28,7 +28,7 @@ func defaultAuction(b *testing.B) *Auction {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return FromConfig(cfg, nil)
+	return FromConfig(cfg, nil, nil)
 }
 
 // BenchmarkAuction is one auction among the embedded default's house demand
@@ -44,7 +44,7 @@ func BenchmarkAuction(b *testing.B) {
 	for b.Loop() {
 		res := a.Run(&req, time.Now().Add(time.Second))
 		var resp openrtb2.BidResponse
-		if !res.Response(&req, "USD", &resp) {
+		if !res.Response(&req, &resp) {
 			b.Fatal("no winner")
 		}
 	}
@@ -69,7 +69,7 @@ func BenchmarkRequestPath(b *testing.B) {
 				}
 				res := a.Run(&req, time.Now().Add(time.Second))
 				var resp openrtb2.BidResponse
-				if !res.Response(&req, "USD", &resp) {
+				if !res.Response(&req, &resp) {
 					b.Fatal("no winner")
 				}
 				if _, err := openrtb.EncodeResponse(&resp); err != nil {
@@ -156,11 +156,11 @@ func BenchmarkValidatePick(b *testing.B) {
 
 // validateAndPick is what Run does once the answers are in.
 func validateAndPick(req *openrtb2.BidRequest, results []BidderResult, deadline time.Time) []Winner {
-	a := &Auction{currency: "USD"}
+	a := New(nil, Rules{Currency: "USD"}, nil)
 	imps := newImpIndex(req.Imp)
-	var pick picker
+	races := make([]impRace, len(req.Imp))
 	for i := range results {
-		a.validateBids(req, &imps, deadline, i, &results[i], &pick)
+		a.validateBids(req, &imps, deadline, i, &results[i], races)
 	}
-	return pick.winners()
+	return a.winners(req, races, "USD", nil)
 }

@@ -1,10 +1,14 @@
 package auction
 
-import "github.com/adx-exchange/adx/config"
+import (
+	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/currency"
+)
 
 // FromConfig builds the Auction for cfg's enabled demand partners, in config
-// order. metrics may be nil.
-func FromConfig(cfg *config.Config, metrics *Metrics) *Auction {
+// order, converting currencies with rates (nil: the exchange currency
+// alone). metrics may be nil.
+func FromConfig(cfg *config.Config, rates Converter, metrics *Metrics) *Auction {
 	bidders := make([]Bidder, 0, len(cfg.Demand))
 	for _, d := range cfg.Demand {
 		if d.Disabled {
@@ -19,5 +23,30 @@ func FromConfig(cfg *config.Config, metrics *Metrics) *Auction {
 			panic("BUG: config validation let through demand type " + d.Type)
 		}
 	}
-	return New(bidders, cfg.Auction.Currency, LimitsFromConfig(&cfg.Auction), metrics)
+	return New(bidders, RulesFromConfig(cfg, rates), metrics)
+}
+
+// RulesFromConfig returns the Rules the config sets for its enabled
+// demand partners, in order, converting currencies with rates (nil: the
+// exchange currency alone).
+func RulesFromConfig(cfg *config.Config, rates Converter) Rules {
+	a := &cfg.Auction
+	r := Rules{Currency: a.Currency, Limits: LimitsFromConfig(a), Rates: rates,
+		Pricing: Pricing{AuctionType: a.Type, DealPriority: a.DealPriority}}
+	r.Pricing.Increment, _ = currency.FromFloat(a.Increment)
+	r.Pricing.Precision, _ = currency.FromFloat(a.PricePrecision)
+	for _, d := range cfg.Demand {
+		if d.Disabled {
+			continue
+		}
+		t := Terms{Multiplier: currency.OnePPM, TakeRate: currency.PPMFromFloat(a.TakeRate)}
+		if d.BidMultiplier > 0 {
+			t.Multiplier = currency.PPMFromFloat(d.BidMultiplier)
+		}
+		if d.TakeRate != nil {
+			t.TakeRate = currency.PPMFromFloat(*d.TakeRate)
+		}
+		r.Terms = append(r.Terms, t)
+	}
+	return r
 }

@@ -22,7 +22,7 @@ type encodedBidder interface {
 	// bidEncoded is Bid with the request encoded in body; it releases body
 	// once it no longer reads it, and reports how long it waited for the
 	// answer.
-	bidEncoded(req *openrtb2.BidRequest, body *sharedBody, deadline time.Time) ([]openrtb2.Bid, time.Duration, error)
+	bidEncoded(req *openrtb2.BidRequest, body *sharedBody, deadline time.Time) (dspAnswer, time.Duration, error)
 }
 
 // sharedBody is a request encoded once for several bidders, pooled: the

@@ -57,7 +57,7 @@ func TestFanOutByMedia(t *testing.T) {
 	bidder := func(name string, d *recordingDSP, media ...string) Bidder {
 		return NewHTTPBidder(config.Demand{Name: name, Endpoint: d.url, MediaTypes: media}, config.Defaults().DSPClient, "USD")
 	}
-	a := New([]Bidder{bidder("all1", all1), bidder("all2", all2), bidder("video", video, "video"), bidder("audio", audio, "audio")}, "USD", Limits{}, nil)
+	a := New([]Bidder{bidder("all1", all1), bidder("all2", all2), bidder("video", video, "video"), bidder("audio", audio, "audio")}, Rules{Currency: "USD"}, nil)
 	req := &openrtb2.BidRequest{ID: "r", TMax: 500, Imp: []openrtb2.Imp{
 		{ID: "1", Banner: &openrtb2.Banner{Format: []openrtb2.Format{{W: 300, H: 250}}}},
 		{ID: "2", Video: &openrtb2.Video{MIMEs: []string{"video/mp4"}}},
@@ -102,7 +102,7 @@ func TestFanOutByMedia(t *testing.T) {
 // next, and that exit once idle.
 func TestWorkersAreReusedThenRetire(t *testing.T) {
 	d := startRecordingDSP(t)
-	a := New([]Bidder{NewHTTPBidder(config.Demand{Name: "dsp", Endpoint: d.url}, config.Defaults().DSPClient, "USD")}, "USD", Limits{}, nil)
+	a := New([]Bidder{NewHTTPBidder(config.Demand{Name: "dsp", Endpoint: d.url}, config.Defaults().DSPClient, "USD")}, Rules{Currency: "USD"}, nil)
 	a.workers.maxIdle = 100 * time.Millisecond
 	req := &openrtb2.BidRequest{ID: "r", Imp: []openrtb2.Imp{{ID: "1", Banner: &openrtb2.Banner{}}}}
 	waitFor := func(what string, cond func() bool) {

@@ -73,8 +73,8 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 	if err != nil {
 		return nil, err
 	}
-	bids, _, err := b.bidEncoded(req, body, deadline)
-	return bids, err
+	ans, _, err := b.bidEncoded(req, body, deadline)
+	return ans.bids, err
 }
 
 // mediaSet returns the imp kinds the DSP is sent.
@@ -84,10 +84,21 @@ func (b *HTTPBidder) mediaSet() mediaMask { return b.media }
 // request with this DSP's tmax spliced in.
 var requestBodies = sync.Pool{New: func() any { return new([]byte) }}
 
-// bidEncoded is Bid with the request encoded (encodeFor), and also returns
-// how long the DSP took to answer, from sending the request to reading the
-// answer.
-func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, deadline time.Time) (_ []openrtb2.Bid, wait time.Duration, _ error) {
+// dspAnswer is what a DSP answered: its bids, their seats and currency.
+type dspAnswer struct {
+	bids []openrtb2.Bid
+	// seat is every bid's seat when seats is nil (one seatbid); else
+	// seats[i] is bids[i]'s.
+	seat  string
+	seats []string
+	// cur is the answer's currency; "" is the exchange's.
+	cur string
+}
+
+// bidEncoded is Bid with the request encoded (encodeFor), returning the
+// bids with their seats and currency, and how long the DSP took to answer,
+// from sending the request to reading the answer.
+func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, deadline time.Time) (_ dspAnswer, wait time.Duration, _ error) {
 	if b.timeout > 0 {
 		if d := time.Now().Add(b.timeout); d.Before(deadline) {
 			deadline = d
@@ -96,7 +107,7 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 	left := time.Until(deadline)
 	if left < minCallTime {
 		body.release()
-		return nil, 0, errTimeout
+		return dspAnswer{}, 0, errTimeout
 	}
 	buf := requestBodies.Get().(*[]byte)
 	*buf = openrtb.AppendWithTMax((*buf)[:0], body.b, left.Milliseconds())
@@ -124,60 +135,65 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 	wait = time.Since(sent)
 	if err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
-			return nil, wait, fmt.Errorf("%w: %w", errTimeout, err)
+			return dspAnswer{}, wait, fmt.Errorf("%w: %w", errTimeout, err)
 		}
-		return nil, wait, err
+		return dspAnswer{}, wait, err
 	}
 	switch hresp.StatusCode() {
 	case fasthttp.StatusNoContent:
-		return nil, wait, nil
+		return dspAnswer{}, wait, nil
 	case fasthttp.StatusOK:
 	default:
-		return nil, wait, &statusError{code: hresp.StatusCode()}
+		return dspAnswer{}, wait, &statusError{code: hresp.StatusCode()}
 	}
 	if len(hresp.Header.ContentEncoding()) > 0 && string(hresp.Header.ContentEncoding()) != "identity" {
-		return nil, wait, fmt.Errorf("unsupported Content-Encoding %q", hresp.Header.ContentEncoding())
+		return dspAnswer{}, wait, fmt.Errorf("unsupported Content-Encoding %q", hresp.Header.ContentEncoding())
 	}
 	raw := hresp.Body()
 	if len(raw) == 0 {
-		return nil, wait, nil // 200 with an empty body is a common no-bid
+		return dspAnswer{}, wait, nil // 200 with an empty body is a common no-bid
 	}
 	// An answer read or decoded after the deadline is thrown away by the
 	// auction anyway: stop working on it. Decoding a large answer takes
 	// milliseconds.
 	if time.Now().After(deadline) {
-		return nil, wait, fmt.Errorf("%w: read at the deadline", errTimeout)
+		return dspAnswer{}, wait, fmt.Errorf("%w: read at the deadline", errTimeout)
 	}
 	// The bids are returned after hresp is released: DecodeResponse copies
 	// every string out of raw.
 	var resp openrtb2.BidResponse
 	if err := openrtb.DecodeResponse(raw, &resp); err != nil {
-		return nil, wait, fmt.Errorf("cannot decode the BidResponse: %w", err)
+		return dspAnswer{}, wait, fmt.Errorf("cannot decode the BidResponse: %w", err)
 	}
 	if time.Now().After(deadline) {
-		return nil, wait, fmt.Errorf("%w: decoded after the deadline", errTimeout)
+		return dspAnswer{}, wait, fmt.Errorf("%w: decoded after the deadline", errTimeout)
 	}
 	if resp.ID != req.ID {
-		return nil, wait, fmt.Errorf("BidResponse id %q does not match the request id %q", resp.ID, req.ID)
+		return dspAnswer{}, wait, fmt.Errorf("BidResponse id %q does not match the request id %q", resp.ID, req.ID)
 	}
-	if resp.Cur != "" && resp.Cur != b.currency {
-		return nil, wait, fmt.Errorf("BidResponse currency %q is not the exchange currency %q", resp.Cur, b.currency)
-	}
+	// The answer's currency is checked, and its prices converted, by the
+	// auction; no cur is the exchange's currency.
+	ans := dspAnswer{cur: resp.Cur}
 	n := 0
 	for i := range resp.SeatBid {
 		n += len(resp.SeatBid[i].Bid)
 	}
 	if n == 0 {
-		return nil, wait, nil
+		return ans, wait, nil
 	}
-	if n == len(resp.SeatBid[0].Bid) {
-		return resp.SeatBid[0].Bid, wait, nil // one seat, the usual answer: no copy
+	if n == len(resp.SeatBid[0].Bid) { // one seat, the usual answer: no copy
+		ans.bids, ans.seat = resp.SeatBid[0].Bid, resp.SeatBid[0].Seat
+		return ans, wait, nil
 	}
-	bids := make([]openrtb2.Bid, 0, n)
+	ans.bids = make([]openrtb2.Bid, 0, n)
+	ans.seats = make([]string, 0, n)
 	for i := range resp.SeatBid {
-		bids = append(bids, resp.SeatBid[i].Bid...)
+		ans.bids = append(ans.bids, resp.SeatBid[i].Bid...)
+		for range resp.SeatBid[i].Bid {
+			ans.seats = append(ans.seats, resp.SeatBid[i].Seat)
+		}
 	}
-	return bids, wait, nil
+	return ans, wait, nil
 }
 
 type statusError struct{ code int }

@@ -52,7 +52,7 @@ func TestLimitsFromConfigDefaults(t *testing.T) {
 }
 
 func TestValidateRequestMaxImps(t *testing.T) {
-	a := New(nil, "USD", Limits{MaxImps: 100}, nil)
+	a := New(nil, Rules{Currency: "USD", Limits: Limits{MaxImps: 100}}, nil)
 	req := func(n int) *openrtb2.BidRequest {
 		r := &openrtb2.BidRequest{ID: "r", Imp: make([]openrtb2.Imp, n)}
 		for i := range r.Imp {
@@ -102,9 +102,9 @@ func TestValidateBidsLimits(t *testing.T) {
 	later := time.Now().Add(time.Hour)
 	f := func(name string, limits Limits, bids []openrtb2.Bid, deadline time.Time, kept int, dropped map[DropReason]int) {
 		t.Helper()
-		a := New(nil, "USD", limits, nil)
+		a := New(nil, Rules{Currency: "USD", Limits: limits}, nil)
 		r := BidderResult{Name: "dsp", Bids: bids}
-		a.validateBids(req, &imps, deadline, 0, &r, &picker{})
+		a.validateBids(req, &imps, deadline, 0, &r, make([]impRace, len(req.Imp)))
 		if len(r.Bids) != kept {
 			t.Errorf("%s: kept %d bids, want %d", name, len(r.Bids), kept)
 		}
@@ -143,8 +143,9 @@ func TestValidateBidsKeepsOrder(t *testing.T) {
 	bids := bidsOn(2, 8, 1)
 	bids[0].CrID, bids[3].ImpID, bids[4].Price = "", "nope", 0
 	r := BidderResult{Bids: bids}
-	var pick picker
-	New(nil, "USD", Limits{}, nil).validateBids(req, &imps, time.Now().Add(time.Hour), 0, &r, &pick)
+	races := make([]impRace, len(req.Imp))
+	a := New(nil, Rules{Currency: "USD"}, nil)
+	a.validateBids(req, &imps, time.Now().Add(time.Hour), 0, &r, races)
 	var ids string
 	for _, b := range r.Bids {
 		ids += b.ID + " "
@@ -153,7 +154,7 @@ func TestValidateBidsKeepsOrder(t *testing.T) {
 		t.Errorf("kept %q, want b1 b2 b5 b6 b7", ids)
 	}
 	// The winners point at the kept bids, after the compaction.
-	w := pick.winners()
+	w := a.winners(req, races, "USD", nil)
 	if len(w) != 2 || w[0].Bid != &r.Bids[1] || w[1].Bid != &r.Bids[0] || w[0].Bid.ID != "b2" || w[1].Bid.ID != "b1" {
 		t.Errorf("winners %+v, want b2 (imp 0) and b1 (imp 1) in the kept bids", w)
 	}
@@ -206,12 +207,12 @@ func TestPickerMatchesReference(t *testing.T) {
 			}
 			want := referenceWinners(req, bidders) // all bids are valid
 			imps := newImpIndex(req.Imp)
-			var pick picker
-			a := New(nil, "USD", Limits{}, nil)
+			races := make([]impRace, len(req.Imp))
+			a := New(nil, Rules{Currency: "USD"}, nil)
 			for b := range bidders {
-				a.validateBids(req, &imps, time.Now().Add(time.Hour), b, &bidders[b], &pick)
+				a.validateBids(req, &imps, time.Now().Add(time.Hour), b, &bidders[b], races)
 			}
-			got := pick.winners()
+			got := a.winners(req, races, "USD", nil)
 			if len(got) != len(want) {
 				t.Fatalf("%d imps, round %d: %d winners, want %d", nImps, round, len(got), len(want))
 			}

@@ -28,7 +28,7 @@ func TestDemandWait(t *testing.T) {
 
 	dsp := NewHTTPBidder(config.Demand{Name: "dsp", Endpoint: "http://" + ln.Addr().String() + "/bid"}, config.Defaults().DSPClient, "USD")
 	house := &staticBidder{name: "house", bids: []openrtb2.Bid{{ID: "h", ImpID: "1", Price: 1, AdM: "x", CrID: "c"}}}
-	a := New([]Bidder{dsp, house}, "USD", Limits{}, nil)
+	a := New([]Bidder{dsp, house}, Rules{Currency: "USD"}, nil)
 	req := &openrtb2.BidRequest{ID: "r", Imp: []openrtb2.Imp{{ID: "1", Banner: &openrtb2.Banner{}}}}
 	res := a.Run(req, time.Now().Add(10*time.Second))
 

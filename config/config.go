@@ -222,9 +222,30 @@ type Auction struct {
 	// SafetyMargin is kept back from tmax for writing the answer:
 	// deadline = arrival + tmax - safety_margin.
 	SafetyMargin Duration `yaml:"safety_margin"`
-	// Currency is the exchange's one currency (ISO-4217). Bids and floors in
-	// any other currency are not converted yet and are dropped.
+	// Currency is the exchange's currency (ISO-4217): bids are ranked, and
+	// margins taken, in it. Bids and floors in other currencies are
+	// converted with the rates file (currency.file); without one they are
+	// dropped (reason currency).
 	Currency string `yaml:"currency"`
+	// Type is the auction type for a request without at: 1 first price
+	// (the winner pays its bid), 2 second price (the runner-up's price
+	// plus Increment). A request's at of 1 or 2, and a deal's at, win over
+	// it (docs/auction.md).
+	Type int `yaml:"type"`
+	// Increment is added to the runner-up's price in a second-price
+	// auction, in the exchange currency (CPM).
+	Increment float64 `yaml:"increment"`
+	// DealPriority makes a deal bid win over any open-market bid on the
+	// same imp; off, price alone decides.
+	DealPriority bool `yaml:"deal_priority"`
+	// TakeRate is the exchange's margin, a share of each bid in [0, 1): a
+	// bid of 2.00 with a take rate of 0.15 is offered to the SSP at 1.70.
+	// A demand partner's own take_rate overrides it.
+	TakeRate float64 `yaml:"take_rate"`
+	// PricePrecision is the step prices in the response are rounded down
+	// to, in the response currency (CPM): 0.0001 keeps a hundredth of a
+	// cent per thousand, which no SSP's floors are finer than.
+	PricePrecision float64 `yaml:"price_precision"`
 	// MaxImps is the most imps a request may hold; a request with more is
 	// answered 400. Display and video requests carry a handful of imps
 	// (a page's slots, a pod); 100 leaves room for the largest pages while
@@ -304,6 +325,13 @@ type Demand struct {
 	// MediaTypes limits the imps sent to the DSP to these kinds (banner,
 	// video, audio, native); empty means all.
 	MediaTypes []string `yaml:"media_types"`
+	// BidMultiplier adjusts the partner's bid prices before ranking, in
+	// (0, 1]: 0.9 for a partner known to bid gross of fees it keeps. 0
+	// (unset) is 1. It cannot exceed 1: the SSP would be paid more than
+	// the partner is charged.
+	BidMultiplier float64 `yaml:"bid_multiplier"`
+	// TakeRate overrides auction.take_rate for this partner, in [0, 1).
+	TakeRate *float64 `yaml:"take_rate"`
 
 	// LineItems are the house partner's ads (house only).
 	LineItems []LineItem `yaml:"line_items"`
@@ -456,6 +484,10 @@ func Defaults() *Config {
 			MaxImps:            100,
 			MaxBidsPerResponse: 500,
 			MaxBidPrice:        1000,
+			Type:               1,
+			Increment:          0.01,
+			DealPriority:       true,
+			PricePrecision:     0.0001,
 		},
 		DSPClient: DSPClient{
 			MaxConns:         1024,

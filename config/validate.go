@@ -109,6 +109,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("auction.max_bids_per_response: %d is outside 1..1048576", a.MaxBidsPerResponse)
 	case !(a.MaxBidPrice > 0) || math.IsInf(a.MaxBidPrice, 0):
 		return fmt.Errorf("auction.max_bid_price: must be a positive CPM, got %v", a.MaxBidPrice)
+	case a.Type != 1 && a.Type != 2:
+		return fmt.Errorf("auction.type: %d is not 1 (first price) or 2 (second price)", a.Type)
+	case !(a.Increment >= 0) || a.Increment > a.MaxBidPrice:
+		return fmt.Errorf("auction.increment: %v is outside 0..auction.max_bid_price", a.Increment)
+	case !(a.TakeRate >= 0 && a.TakeRate < 1):
+		return fmt.Errorf("auction.take_rate: %v is outside [0, 1)", a.TakeRate)
+	case !(a.PricePrecision >= 0 && a.PricePrecision <= 1):
+		return fmt.Errorf("auction.price_precision: %v is outside 0..1", a.PricePrecision)
 	}
 	switch dc := c.DSPClient; {
 	case dc.MaxConns < 1 || dc.MaxConns > 1<<20:
@@ -154,6 +162,12 @@ func (d *Demand) validate(key string) error {
 	}
 	if err := checkMediaTypes(key+".media_types", d.MediaTypes); err != nil {
 		return err
+	}
+	if !(d.BidMultiplier >= 0 && d.BidMultiplier <= 1) {
+		return fmt.Errorf("%s.bid_multiplier: %v is outside (0, 1] (0: unset, 1)", key, d.BidMultiplier)
+	}
+	if d.TakeRate != nil && !(*d.TakeRate >= 0 && *d.TakeRate < 1) {
+		return fmt.Errorf("%s.take_rate: %v is outside [0, 1)", key, *d.TakeRate)
 	}
 	switch d.Type {
 	case DemandOpenRTB:

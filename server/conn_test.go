@@ -31,7 +31,7 @@ func TestBodyPastTheLimitGets413NotAReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := NewPublic(cfg, auction.FromConfig(cfg, nil), NewMetrics(nil), slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{})
+	p := NewPublic(cfg, auction.FromConfig(cfg, nil, nil), NewMetrics(nil), slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -166,7 +166,7 @@ func (p *Public) runAuction(x *exchange) outcome {
 	if p.sampled() {
 		p.logAuction(&x.req, x.result, x.arrival, x.deadline)
 	}
-	if !x.result.Response(&x.req, p.cfg.Auction.Currency, &x.resp) {
+	if !x.result.Response(&x.req, &x.resp) {
 		return outcome{end: noBid}
 	}
 	return outcome{end: bid}

@@ -50,7 +50,7 @@ func startPublicWith(t testing.TB, yaml string, opts Options) string {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	p := NewPublic(cfg, auction.FromConfig(cfg, nil), NewMetrics(nil), log, opts)
+	p := NewPublic(cfg, auction.FromConfig(cfg, nil, nil), NewMetrics(nil), log, opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +151,8 @@ demand:
 		t.Errorf("response id %q cur %q, want req-1 USD", resp.ID, resp.Cur)
 	}
 	got := winners(resp)
-	want := map[string]string{"1": "dsp-a:3", "2": "house:2"}
+	// The DSP's own seat is kept; house demand, which has none, is named.
+	want := map[string]string{"1": "fake:3", "2": "house:2"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("winners %v, want %v", got, want)
 	}

@@ -328,7 +328,6 @@ func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, body *sharedBod
 	return r
 }
 
-
 // impScanLimit is the imp count up to which an imp is found by scanning the
 // imps rather than through a map, which costs three allocations per request
 // and a hash per bid. Measured with BenchmarkValidatePick on a loaded
@@ -384,4 +383,3 @@ func findDeal(deals []openrtb2.Deal, id string) *openrtb2.Deal {
 	}
 	return nil
 }
-

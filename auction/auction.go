@@ -27,6 +27,12 @@ type Bidder interface {
 	Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, error)
 }
 
+// answeringBidder is a bidder that gives its bids' seats and currency
+// along with them.
+type answeringBidder interface {
+	answer(req *openrtb2.BidRequest, deadline time.Time) (dspAnswer, error)
+}
+
 // inProcess is implemented by bidders that answer from memory without
 // blocking (house demand): the auction calls them on its own goroutine.
 type inProcess interface{ inProcess() }
@@ -306,6 +312,10 @@ func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, body *sharedBod
 	if body != nil {
 		var ans dspAnswer
 		ans, r.Wait, err = b.(encodedBidder).bidEncoded(req, body, deadline)
+		bids, r.Seat, r.Seats, r.Currency = ans.bids, ans.seat, ans.seats, ans.cur
+	} else if ab, ok := b.(answeringBidder); ok {
+		var ans dspAnswer
+		ans, err = ab.answer(req, deadline)
 		bids, r.Seat, r.Seats, r.Currency = ans.bids, ans.seat, ans.seats, ans.cur
 	} else {
 		bids, err = b.Bid(req, deadline)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/prebid/openrtb/v20/openrtb2"
 
+	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/currency"
 	"github.com/adx-exchange/adx/openrtb"
 )
 
@@ -20,11 +22,18 @@ var update = flag.Bool("update", false, "rewrite the golden files' expected resu
 
 // staticBidder answers every auction with fixed bids, once hold (if set)
 // is closed, or panics: it drives the auction rules, not the transport.
+// Its bids are in seat and cur, like a DSP's answer.
 type staticBidder struct {
-	name  string
-	bids  []openrtb2.Bid
-	hold  chan struct{}
-	panic bool
+	name      string
+	bids      []openrtb2.Bid
+	seat, cur string
+	hold      chan struct{}
+	panic     bool
+}
+
+func (s *staticBidder) answer(req *openrtb2.BidRequest, deadline time.Time) (dspAnswer, error) {
+	bids, err := s.Bid(req, deadline)
+	return dspAnswer{bids: bids, seat: s.seat, cur: s.cur}, err
 }
 
 func (s *staticBidder) Name() string { return s.name }
@@ -43,6 +52,7 @@ type goldenCase struct {
 	Description string                    `json:"description"`
 	Request     json.RawMessage           `json:"request"`
 	Limits      *goldenLimits             `json:"limits,omitempty"`
+	Rules       *goldenRules              `json:"rules,omitempty"`
 	Bidders     []goldenBidder            `json:"bidders"`
 	Response    *openrtb2.BidResponse     `json:"response"`
 	Dropped     map[string]map[string]int `json:"dropped"`
@@ -55,9 +65,91 @@ type goldenLimits struct {
 	MaxBidPrice        float64 `json:"max_bid_price,omitempty"`
 }
 
+// goldenRules are a case's clearing rules, as config names them; absent,
+// the config defaults (first price, increment 0.01, deal priority on, no
+// take rate, precision 0.0001, USD alone).
+type goldenRules struct {
+	Type           int      `json:"type,omitempty"`
+	Increment      *float64 `json:"increment,omitempty"`
+	DealPriority   *bool    `json:"deal_priority,omitempty"`
+	TakeRate       float64  `json:"take_rate,omitempty"`
+	PricePrecision *float64 `json:"price_precision,omitempty"`
+	// Rates are units of each currency per USD; Stale makes them too old.
+	Rates map[string]float64 `json:"rates,omitempty"`
+	Stale bool               `json:"stale,omitempty"`
+}
+
 type goldenBidder struct {
 	Name string         `json:"name"`
+	Seat string         `json:"seat,omitempty"`
+	Cur  string         `json:"cur,omitempty"`
 	Bids []openrtb2.Bid `json:"bids"`
+	// The partner's terms: bid_multiplier (0: 1) and take_rate (absent:
+	// the rules').
+	Multiplier float64  `json:"bid_multiplier,omitempty"`
+	TakeRate   *float64 `json:"take_rate,omitempty"`
+}
+
+// testRates converts through USD with float rates, exactly enough for
+// the cases: units of each currency per USD, as PPM.
+type testRates struct {
+	perUSD map[string]currency.PPM
+	stale  bool
+}
+
+func (r *testRates) Convert(m currency.Micros, from, to string, up bool) (currency.Micros, error) {
+	f, okf := r.perUSD[from]
+	t, okt := r.perUSD[to]
+	if !okf || !okt {
+		return 0, errors.New("unknown currency")
+	}
+	return m.Scale(int64(t), int64(f), up), nil
+}
+
+func (r *testRates) Stale() bool { return r.stale }
+
+// goldenAuction builds the auction a case describes, from the config
+// defaults and the case's rules, limits and terms.
+func goldenAuction(gc *goldenCase) *Auction {
+	cfg := config.Defaults()
+	a := &cfg.Auction
+	if l := gc.Limits; l != nil {
+		a.MaxBidsPerResponse, a.MaxBidPrice = l.MaxBidsPerResponse, l.MaxBidPrice
+	}
+	var rates Converter
+	if r := gc.Rules; r != nil {
+		if r.Type != 0 {
+			a.Type = r.Type
+		}
+		if r.Increment != nil {
+			a.Increment = *r.Increment
+		}
+		if r.DealPriority != nil {
+			a.DealPriority = *r.DealPriority
+		}
+		if r.PricePrecision != nil {
+			a.PricePrecision = *r.PricePrecision
+		}
+		a.TakeRate = r.TakeRate
+		if r.Rates != nil {
+			tr := &testRates{perUSD: map[string]currency.PPM{"USD": currency.OnePPM}, stale: r.Stale}
+			for c, v := range r.Rates {
+				tr.perUSD[c] = currency.PPMFromFloat(v)
+			}
+			rates = tr
+		}
+	}
+	cfg.Demand = nil
+	bidders := make([]Bidder, len(gc.Bidders))
+	for i, b := range gc.Bidders {
+		bidders[i] = &staticBidder{name: b.Name, bids: b.Bids, seat: b.Seat, cur: b.Cur}
+		cfg.Demand = append(cfg.Demand, config.Demand{Name: b.Name, BidMultiplier: b.Multiplier, TakeRate: b.TakeRate})
+	}
+	rules := RulesFromConfig(cfg, rates)
+	if gc.Limits == nil {
+		rules.Limits = Limits{}
+	}
+	return New(bidders, rules, nil)
 }
 
 // TestGolden runs every testdata/golden/*.json case: a request, the bids
@@ -84,15 +176,7 @@ func TestGolden(t *testing.T) {
 			if err := openrtb.ValidateRequest(&req, openrtb.Limits{}); err != nil {
 				t.Fatalf("request: %v", err)
 			}
-			bidders := make([]Bidder, len(gc.Bidders))
-			for i, b := range gc.Bidders {
-				bidders[i] = &staticBidder{name: b.Name, bids: b.Bids}
-			}
-			var limits Limits
-			if gc.Limits != nil {
-				limits = Limits{MaxBidsPerResponse: gc.Limits.MaxBidsPerResponse, MaxBidPrice: gc.Limits.MaxBidPrice}
-			}
-			res := New(bidders, Rules{Currency: "USD", Limits: limits}, nil).Run(&req, time.Now().Add(time.Second))
+			res := goldenAuction(&gc).Run(&req, time.Now().Add(time.Second))
 			resp := &openrtb2.BidResponse{}
 			if !res.Response(&req, resp) {
 				resp = nil

@@ -21,7 +21,8 @@ import (
 // that needs a different request makes a shallow copy. The returned bids
 // belong to the caller. A partner with nothing to offer returns (nil, nil);
 // ErrNotEligible says it was not asked at all (no imp it can serve). Any
-// other error counts against the partner and never fails the auction.
+// other error counts against the partner and never fails the auction. Bid
+// prices are CPMs in the exchange currency.
 type Bidder interface {
 	Name() string
 	Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, error)
@@ -319,6 +320,7 @@ func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, body *sharedBod
 		bids, r.Seat, r.Seats, r.Currency = ans.bids, ans.seat, ans.seats, ans.cur
 	} else {
 		bids, err = b.Bid(req, deadline)
+		r.Currency = a.rules.Currency // a Bidder's prices are in the exchange currency
 	}
 	switch {
 	case err == ErrNotEligible:

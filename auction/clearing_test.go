@@ -101,3 +101,31 @@ func TestClearingProperties(t *testing.T) {
 		t.Fatalf("only %d winners in 3000 auctions: the properties were barely tried", winners)
 	}
 }
+
+// plainBidder is a Bidder that says nothing of its currency.
+type plainBidder struct {
+	name string
+	bids []openrtb2.Bid
+}
+
+func (p *plainBidder) Name() string { return p.name }
+
+func (p *plainBidder) Bid(*openrtb2.BidRequest, time.Time) ([]openrtb2.Bid, error) {
+	return append([]openrtb2.Bid(nil), p.bids...), nil
+}
+
+// A Bidder's prices are in the exchange currency, whatever it is; a DSP
+// answer without cur is in USD, as OpenRTB says.
+func TestBidderCurrency(t *testing.T) {
+	req := &openrtb2.BidRequest{ID: "r", Imp: []openrtb2.Imp{{ID: "1", Banner: &openrtb2.Banner{}}}}
+	bids := []openrtb2.Bid{{ID: "b", ImpID: "1", Price: 2, AdM: "<a/>", CrID: "c"}}
+	house := &plainBidder{name: "house", bids: bids}
+	dsp := &staticBidder{name: "dsp", bids: bids} // an answer without cur
+	res := New([]Bidder{house, dsp}, Rules{Currency: "EUR"}, nil).Run(req, time.Now().Add(time.Second))
+	if res.Currency != "EUR" || len(res.Winners) != 1 || res.Winners[0].Seat != "house" || res.Winners[0].Price != 2_000_000 {
+		t.Errorf("currency %s, winners %+v: want house's bid at 2.00 EUR", res.Currency, res.Winners)
+	}
+	if res.Bidders[1].Dropped[DropCurrency] != 1 {
+		t.Errorf("the USD answer with no EUR rates was not dropped for its currency: %v", res.Bidders[1].Dropped)
+	}
+}

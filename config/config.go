@@ -21,6 +21,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -34,8 +35,8 @@ func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
 
 // Config is the whole effective configuration. adx builds it once at start
 // (Load, then flags and environment) and only reads it after: a changed
-// file takes effect at the next start. Data files named here (geo, devicedb)
-// are watched and reloaded; the config itself is not.
+// file takes effect at the next start. Data files named here (geo,
+// devicedb, currency) are watched and reloaded; the config itself is not.
 type Config struct {
 	HTTP    HTTP     `yaml:"http"`
 	Admin   Admin    `yaml:"admin"`
@@ -47,6 +48,7 @@ type Config struct {
 
 	Geo      Geo      `yaml:"geo"`
 	DeviceDB DeviceDB `yaml:"devicedb"`
+	Currency Currency `yaml:"currency"`
 	Shutdown Shutdown `yaml:"shutdown"`
 	Log      Log      `yaml:"log"`
 	Memory   Memory   `yaml:"memory"`
@@ -155,6 +157,31 @@ type DeviceDB struct {
 	FilterBots bool `yaml:"filter_bots"`
 	// CacheSize bounds the lookup cache, in entries.
 	CacheSize int `yaml:"cache_size"`
+}
+
+// Currency names the exchange rates file that amounts in other currencies
+// are converted with (package currency).
+type Currency struct {
+	// File is a rates file: adx's JSON or the ECB's daily reference rates
+	// XML (eurofxref-daily.xml). Empty means none: adx then knows the
+	// exchange currency (auction.currency) alone. A file that is set is
+	// required, watched and reloaded in place, like the geo databases.
+	File string `yaml:"file"`
+	// MaxAge is the age past which the rates are stale and no amount is
+	// converted from one currency into another any more. The
+	// age is now minus the rates' date, from the start (UTC) of the
+	// business day they are for. The default, 144h (6 days), outlasts the
+	// longest regular gap in the ECB's publication: it publishes each
+	// TARGET business day around 16:00 CET, and over Easter (no rates on
+	// Good Friday, the weekend, Easter Monday) Thursday's rates stay the
+	// newest until Tuesday afternoon, 5 days and about 16 hours after
+	// their date; an ordinary weekend is 3 days and 16 hours. A shorter
+	// maximum would stop conversion every Easter, and 72h every Monday
+	// morning. It is meant to catch an updater that stopped, not a day's
+	// market move.
+	MaxAge Duration `yaml:"max_age"`
+	// ReloadInterval is the polling fallback for file change events.
+	ReloadInterval Duration `yaml:"reload_interval"`
 }
 
 // DeviceOverrideFields are the values devicedb.override may name.
@@ -470,6 +497,7 @@ func Defaults() *Config {
 			Block:          []string{"hosting_provider", "public_proxy", "tor_exit_node"},
 		},
 		DeviceDB: DeviceDB{ReloadInterval: Duration(10e9), FilterBots: true, CacheSize: 64 << 10},
+		Currency: Currency{MaxAge: Duration(144 * time.Hour), ReloadInterval: Duration(10e9)},
 		Shutdown: Shutdown{DrainDelay: Duration(5e9), Timeout: Duration(10e9)},
 		Log:      Log{Level: "info"},
 		Memory:   Memory{LimitRatio: 0.9},

@@ -124,6 +124,10 @@ func TestErrorsNameTheKey(t *testing.T) {
 	f("dsp_client: {read_buffer_bytes: 100}\n", "dsp_client.read_buffer_bytes")
 	f("dsp_client: {write_buffer_bytes: 2000000}\n", "dsp_client.write_buffer_bytes")
 	f("dsp_client: {max_cons: 5}\n", "dsp_client.max_cons", "unknown key", "max_conns")
+	f("currency: {max_age: 0s}\n", "currency.max_age", "positive")
+	f("currency: {max_age: 3}\n", "currency.max_age", "not a duration")
+	f("currency: {reload_interval: -1s}\n", "currency.reload_interval", "negative")
+	f("currency: {path: rates.xml}\n", "currency.path", "unknown key", "file")
 	f("http: {listen: nowhere}\n", "http.listen")
 	f("http: {max_body_bytes: 10}\n", "http.max_body_bytes")
 	f("http: {shed_memory_ratio: 1}\n", "http.shed_memory_ratio")
@@ -154,10 +158,10 @@ func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
 	if err := os.WriteFile(path, []byte("http: {listen: \":7000\", read_timeout: 3s}\nauction: {default_tmax: 150ms, safety_margin: 20ms}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"ADX_HTTP_LISTEN": ":7001", "ADX_AUCTION_DEFAULTTMAX": "120ms", "ADX_AUCTION_MAXBIDSPERRESPONSE": "50"}
+	env := map[string]string{"ADX_HTTP_LISTEN": ":7001", "ADX_AUCTION_DEFAULTTMAX": "120ms", "ADX_AUCTION_MAXBIDSPERRESPONSE": "50", "ADX_CURRENCY_FILE": "/data/eurofxref-daily.xml"}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	ov := RegisterFlags(fs)
-	if err := fs.Parse([]string{"-http.listen", ":7002", "-auction.maxImps", "7"}); err != nil {
+	if err := fs.Parse([]string{"-http.listen", ":7002", "-auction.maxImps", "7", "-currency.maxAge", "96h"}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Load(path)
@@ -178,6 +182,9 @@ func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
 		{"flag", strconv.Itoa(c.Auction.MaxImps), "7"},
 		{"env", strconv.Itoa(c.Auction.MaxBidsPerResponse), "50"},
 		{"default", strconv.FormatFloat(c.Auction.MaxBidPrice, 'g', -1, 64), "1000"},
+		{"env", c.Currency.File, "/data/eurofxref-daily.xml"},
+		{"flag", c.Currency.MaxAge.String(), "96h0m0s"},
+		{"default", c.Currency.ReloadInterval.String(), "10s"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {

@@ -47,6 +47,8 @@ var Settings = []Setting{
 	float("auction.maxBidPrice", "highest bid CPM in the exchange currency; dearer bids are dropped (`price`)", func(c *Config) *float64 { return &c.Auction.MaxBidPrice }),
 	dur("shutdown.drainDelay", "on SIGTERM, time to keep serving after /readyz turns 503 (`duration`)", func(c *Config) *Duration { return &c.Shutdown.DrainDelay }),
 	dur("shutdown.timeout", "on SIGTERM, longest wait for in-flight auctions once accepting stops (`duration`)", func(c *Config) *Duration { return &c.Shutdown.Timeout }),
+	str("currency.file", "exchange rates `file`, JSON or the ECB's eurofxref-daily.xml; empty: the exchange currency alone", func(c *Config) *string { return &c.Currency.File }),
+	dur("currency.maxAge", "rates older than this (from their date) are stale: no conversion (`duration`)", func(c *Config) *Duration { return &c.Currency.MaxAge }),
 	str("log.level", "log `level`: debug, info, warn or error", func(c *Config) *string { return &c.Log.Level }),
 	float("log.sampleRate", "share of requests logged, one JSON line each (`0..1`)", func(c *Config) *float64 { return &c.Log.SampleRate }),
 	str("capture.file", "capture sampled requests to this JSONL `file` (rotated); empty: off", func(c *Config) *string { return &c.Capture.File }),

@@ -81,6 +81,12 @@ func (c *Config) Validate() error {
 	if err := checkOneOf("devicedb.override", c.DeviceDB.Override, DeviceOverrideFields); err != nil {
 		return err
 	}
+	switch cur := c.Currency; {
+	case cur.MaxAge <= 0:
+		return fmt.Errorf("currency.max_age: must be positive, got %s", cur.MaxAge)
+	case cur.ReloadInterval < 0:
+		return fmt.Errorf("currency.reload_interval: must not be negative, got %s", cur.ReloadInterval)
+	}
 	switch cp := c.Capture; {
 	case !(cp.Rate >= 0 && cp.Rate <= 1):
 		return fmt.Errorf("capture.rate: %v is outside 0..1", cp.Rate)

@@ -20,6 +20,52 @@
 //
 // Micros hold ±9.2 trillion units, far past any CPM; the conversions that
 // multiply check for overflow.
+//
+// # Conversion
+//
+// Rates is a table of exchange rates against one base currency, as of a
+// date. Each rate is held as an integer of 1e-12 units (a rate with more
+// decimals is rounded to the nearest at load), and Convert computes
+// amount × rate(to) / rate(from) exactly in 128-bit integers, rounding
+// once, in the direction the caller names: Down for prices, Up for
+// floors. A cross rate (neither currency the base) is exact too: the two
+// rates meet in one fraction, with no rounding through the base. No float
+// enters a conversion.
+//
+// A Source serves the table in service from a rates file, reloaded when
+// the file changes, or, with no file, the exchange currency alone. Rates
+// older than the maximum age are stale: Snapshot.Convert then refuses every
+// conversion between two currencies (ErrStaleRates), and the caller drops
+// the amount (reason stale_rates) rather than price it at a rate the
+// market has left.
+//
+// # Rates files
+//
+// One loader reads two formats, told apart by the first character.
+//
+// JSON, adx's own:
+//
+//	{"base": "EUR", "date": "2026-12-02", "rates": {"USD": 1.0842, "GBP": 0.8571, "JPY": 162.37}}
+//
+// Its keys, all required:
+//   - base: the ISO-4217 code every rate is quoted against.
+//   - date: the day the rates are for, YYYY-MM-DD (its start, in UTC), or
+//     an RFC 3339 instant for rates taken during a day.
+//   - rates: how much of each currency one unit of base buys, as JSON
+//     numbers (their decimal text is read exactly). The base may be
+//     listed with rate 1, or left out.
+//
+// Unknown keys, a currency given twice, a code that is not three capital
+// letters, and a rate that is not positive, is below 1e-12 or above 1e7
+// are errors.
+//
+// XML: the European Central Bank's daily euro reference rates, as
+// published at https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml
+// (a gesmes:Envelope holding one <Cube time="YYYY-MM-DD"> of
+// <Cube currency="USD" rate="1.0842"/> entries), base EUR. The ECB
+// publishes once per TARGET business day, around 16:00 CET: none on
+// weekends and TARGET holidays, when the last day's file stays current.
+// The history files (several days) are refused.
 package currency
 
 import (

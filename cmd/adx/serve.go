@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/currency"
 	"github.com/adx-exchange/adx/enrich"
 	"github.com/adx-exchange/adx/internal/admission"
 	"github.com/adx-exchange/adx/internal/capture"
@@ -125,10 +127,12 @@ func fitPod(cfg *config.Config, log *slog.Logger) (stop func()) {
 	return stop
 }
 
-// dataFiles are the data files enrichment reads, watched and reloaded.
+// dataFiles are the data files enrichment and the auction read, watched
+// and reloaded.
 type dataFiles struct {
 	geo     *enrich.Geo
 	devices *enrich.Devices
+	rates   *currency.Source
 }
 
 // openData opens the data files. Every file the config names is
@@ -148,22 +152,39 @@ func openData(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry) (*
 		geo.Close()
 		return nil, fmt.Errorf("device database: %w", err)
 	}
-	d := &dataFiles{geo: geo, devices: devices}
-	reg.MustRegister(devices.Cache(), geo)
+	rates, err := currency.OpenSource(currency.SourceOptions{
+		File:           cfg.Currency.File,
+		Exchange:       cfg.Auction.Currency,
+		MaxAge:         cfg.Currency.MaxAge.D(),
+		ReloadInterval: cfg.Currency.ReloadInterval.D(),
+		Logger:         log,
+		Metrics:        metrics,
+		StartPending:   true,
+	})
+	if err != nil {
+		geo.Close()
+		devices.Close()
+		return nil, fmt.Errorf("currency rates: %w", err)
+	}
+	d := &dataFiles{geo: geo, devices: devices, rates: rates}
+	reg.MustRegister(devices.Cache(), geo, rates)
 	if err := reload.CheckLoaded(d.Files()); err != nil {
 		log.Warn("data files not loaded yet: /readyz answers 503 until they are", "err", err)
 	}
-	log.Info("data loaded", "geo", geo.Files(), "devicedb", devices.Version())
+	log.Info("data loaded", "geo", geo.Files(), "devicedb", devices.Version(), "currency", rates.Version())
 	return d, nil
 }
 
 // Files describes every data file in service.
-func (d *dataFiles) Files() []reload.Info { return append(d.geo.Files(), d.devices.Files()...) }
+func (d *dataFiles) Files() []reload.Info {
+	return slices.Concat(d.geo.Files(), d.devices.Files(), d.rates.Files())
+}
 
 // Close stops watching the files.
 func (d *dataFiles) Close() {
 	d.geo.Close()
 	d.devices.Close()
+	d.rates.Close()
 }
 
 // stages are the parts of the request path that run on their own:

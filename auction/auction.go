@@ -231,8 +231,9 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 	} else {
 		res.Bidders = make([]BidderResult, len(a.bidders))
 	}
+	x := a.rates(start)
 	var curOK bool
-	if res.Currency, curOK = a.responseCurrency(req); !curOK {
+	if res.Currency, curOK = a.responseCurrency(req, &x); !curOK {
 		// The SSP takes only currencies the exchange does not bid in.
 		for i, b := range a.bidders {
 			res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeNotEligible}
@@ -284,10 +285,10 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 		races = make([]impRace, len(req.Imp))
 	}
 	for i := range res.Bidders {
-		a.validateBids(req, &imps, deadline, i, &res.Bidders[i], races)
+		a.validateBids(req, &x, &imps, deadline, i, &res.Bidders[i], races)
 		a.series[i].observe(&res.Bidders[i])
 	}
-	res.Winners = a.winners(req, races, res.Currency, res.winners[:0])
+	res.Winners = a.winners(req, &x, races, res.Currency, res.winners[:0])
 	return res
 }
 

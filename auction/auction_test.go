@@ -90,33 +90,34 @@ type goldenBidder struct {
 	TakeRate   *float64 `json:"take_rate,omitempty"`
 }
 
-// testRates converts through USD with float rates, exactly enough for
-// the cases: units of each currency per USD, as PPM.
-type testRates struct {
-	perUSD map[string]currency.PPM
-	stale  bool
-}
-
-func (r *testRates) Convert(m currency.Micros, from, to string, up bool) (currency.Micros, error) {
-	f, okf := r.perUSD[from]
-	t, okt := r.perUSD[to]
-	if !okf || !okt {
-		return 0, errors.New("unknown currency")
+// testRates is a fixed table of rates, units of each currency per USD,
+// dated today, or long ago when stale.
+func testRates(t testing.TB, perUSD map[string]float64, stale bool) *currency.Source {
+	t.Helper()
+	date := time.Now().UTC().Format(time.DateOnly)
+	if stale {
+		date = "2020-01-02"
 	}
-	return m.Scale(int64(t), int64(f), up), nil
+	js, err := json.Marshal(map[string]any{"base": "USD", "date": date, "rates": perUSD})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := currency.ParseRates(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return currency.FixedSource(r, 144*time.Hour)
 }
-
-func (r *testRates) Stale() bool { return r.stale }
 
 // goldenAuction builds the auction a case describes, from the config
 // defaults and the case's rules, limits and terms.
-func goldenAuction(gc *goldenCase) *Auction {
+func goldenAuction(t *testing.T, gc *goldenCase) *Auction {
 	cfg := config.Defaults()
 	a := &cfg.Auction
 	if l := gc.Limits; l != nil {
 		a.MaxBidsPerResponse, a.MaxBidPrice = l.MaxBidsPerResponse, l.MaxBidPrice
 	}
-	var rates Converter
+	var rates *currency.Source
 	if r := gc.Rules; r != nil {
 		if r.Type != 0 {
 			a.Type = r.Type
@@ -132,11 +133,7 @@ func goldenAuction(gc *goldenCase) *Auction {
 		}
 		a.TakeRate = r.TakeRate
 		if r.Rates != nil {
-			tr := &testRates{perUSD: map[string]currency.PPM{"USD": currency.OnePPM}, stale: r.Stale}
-			for c, v := range r.Rates {
-				tr.perUSD[c] = currency.PPMFromFloat(v)
-			}
-			rates = tr
+			rates = testRates(t, r.Rates, r.Stale)
 		}
 	}
 	cfg.Demand = nil
@@ -176,7 +173,7 @@ func TestGolden(t *testing.T) {
 			if err := openrtb.ValidateRequest(&req, openrtb.Limits{}); err != nil {
 				t.Fatalf("request: %v", err)
 			}
-			res := goldenAuction(&gc).Run(&req, time.Now().Add(time.Second))
+			res := goldenAuction(t, &gc).Run(&req, time.Now().Add(time.Second))
 			resp := &openrtb2.BidResponse{}
 			if !res.Response(&req, resp) {
 				resp = nil

@@ -8,7 +8,7 @@ import (
 // FromConfig builds the Auction for cfg's enabled demand partners, in config
 // order, converting currencies with rates (nil: the exchange currency
 // alone). metrics may be nil.
-func FromConfig(cfg *config.Config, rates Converter, metrics *Metrics) *Auction {
+func FromConfig(cfg *config.Config, rates *currency.Source, metrics *Metrics) *Auction {
 	bidders := make([]Bidder, 0, len(cfg.Demand))
 	for _, d := range cfg.Demand {
 		if d.Disabled {
@@ -29,7 +29,7 @@ func FromConfig(cfg *config.Config, rates Converter, metrics *Metrics) *Auction 
 // RulesFromConfig returns the Rules the config sets for its enabled
 // demand partners, in order, converting currencies with rates (nil: the
 // exchange currency alone).
-func RulesFromConfig(cfg *config.Config, rates Converter) Rules {
+func RulesFromConfig(cfg *config.Config, rates *currency.Source) Rules {
 	a := &cfg.Auction
 	r := Rules{Currency: a.Currency, Limits: LimitsFromConfig(a), Rates: rates,
 		Pricing: Pricing{AuctionType: a.Type, DealPriority: a.DealPriority}}

@@ -1,6 +1,7 @@
 package auction
 
 import (
+	"errors"
 	"math"
 	"time"
 
@@ -32,7 +33,7 @@ type Rules struct {
 	Terms []Terms
 	// Rates convert other currencies to and from Currency; nil knows
 	// Currency alone.
-	Rates Converter
+	Rates *currency.Source
 }
 
 // Pricing are the clearing rules (docs/auction.md).
@@ -66,47 +67,56 @@ type Terms struct {
 // no margin.
 var DefaultTerms = Terms{Multiplier: currency.OnePPM}
 
-// Converter converts money between currencies: the exchange rates in
-// service (package currency).
-type Converter interface {
-	// Convert converts m from one currency to another, rounding down, or
-	// up when up is set. It fails for a currency it does not know.
-	Convert(m currency.Micros, from, to string, up bool) (currency.Micros, error)
-	// Stale reports whether the rates are too old to use
-	// (currency.max_age): prices in other currencies are then refused.
-	Stale() bool
+// fx are the exchange rates one auction prices with: a snapshot taken
+// when it starts, so that a reload midway changes nothing.
+type fx struct {
+	snap currency.Snapshot
+	has  bool // false: the exchange currency alone
+}
+
+// rates returns the rates for an auction starting now.
+func (a *Auction) rates(now time.Time) fx {
+	if a.rules.Rates == nil {
+		return fx{}
+	}
+	return fx{snap: a.rules.Rates.Snapshot(now), has: true}
 }
 
 // usd is the currency of an OpenRTB price whose currency is not given.
 const usd = "USD"
 
-// convert converts m from one currency to another (from "" is USD). ok is
-// false with DropCurrency for a currency the rates do not know, with
-// DropStaleRates when they are too old.
-func (a *Auction) convert(m currency.Micros, from, to string, up bool) (currency.Micros, DropReason, bool) {
+// convert converts m from one currency to another (from "" is USD),
+// rounding down, or up when up is set. ok is false with DropStaleRates when
+// the rates are too old, DropCurrency for a currency they do not know.
+func (x *fx) convert(m currency.Micros, from, to string, up bool) (currency.Micros, DropReason, bool) {
 	if from == "" {
 		from = usd
 	}
 	if from == to {
 		return m, 0, true
 	}
-	if a.rules.Rates == nil {
+	if !x.has {
 		return 0, DropCurrency, false
 	}
-	if a.rules.Rates.Stale() {
+	round := currency.Down
+	if up {
+		round = currency.Up
+	}
+	v, err := x.snap.Convert(m, from, to, round)
+	switch {
+	case err == nil:
+		return v, 0, true
+	case errors.Is(err, currency.ErrStaleRates):
 		return 0, DropStaleRates, false
-	}
-	v, err := a.rules.Rates.Convert(m, from, to, up)
-	if err != nil {
+	default:
 		return 0, DropCurrency, false
 	}
-	return v, 0, true
 }
 
 // responseCurrency returns the currency to answer req in: the first of
 // its cur list that the exchange can convert to, or the exchange's own
 // when the list is empty. ok is false when it can answer in none.
-func (a *Auction) responseCurrency(req *openrtb2.BidRequest) (string, bool) {
+func (a *Auction) responseCurrency(req *openrtb2.BidRequest, x *fx) (string, bool) {
 	if len(req.Cur) == 0 {
 		return a.rules.Currency, true
 	}
@@ -114,7 +124,7 @@ func (a *Auction) responseCurrency(req *openrtb2.BidRequest) (string, bool) {
 		if c == a.rules.Currency {
 			return c, true
 		}
-		if _, _, ok := a.convert(currency.MicrosPerUnit, a.rules.Currency, c, false); ok {
+		if _, _, ok := x.convert(currency.MicrosPerUnit, a.rules.Currency, c, false); ok {
 			return c, true
 		}
 	}
@@ -194,7 +204,7 @@ const lateCheckEvery = 64
 // ties). Bids past Limits.MaxBidsPerResponse are dropped unchecked, and so
 // are the bids still unchecked when the deadline passes: the auction
 // answers on time whatever a partner sends.
-func (a *Auction) validateBids(req *openrtb2.BidRequest, imps *impIndex, deadline time.Time, bidder int, r *BidderResult, races []impRace) {
+func (a *Auction) validateBids(req *openrtb2.BidRequest, x *fx, imps *impIndex, deadline time.Time, bidder int, r *BidderResult, races []impRace) {
 	if n := a.rules.Limits.MaxBidsPerResponse; n > 0 && len(r.Bids) > n {
 		r.Dropped[DropTooManyBids] += len(r.Bids) - n
 		r.Bids = r.Bids[:n]
@@ -213,7 +223,7 @@ func (a *Auction) validateBids(req *openrtb2.BidRequest, imps *impIndex, deadlin
 		if r.Seats != nil {
 			seat = r.Seats[i]
 		}
-		c, k, reason := a.checkBid(req, imps, &r.Bids[i], seat, r.Currency, terms)
+		c, k, reason := a.checkBid(req, x, imps, &r.Bids[i], seat, r.Currency, terms)
 		if k < 0 {
 			r.Dropped[reason]++
 			continue
@@ -244,7 +254,7 @@ func (a *Auction) validateBids(req *openrtb2.BidRequest, imps *impIndex, deadlin
 
 // checkBid returns the bid as a candidate for the imp at index k, or k -1
 // and the reason it may not enter the auction. cur is the bid's currency.
-func (a *Auction) checkBid(req *openrtb2.BidRequest, imps *impIndex, bid *openrtb2.Bid, seat, cur string, terms Terms) (c candidate, k int, _ DropReason) {
+func (a *Auction) checkBid(req *openrtb2.BidRequest, x *fx, imps *impIndex, bid *openrtb2.Bid, seat, cur string, terms Terms) (c candidate, k int, _ DropReason) {
 	k = imps.find(bid.ImpID)
 	if k < 0 {
 		return c, -1, DropUnknownImp
@@ -281,7 +291,7 @@ func (a *Auction) checkBid(req *openrtb2.BidRequest, imps *impIndex, bid *openrt
 	}
 	// Priced in the exchange's currency, then adjusted and netted.
 	var reason DropReason
-	if c.gross, reason, ok = a.convert(price, cur, a.rules.Currency, false); !ok {
+	if c.gross, reason, ok = x.convert(price, cur, a.rules.Currency, false); !ok {
 		return c, -1, reason
 	}
 	if max := a.maxPrice; max > 0 && c.gross > max {
@@ -295,7 +305,7 @@ func (a *Auction) checkBid(req *openrtb2.BidRequest, imps *impIndex, bid *openrt
 			return c, -1, DropBelowFloor // request validation keeps floors finite
 		}
 		// A floor rounds up: a bid under the true floor never passes.
-		if c.floor, reason, ok = a.convert(f, floorCur, a.rules.Currency, true); !ok {
+		if c.floor, reason, ok = x.convert(f, floorCur, a.rules.Currency, true); !ok {
 			return c, -1, reason
 		}
 		if c.net < c.floor {
@@ -335,7 +345,7 @@ func contains(list []string, s string) bool {
 
 // winners clears every imp's race and returns the winners in imp order,
 // priced in the response currency cur, reusing buf's storage.
-func (a *Auction) winners(req *openrtb2.BidRequest, races []impRace, cur string, buf []Winner) []Winner {
+func (a *Auction) winners(req *openrtb2.BidRequest, x *fx, races []impRace, cur string, buf []Winner) []Winner {
 	out := buf[:0]
 	for k := range races {
 		r := &races[k]
@@ -347,7 +357,7 @@ func (a *Auction) winners(req *openrtb2.BidRequest, races []impRace, cur string,
 		if w.bid == nil {
 			continue
 		}
-		win, ok := a.clear(req, w, r.runnerUp[class], r.hasRunner[class], cur)
+		win, ok := a.clear(req, x, w, r.runnerUp[class], r.hasRunner[class], cur)
 		if ok {
 			out = append(out, win)
 		}
@@ -362,7 +372,7 @@ func (a *Auction) winners(req *openrtb2.BidRequest, races []impRace, cur string,
 // of margin (what the SSP is paid), the charge to the DSP, gross, and the
 // price in the response currency. ok is false when the price cannot be
 // given in that currency (the rates went stale or lost it meanwhile).
-func (a *Auction) clear(req *openrtb2.BidRequest, w *candidate, runnerUp currency.Micros, hasRunner bool, cur string) (Winner, bool) {
+func (a *Auction) clear(req *openrtb2.BidRequest, x *fx, w *candidate, runnerUp currency.Micros, hasRunner bool, cur string) (Winner, bool) {
 	at := a.rules.Pricing.AuctionType
 	if req.AT == FirstPrice || req.AT == SecondPrice {
 		at = int(req.AT)
@@ -395,7 +405,7 @@ func (a *Auction) clear(req *openrtb2.BidRequest, w *candidate, runnerUp currenc
 		charge = min(w.gross, clear.Scale(int64(currency.OnePPM), int64(currency.OnePPM-t.TakeRate), false).
 			Scale(int64(currency.OnePPM), int64(t.Multiplier), false))
 	}
-	price, _, ok := a.convert(clear, a.rules.Currency, cur, false)
+	price, _, ok := x.convert(clear, a.rules.Currency, cur, false)
 	if !ok {
 		return Winner{}, false
 	}

@@ -18,7 +18,19 @@ import (
 // and converting and rounding the price for the response never raises it.
 func TestClearingProperties(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	rates := &testRates{perUSD: map[string]currency.PPM{"USD": currency.OnePPM, "EUR": 920_000, "JPY": 151_300_000}}
+	source := testRates(t, map[string]float64{"EUR": 0.92, "JPY": 151.3}, false)
+	fx := source.Snapshot(time.Now())
+	conv := func(m currency.Micros, from, to string, up bool) currency.Micros {
+		round := currency.Down
+		if up {
+			round = currency.Up
+		}
+		v, err := fx.Convert(m, from, to, round)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
 	curs := []string{"USD", "EUR", "JPY"}
 	price := func() float64 { return float64(1+rng.IntN(5_000_000)) / 1e6 }
 	winners := 0
@@ -40,7 +52,7 @@ func TestClearingProperties(t *testing.T) {
 		}
 		nBidders := 1 + rng.IntN(4)
 		var bidders []Bidder
-		rules := Rules{Currency: "USD", Rates: rates, Pricing: Pricing{
+		rules := Rules{Currency: "USD", Rates: source, Pricing: Pricing{
 			AuctionType: 1 + rng.IntN(2), Increment: currency.Micros(rng.IntN(20_000)),
 			DealPriority: rng.IntN(2) == 0, Precision: []currency.Micros{0, 100, 10_000}[rng.IntN(3)]}}
 		for b := range nBidders {
@@ -75,12 +87,12 @@ func TestClearingProperties(t *testing.T) {
 			var floorUSD currency.Micros
 			if floor > 0 {
 				f, _ := currency.FromFloat(floor)
-				floorUSD, _ = rates.Convert(f, floorCur, "USD", true)
+				floorUSD = conv(f, floorCur, "USD", true)
 			}
 			bidCur := bidders[w.bidder].(*staticBidder).cur
 			bid, _ := currency.FromFloat(w.Bid.Price)
-			bidUSD, _ := rates.Convert(bid, bidCur, "USD", false)
-			respPrice, _ := rates.Convert(w.Clear, "USD", res.Currency, false)
+			bidUSD := conv(bid, bidCur, "USD", false)
+			respPrice := conv(w.Clear, "USD", res.Currency, false)
 			switch {
 			case w.Clear > net:
 				t.Fatalf("round %d: cleared at %s above the winner's net %s", round, w.Clear, net)

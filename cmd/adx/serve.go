@@ -102,7 +102,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.stop()
-	public := server.NewPublic(cfg, auction.FromConfig(cfg, nil, auction.NewMetrics(reg)), server.NewMetrics(reg), log,
+	public := server.NewPublic(cfg, auction.FromConfig(cfg, data.rates, auction.NewMetrics(reg)), server.NewMetrics(reg), log,
 		server.Options{Geo: data.geo, Devices: data.devices, Capture: st.capture, Memory: st.memory, Admission: st.admit})
 	admin := newAdmin(cfg, log, reg, data)
 	lns, err := listen(cfg, log, reg)

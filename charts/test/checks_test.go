@@ -546,6 +546,7 @@ func TestChecksumFollowsConfig(t *testing.T) {
 		"config: {demand: [{name: house2, type: house}]}",
 		"geoip: {databases: {city: GeoLite2-City}}",
 		"devicedb: {file: devices.db}",
+		"currency: {file: eurofxref-daily.xml}",
 		"data: {mountPath: /srv/data}\ngeoip: {databases: {city: GeoLite2-City}}",
 		"configSecret: {name: adx-config}",
 	} {
@@ -562,9 +563,9 @@ func TestChecksumFollowsConfig(t *testing.T) {
 		t.Errorf("bumping configSecret.revision must change the checksum")
 	}
 	// The rendered ConfigMap holds exactly what was hashed: no secrets, paths on the data volume.
-	m := render(t, with(t, map[string]any{}, "geoip: {databases: {city: GeoIP2-City}}\ndevicedb: {file: devices.db}\ndata: {mountPath: /srv/data}"))
+	m := render(t, with(t, map[string]any{}, "geoip: {databases: {city: GeoIP2-City}}\ndevicedb: {file: devices.db}\ncurrency: {file: eurofxref-daily.xml}\ndata: {mountPath: /srv/data}"))
 	cfg := m.byKind("ConfigMap")[0].Obj.(*corev1.ConfigMap).Data["adx.yaml"]
-	for _, want := range []string{"city: /srv/data/GeoIP2-City.mmdb", "file: /srv/data/devices.db", "reload_interval: 10s"} {
+	for _, want := range []string{"city: /srv/data/GeoIP2-City.mmdb", "file: /srv/data/devices.db", "reload_interval: 10s", "file: /srv/data/eurofxref-daily.xml", "max_age: 144h"} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("ConfigMap adx.yaml lacks %q:\n%s", want, cfg)
 		}

@@ -134,6 +134,9 @@ seccompProfile:
 {{- with .Values.devicedb.file -}}
 {{- $_ := set $cfg "devicedb" (dict "file" (printf "%s/%s" $dir .)) -}}
 {{- end -}}
+{{- with .Values.currency.file -}}
+{{- $_ := set $cfg "currency" (dict "file" (printf "%s/%s" $dir .) "max_age" $.Values.currency.maxAge) -}}
+{{- end -}}
 {{- if not $cfg.supply }}{{ $_ := unset $cfg "supply" }}{{ end -}}
 {{- if not $cfg.demand }}{{ $_ := unset $cfg "demand" }}{{ end -}}
 {{- toYaml $cfg -}}

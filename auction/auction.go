@@ -120,11 +120,28 @@ const (
 	DropTooManyBids                    // past Limits.MaxBidsPerResponse in one answer
 	DropPriceTooHigh                   // price above Limits.MaxBidPrice
 	DropLate                           // not checked: the deadline passed first
+
+	// The creative breaks a rule of its request or imp (checkCreative).
+	DropBlockedCategory     // a cat in the request's bcat
+	DropBlockedAdvertiser   // an adomain whose registrable domain is in badv
+	DropBlockedApp          // bundle in bapp
+	DropBlockedAttribute    // an attr in the battr of the bid's medium
+	DropBlockedCreativeType // banner markup of a type in btype
+	DropBlockedSeat         // seat in bseat, or not in wseat
+	DropBlockedLanguage     // language or langb outside wlang/wlangb
+	DropWrongMedia          // mtype names a medium the imp does not offer
+	DropWrongSize           // w x h fits none of the banner's sizes
+	DropWrongDuration       // dur outside the imp's durations
+	DropWrongProtocol       // protocol not among the imp's protocols
+	DropNotVAST             // video or audio adm that is not VAST
+	DropNativeAssets        // native adm that is no Native response, or lacks a required asset
 	numDropReasons
 )
 
 var dropReasonNames = [numDropReasons]string{"unknown_imp", "invalid_price", "below_floor", "no_markup", "no_crid", "currency", "not_deal",
-	"too_many_bids", "price_too_high", "late"}
+	"too_many_bids", "price_too_high", "late",
+	"blocked_category", "blocked_advertiser", "blocked_app", "blocked_attribute", "blocked_creative_type", "blocked_seat",
+	"blocked_language", "wrong_media", "wrong_size", "wrong_duration", "wrong_protocol", "not_vast", "native_assets"}
 
 // String returns the reason's metric label.
 func (r DropReason) String() string { return dropReasonNames[r] }
@@ -343,6 +360,9 @@ func (a *Auction) checkBid(req *openrtb2.BidRequest, imps *impIndex, bid *openrt
 	}
 	if bid.CrID == "" {
 		return -1, DropNoCreative
+	}
+	if reason, ok := checkCreative(req, imp, bid, ""); !ok { // the seat comes with the auction's seat handling
+		return -1, reason
 	}
 	floor, floorCur := imp.BidFloor, imp.BidFloorCur
 	if imp.PMP != nil && len(imp.PMP.Deals) > 0 {

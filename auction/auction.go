@@ -132,11 +132,28 @@ const (
 	DropLate                           // not checked: the deadline passed first
 	DropStaleRates                     // bid or floor in another currency, and the rates are older than currency.max_age
 	DropDealTerms                      // a deal bid from a seat or for an advertiser the deal does not admit
+
+	// The creative breaks a rule of its request or imp (checkCreative).
+	DropBlockedCategory     // a cat in the request's bcat
+	DropBlockedAdvertiser   // an adomain whose registrable domain is in badv
+	DropBlockedApp          // bundle in bapp
+	DropBlockedAttribute    // an attr in the battr of the bid's medium
+	DropBlockedCreativeType // banner markup of a type in btype
+	DropBlockedSeat         // seat in bseat, or not in wseat
+	DropBlockedLanguage     // language or langb outside wlang/wlangb
+	DropWrongMedia          // mtype names a medium the imp does not offer
+	DropWrongSize           // w x h fits none of the banner's sizes
+	DropWrongDuration       // dur outside the imp's durations
+	DropWrongProtocol       // protocol not among the imp's protocols
+	DropNotVAST             // video or audio adm that is not VAST
+	DropNativeAssets        // native adm that is no Native response, or lacks a required asset
 	numDropReasons
 )
 
 var dropReasonNames = [numDropReasons]string{"unknown_imp", "invalid_price", "below_floor", "no_markup", "no_crid", "currency", "not_deal",
-	"too_many_bids", "price_too_high", "late", "stale_rates", "deal_terms"}
+	"too_many_bids", "price_too_high", "late", "stale_rates", "deal_terms",
+	"blocked_category", "blocked_advertiser", "blocked_app", "blocked_attribute", "blocked_creative_type", "blocked_seat",
+	"blocked_language", "wrong_media", "wrong_size", "wrong_duration", "wrong_protocol", "not_vast", "native_assets"}
 
 // String returns the reason's metric label.
 func (r DropReason) String() string { return dropReasonNames[r] }

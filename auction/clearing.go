@@ -273,6 +273,9 @@ func (a *Auction) checkBid(req *openrtb2.BidRequest, x *fx, imps *impIndex, bid 
 	if bid.CrID == "" {
 		return c, -1, DropNoCreative
 	}
+	if reason, ok := checkCreative(req, imp, bid, seat); !ok {
+		return c, -1, reason
+	}
 	// The deal the bid is for, and its terms.
 	floor, floorCur := imp.BidFloor, imp.BidFloorCur
 	if imp.PMP != nil && len(imp.PMP.Deals) > 0 {

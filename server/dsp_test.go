@@ -73,6 +73,10 @@ type dspRequest struct {
 				BidFloor float64 `json:"bidfloor"`
 			} `json:"deals"`
 		} `json:"pmp"`
+		Banner json.RawMessage `json:"banner"`
+		Native *struct {
+			Request string `json:"request"`
+		} `json:"native"`
 	} `json:"imp"`
 }
 
@@ -186,6 +190,13 @@ func (d *fakeDSP) bids(req *dspRequest, id string) *openrtb2.BidResponse {
 	for i, imp := range req.Imp {
 		b := &bids[i]
 		b.ID, b.ImpID, b.AdM, b.CrID = "b"+strconv.Itoa(i), imp.ID, "<div>fake ad</div>", "fake-creative"
+		switch {
+		case imp.Banner != nil:
+		case imp.Native != nil:
+			b.AdM = fakeNative(imp.Native.Request)
+		default: // video or audio
+			b.AdM = `<VAST version="4.2"><Ad id="fake"/></VAST>`
+		}
 		b.Price = max(d.cfg.Price, imp.BidFloor)
 		if imp.PMP != nil && len(imp.PMP.Deals) > 0 {
 			deal := imp.PMP.Deals[0]
@@ -193,6 +204,32 @@ func (d *fakeDSP) bids(req *dspRequest, id string) *openrtb2.BidResponse {
 		}
 	}
 	return &openrtb2.BidResponse{ID: id, Cur: "USD", SeatBid: []openrtb2.SeatBid{{Seat: "fake", Bid: bids}}}
+}
+
+// fakeNative returns a Native response with an asset for each asset of
+// the Native request, so that it holds every required one.
+func fakeNative(request string) string {
+	type assets struct {
+		Assets []struct {
+			ID int64 `json:"id"`
+		} `json:"assets"`
+	}
+	var nr struct {
+		assets
+		Native *assets `json:"native"`
+	}
+	json.Unmarshal([]byte(request), &nr)
+	if nr.Native != nil {
+		nr.assets = *nr.Native
+	}
+	adm := `{"native":{"link":{"url":"https://dsp.example/click"},"assets":[`
+	for i, a := range nr.Assets {
+		if i > 0 {
+			adm += ","
+		}
+		adm += `{"id":` + strconv.FormatInt(a.ID, 10) + `,"title":{"text":"fake"}}`
+	}
+	return adm + "]}}"
 }
 
 // badBids answers req with five bids an exchange must drop: an unknown

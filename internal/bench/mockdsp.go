@@ -661,7 +661,8 @@ const (
 	vastAudioExt  = `.mp3`
 	vastE         = `]]></MediaFile></MediaFiles></Linear></Creative></Creatives></InLine></Ad></VAST>`
 
-	nativeAdm = `{\"native\":{\"ver\":\"1.2\",\"assets\":[{\"id\":1,\"title\":{\"text\":\"Mock native ad\"}}],` +
+	nativeAdm = `{\"native\":{\"ver\":\"1.2\",\"assets\":[{\"id\":1,\"title\":{\"text\":\"Mock native ad\"}},` +
+		`{\"id\":2,\"img\":{\"url\":\"https://mock-advertiser.example/1200x628.png\",\"w\":1200,\"h\":628}}],` +
 		`\"link\":{\"url\":\"https://mock-advertiser.example/click\"},` +
 		`\"imptrackers\":[\"https://mock-advertiser.example/imp\"]}}`
 

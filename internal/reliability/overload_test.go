@@ -378,6 +378,14 @@ func testOverload(t *testing.T) {
 	// The latency and goodput goals hold only where refusing the excess
 	// leaves the CPU room for auctions: the long variant holds adx to them
 	// whatever the cost, and reports what fails.
+	if !*long && r <= 0 {
+		// Refusing cannot be free: a negative cost means adx had CPU to
+		// spare at 3x the measured capacity, so the capacity steps
+		// under-measured it (a burst elsewhere on the machine) and this
+		// run was no overload. Its figures are reported, not judged.
+		t.Logf("refusing cost %.2f of an auction here: at 3x the measured capacity adx still had CPU to spare, so the capacity was under-measured and this was no overload; the goals are reported, not asserted (-reliability.long asserts them)", r)
+		return
+	}
 	if !*long && bound < 0.9 {
 		t.Logf("refusing costs %.2f of an auction here, so at %.1fx capacity at most %.0f%% of capacity can be goodput: the goals of 90%% goodput, admitted p99 within tmax, /livez within 50ms and RSS growth within 20%% are reported, not asserted (-reliability.long asserts them)", r, k, 100*bound)
 		return

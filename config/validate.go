@@ -321,8 +321,11 @@ func isName(s string) bool {
 // checkKey checks a price encryption key: web-safe base64, padded or not,
 // of 32 bytes. The message never holds the key, a secret.
 func checkKey(s string) error {
-	if s == "" {
+	switch s {
+	case "":
 		return errors.New("missing; want web-safe base64 of 32 bytes")
+	case redacted:
+		return errors.New("redacted by `adx config print`; put the partner's key back")
 	}
 	k, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 	if err != nil {

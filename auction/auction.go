@@ -208,6 +208,10 @@ type Winner struct {
 	bidder int
 }
 
+// BidderIndex returns the index of the winner's bidder in the auction's
+// bidder list: the enabled demand partners, in config order.
+func (w *Winner) BidderIndex() int { return w.bidder }
+
 // Result is one auction's outcome. Winners follow the order of req.Imp and
 // hold only imps with a winning bid.
 type Result struct {

@@ -359,9 +359,22 @@ type Demand struct {
 	BidMultiplier float64 `yaml:"bid_multiplier"`
 	// TakeRate overrides auction.take_rate for this partner, in [0, 1).
 	TakeRate *float64 `yaml:"take_rate"`
+	// PriceEncryption, when set, sends the partner its clearing price
+	// (${AUCTION_PRICE}) encrypted with its keys instead of in the clear.
+	PriceEncryption *PriceEncryption `yaml:"price_encryption"`
 
 	// LineItems are the house partner's ads (house only).
 	LineItems []LineItem `yaml:"line_items"`
+}
+
+// PriceEncryption are one demand partner's keys for the encrypted price
+// scheme of "decrypt price confirmations": web-safe base64 of 32 bytes
+// each. They are secrets and are redacted by `adx config print`.
+type PriceEncryption struct {
+	// EncryptionKey keys the pad the price is XORed with.
+	EncryptionKey string `yaml:"encryption_key"`
+	// IntegrityKey keys the signature that proves the price untouched.
+	IntegrityKey string `yaml:"integrity_key"`
 }
 
 // LineItem is one house ad.
@@ -538,6 +551,9 @@ func (c *Config) Print(w io.Writer) error {
 				h[k] = redacted
 			}
 			d.Headers = h
+		}
+		if d.PriceEncryption != nil {
+			d.PriceEncryption = &PriceEncryption{EncryptionKey: redacted, IntegrityKey: redacted}
 		}
 		r.Demand[i] = d
 	}

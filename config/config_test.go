@@ -139,6 +139,12 @@ func TestErrorsNameTheKey(t *testing.T) {
 	f("http: {idle_timeout: 0s}\n", "http.idle_timeout", "positive")
 	f("admin: {listen: \":8080\"}\n", "admin.listen", "differ")
 	f("supply:\n  - {name: \"\"}\n", "supply[0].name")
+	const key = "skU7Ax_NL5pPAFyKdkfZjZz2-VhIN8bjj1rVFOaJ_5o="
+	f("demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", price_encryption: {integrity_key: "+key+"}}\n", "demand[0].price_encryption.encryption_key", "missing")
+	f("demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", price_encryption: {encryption_key: "+key+", integrity_key: \"arO23ykdNqUQ5LEo\"}}\n", "demand[0].price_encryption.integrity_key", "12 bytes")
+	f("demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", price_encryption: {encryption_key: \"skU7Ax/NL5pPAFyKdkfZjZz2+VhIN8bjj1rVFOaJ/5o=\", integrity_key: "+key+"}}\n", "demand[0].price_encryption.encryption_key", "web-safe")
+	f("demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", price_encryption: {encryption_key: "+key+", integrity_key: \"<redacted>\"}}\n", "demand[0].price_encryption.integrity_key", "redacted")
+	f("demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", price_encryption: {encryption_key: "+key+", integrity_key: "+key+", iv: 1}}\n", "demand[0].price_encryption.iv", "unknown key")
 	f("demand: {name: a}\n", "demand", "list")
 	f("auction: [1]\n", "auction", "mapping")
 	f("a: b: c\n", "mapping values")
@@ -241,6 +247,40 @@ demand:
 	// The printed document is itself a valid config.
 	if _, err := Parse([]byte(s), "printed"); err != nil {
 		t.Errorf("printed config does not parse: %v", err)
+	}
+}
+
+// TestPrintRedactsPriceKeys: price encryption keys are secrets, and a
+// printed config holding them redacted refuses to run rather than run with
+// the wrong keys.
+func TestPrintRedactsPriceKeys(t *testing.T) {
+	const enc, integ = "skU7Ax_NL5pPAFyKdkfZjZz2-VhIN8bjj1rVFOaJ_5o=", "arO23ykdNqUQ5LEoQ0FVmPkBd7xB5CO89PDZlSjpFxo"
+	c, err := Parse([]byte(`
+demand:
+  - name: dsp-a
+    type: openrtb
+    endpoint: "https://dsp.example/bid"
+    price_encryption: {encryption_key: "`+enc+`", integrity_key: "`+integ+`"}
+`), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := c.Print(&out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if strings.Contains(s, enc) || strings.Contains(s, integ) {
+		t.Errorf("keys printed:\n%s", s)
+	}
+	if !strings.Contains(s, "encryption_key: <redacted>") || !strings.Contains(s, "integrity_key: <redacted>") {
+		t.Errorf("print lost the redacted keys:\n%s", s)
+	}
+	if _, err := Parse([]byte(s), "printed"); err == nil || !strings.Contains(err.Error(), "demand[0].price_encryption.encryption_key") {
+		t.Errorf("printed config with redacted keys: %v, want an error naming the key", err)
+	}
+	if c.Demand[0].PriceEncryption.EncryptionKey != enc {
+		t.Error("Print changed the config it printed")
 	}
 }
 

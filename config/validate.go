@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -175,6 +177,14 @@ func (d *Demand) validate(key string) error {
 	if d.TakeRate != nil && !(*d.TakeRate >= 0 && *d.TakeRate < 1) {
 		return fmt.Errorf("%s.take_rate: %v is outside [0, 1)", key, *d.TakeRate)
 	}
+	if pe := d.PriceEncryption; pe != nil {
+		if err := checkKey(pe.EncryptionKey); err != nil {
+			return fmt.Errorf("%s.price_encryption.encryption_key: %w", key, err)
+		}
+		if err := checkKey(pe.IntegrityKey); err != nil {
+			return fmt.Errorf("%s.price_encryption.integrity_key: %w", key, err)
+		}
+	}
 	switch d.Type {
 	case DemandOpenRTB:
 		u, err := url.Parse(d.Endpoint)
@@ -306,4 +316,23 @@ func isName(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkKey checks a price encryption key: web-safe base64, padded or not,
+// of 32 bytes. The message never holds the key, a secret.
+func checkKey(s string) error {
+	switch s {
+	case "":
+		return errors.New("missing; want web-safe base64 of 32 bytes")
+	case redacted:
+		return errors.New("redacted by `adx config print`; put the partner's key back")
+	}
+	k, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		return errors.New("not web-safe base64 (A-Z, a-z, 0-9, '-', '_')")
+	}
+	if len(k) != 32 {
+		return fmt.Errorf("%d bytes decoded, want 32", len(k))
+	}
+	return nil
 }

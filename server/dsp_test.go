@@ -46,6 +46,9 @@ type dspConfig struct {
 	// Price is each bid's CPM, raised to the imp's floor (or its first
 	// deal's floor, on an imp with deals).
 	Price float64
+	// AdM, when set, is each banner bid's markup; NURL each bid's win
+	// notice URL (macros are left for the exchange to expand).
+	AdM, NURL string
 }
 
 // fakeDSP is a demand partner for the server's tests and benchmarks: a real
@@ -192,11 +195,15 @@ func (d *fakeDSP) bids(req *dspRequest, id string) *openrtb2.BidResponse {
 		b.ID, b.ImpID, b.AdM, b.CrID = "b"+strconv.Itoa(i), imp.ID, "<div>fake ad</div>", "fake-creative"
 		switch {
 		case imp.Banner != nil:
+			if d.cfg.AdM != "" {
+				b.AdM = d.cfg.AdM
+			}
 		case imp.Native != nil:
 			b.AdM = fakeNative(imp.Native.Request)
 		default: // video or audio
 			b.AdM = `<VAST version="4.2"><Ad id="fake"/></VAST>`
 		}
+		b.NURL = d.cfg.NURL
 		b.Price = max(d.cfg.Price, imp.BidFloor)
 		if imp.PMP != nil && len(imp.PMP.Deals) > 0 {
 			deal := imp.PMP.Deals[0]

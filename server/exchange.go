@@ -60,6 +60,9 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 	if o.goesOn() {
 		o = p.runAuction(x)
 	}
+	if o.end == bid {
+		p.notices(x)
+	}
 	p.respond(x, o)
 }
 
@@ -170,6 +173,13 @@ func (p *Public) runAuction(x *exchange) outcome {
 		return outcome{end: noBid}
 	}
 	return outcome{end: bid}
+}
+
+// notices expands the OpenRTB macros (${AUCTION_PRICE} and the others) in
+// the winning bids' markup and notice URLs, each with its own winner's
+// values, the price encrypted for the partners that asked for it.
+func (p *Public) notices(x *exchange) {
+	p.notice.Response(&x.req, x.result, &x.resp)
 }
 
 // respond answers with the status the outcome maps to, and counts it.

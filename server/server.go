@@ -20,6 +20,7 @@ import (
 	"github.com/adx-exchange/adx/internal/admission"
 	"github.com/adx-exchange/adx/internal/capture"
 	"github.com/adx-exchange/adx/internal/memguard"
+	"github.com/adx-exchange/adx/notice"
 )
 
 // AuctionPath is the public OpenRTB endpoint.
@@ -31,7 +32,9 @@ type Public struct {
 	cfg     *config.Config
 	auction *auction.Auction
 	// enricher is the enrich stage: geo and device data, invalid traffic.
-	enricher  enrich.Enricher
+	enricher enrich.Enricher
+	// notice expands the macros of the winning bids.
+	notice    *notice.Expander
 	capture   *capture.Writer // nil: no capture
 	memory    *memguard.Guard // nil: no memory shedding
 	admission *admission.Limiter
@@ -77,6 +80,7 @@ type Options struct {
 func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *slog.Logger, opts Options) *Public {
 	p := &Public{cfg: cfg, capture: opts.Capture, memory: opts.Memory, auction: auc, log: log, metrics: metrics,
 		enricher:    enrich.Enricher{Geo: opts.Geo, Devices: opts.Devices, FilterBots: cfg.DeviceDB.FilterBots},
+		notice:      notice.FromConfig(cfg),
 		costPerByte: costDecodePerByte + costRemotePerByte*int64(auc.RemoteBidders()), admission: opts.Admission}
 	if p.admission == nil {
 		p.admission = admission.New(admission.Options{Max: cfg.HTTP.MaxInflight})

@@ -18,14 +18,15 @@ import (
 // three rounds of 2000 auctions: a GC empties the sync.Pools, and a round
 // that happens to run more of them allocates a little more.
 //
-// Measured (go1.26, 2 cores): 9.4-9.5 KB and 25 objects per auction; 9.7-
-// 9.8 KB with GOGC=10, whose frequent GCs empty the pools more often. (It
-// was 8.6 KB and 47 objects before decoding pointed strings into one copy
-// of the body, and before the auction's own allocations were merged.)
+// Measured (go1.26, 2 cores): 10.7 KB and 26 objects per auction, a little
+// more with GOGC=10, whose frequent GCs empty the pools more often. (It was
+// 8.6 KB and 47 objects before decoding pointed strings into one copy of
+// the body and the auction's own allocations were merged; the clearing
+// rules' larger results and the creative checks then added about 1.2 KB.)
 func TestAuctionAllocations(t *testing.T) {
 	const (
 		auctions   = 2000
-		maxBytes   = 10752 // 10.5 KiB
+		maxBytes   = 12288 // 12 KiB
 		maxObjects = 28
 	)
 	p := startPeers(t, 1)

@@ -24,6 +24,9 @@ import (
 type exchange struct {
 	ctx     *fasthttp.RequestCtx
 	arrival time.Time
+	// ssp is the supply partner's index in the partner metrics (0 without
+	// a supply list).
+	ssp int
 	// admitted: the request holds an admission slot, given back at the end.
 	admitted bool
 	// body is the request body, inflated; releaseBody gives its buffer back.
@@ -76,7 +79,7 @@ func (p *Public) admit(x *exchange) outcome {
 	if !ctx.IsPost() {
 		return end(methodNotAllowed, "method "+string(ctx.Method())+" is not allowed; use POST")
 	}
-	if o := p.checkSupply(ctx); !o.goesOn() {
+	if o := p.checkSupply(x); !o.goesOn() {
 		return o
 	}
 	switch p.admission.Admit() {
@@ -166,6 +169,7 @@ func (p *Public) policy(x *exchange) outcome {
 func (p *Public) runAuction(x *exchange) outcome {
 	x.result = p.auction.Run(&x.req, x.deadline)
 	p.metrics.auctionSeconds.Observe(time.Since(x.arrival).Seconds())
+	p.partners.observe(x.ssp, x.result)
 	if p.sampled() {
 		p.logAuction(&x.req, x.result, x.arrival, x.deadline)
 	}
@@ -254,7 +258,8 @@ func (p *Public) sampled() bool {
 
 // checkSupply admits the request when no supply partners are configured, or
 // when ?ssp=NAME names an enabled one whose token, if any, matches.
-func (p *Public) checkSupply(ctx *fasthttp.RequestCtx) outcome {
+func (p *Public) checkSupply(x *exchange) outcome {
+	ctx := x.ctx
 	if p.supply == nil {
 		return outcome{}
 	}
@@ -269,6 +274,7 @@ func (p *Public) checkSupply(ctx *fasthttp.RequestCtx) outcome {
 	if s.Disabled {
 		return end(forbidden, "supply partner "+strconv.Quote(s.Name)+" is disabled")
 	}
+	x.ssp = p.supplyIndex[s.Name]
 	if s.Token != "" {
 		auth := ctx.Request.Header.Peek("Authorization")
 		const prefix = "Bearer "

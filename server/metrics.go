@@ -37,6 +37,10 @@ type Metrics struct {
 	deviceMatches  [devicedb.NumMatchTypes + 1]prometheus.Counter // last: no UA
 	byStatus       [numEndpoints]map[int]prometheus.Counter
 
+	// reg is where the series that need the config (partnerMetrics) are
+	// registered, by NewPublic; nil: not registered.
+	reg prometheus.Registerer
+
 	// admit is the public server's admission limiter, set by NewPublic; it
 	// counts the auctions running now.
 	admit atomic.Pointer[admission.Limiter]
@@ -49,6 +53,7 @@ type Metrics struct {
 // registered).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
+		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adx_http_requests_total",
 			Help: "Requests on the public port by endpoint and HTTP status.",

@@ -44,6 +44,9 @@ type Public struct {
 	log         *slog.Logger
 	metrics     *Metrics
 	supply      map[string]config.Supply
+	// supplyIndex is each supply partner's index in partners.
+	supplyIndex map[string]int
+	partners    *partnerMetrics
 	srv         *fasthttp.Server
 
 	draining atomic.Bool
@@ -88,10 +91,12 @@ func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *
 	metrics.admit.Store(p.admission)
 	if len(cfg.Supply) > 0 {
 		p.supply = make(map[string]config.Supply, len(cfg.Supply))
-		for _, s := range cfg.Supply {
-			p.supply[s.Name] = s
+		p.supplyIndex = make(map[string]int, len(cfg.Supply))
+		for i, s := range cfg.Supply {
+			p.supply[s.Name], p.supplyIndex[s.Name] = s, i
 		}
 	}
+	p.partners = newPartnerMetrics(metrics.reg, sspNames(cfg), dspNames(cfg))
 	p.srv = &fasthttp.Server{
 		Name:                  "adx",
 		Handler:               p.handle,

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adx-exchange/adx/auction"
+	"github.com/adx-exchange/adx/config"
+)
+
+// anySSP is the supply label when no supply partners are configured.
+const anySSP = "any"
+
+// partnerMetrics count the business between each supply partner and each
+// demand partner: auctions, valid bids, wins, and the winning prices,
+// gross (what the DSPs are charged) and net (what the SSPs are paid). The
+// labels are the config's partner names, so their number is bounded; the
+// counters are made once, so that counting is an index, not a lookup.
+type partnerMetrics struct {
+	auctions []prometheus.Counter   // by supply partner
+	bids     [][]prometheus.Counter // [ssp][dsp]
+	wins     [][]prometheus.Counter
+	gross    [][]prometheus.Counter
+	net      [][]prometheus.Counter
+}
+
+// sspNames returns the supply labels of cfg, indexed as supplyIndex does.
+func sspNames(cfg *config.Config) []string {
+	if len(cfg.Supply) == 0 {
+		return []string{anySSP}
+	}
+	names := make([]string, len(cfg.Supply))
+	for i, s := range cfg.Supply {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// dspNames returns the enabled demand partners' names, in the auction's
+// bidder order.
+func dspNames(cfg *config.Config) []string {
+	var names []string
+	for _, d := range cfg.Demand {
+		if !d.Disabled {
+			names = append(names, d.Name)
+		}
+	}
+	return names
+}
+
+func newPartnerMetrics(reg prometheus.Registerer, ssps, dsps []string) *partnerMetrics {
+	auctions := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adx_partner_auctions_total",
+		Help: "Auctions run, by supply partner (\"any\" without a supply list).",
+	}, []string{"ssp"})
+	bids := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adx_partner_bids_total",
+		Help: "Bids that passed every check, by supply and demand partner.",
+	}, []string{"ssp", "dsp"})
+	wins := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adx_partner_wins_total",
+		Help: "Winning bids, by supply and demand partner.",
+	}, []string{"ssp", "dsp"})
+	cpm := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adx_partner_cpm_micros_total",
+		Help: "Sum of winning prices (CPMs) in micros of the exchange currency, by supply and demand partner: side gross is what the DSPs are charged, net what the SSPs are paid. Divide by 1e9 for the spend in currency units.",
+	}, []string{"ssp", "dsp", "side"})
+	if reg != nil {
+		reg.MustRegister(auctions, bids, wins, cpm)
+	}
+	m := &partnerMetrics{}
+	for _, s := range ssps {
+		m.auctions = append(m.auctions, auctions.WithLabelValues(s))
+		var b, w, g, n []prometheus.Counter
+		for _, d := range dsps {
+			b = append(b, bids.WithLabelValues(s, d))
+			w = append(w, wins.WithLabelValues(s, d))
+			g = append(g, cpm.WithLabelValues(s, d, "gross"))
+			n = append(n, cpm.WithLabelValues(s, d, "net"))
+		}
+		m.bids, m.wins, m.gross, m.net = append(m.bids, b), append(m.wins, w), append(m.gross, g), append(m.net, n)
+	}
+	return m
+}
+
+// observe counts one auction for supply partner ssp.
+func (m *partnerMetrics) observe(ssp int, res *auction.Result) {
+	m.auctions[ssp].Inc()
+	bids := m.bids[ssp]
+	for i := range res.Bidders {
+		if n := len(res.Bidders[i].Bids); n > 0 && i < len(bids) {
+			bids[i].Add(float64(n))
+		}
+	}
+	for i := range res.Winners {
+		w := &res.Winners[i]
+		d := w.BidderIndex()
+		if d >= len(bids) {
+			continue
+		}
+		m.wins[ssp][d].Inc()
+		m.gross[ssp][d].Add(float64(w.Charge))
+		m.net[ssp][d].Add(float64(w.Clear))
+	}
+}

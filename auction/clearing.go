@@ -3,6 +3,7 @@ package auction
 import (
 	"errors"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
@@ -321,7 +322,7 @@ func (a *Auction) checkBid(req *openrtb2.BidRequest, x *fx, imps *impIndex, bid 
 // dealAdmits reports whether a deal's buyer seat and advertiser domain
 // lists admit bid, whose seat is seat.
 func dealAdmits(d *openrtb2.Deal, seat string, bid *openrtb2.Bid) bool {
-	if len(d.WSeat) > 0 && !contains(d.WSeat, seat) {
+	if len(d.WSeat) > 0 && !slices.Contains(d.WSeat, seat) {
 		return false
 	}
 	if len(d.WADomain) > 0 {
@@ -329,21 +330,12 @@ func dealAdmits(d *openrtb2.Deal, seat string, bid *openrtb2.Bid) bool {
 			return false
 		}
 		for _, dom := range bid.ADomain {
-			if !contains(d.WADomain, dom) {
+			if !slices.Contains(d.WADomain, dom) {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // winners clears every imp's race and returns the winners in imp order,

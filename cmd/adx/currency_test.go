@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,16 +25,7 @@ func TestReadyzWaitsForRatesFile(t *testing.T) {
 
 	get := func(path string) (int, string) {
 		t.Helper()
-		resp, err := http.Get("http://" + admin + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, string(body)
+		return adminGet(t, admin, path)
 	}
 	code, body := get("/readyz")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "currency.rates") || !strings.Contains(body, rates) {

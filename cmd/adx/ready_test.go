@@ -50,16 +50,7 @@ func TestReadyzWaitsForDataFiles(t *testing.T) {
 
 	get := func(path string) (int, string) {
 		t.Helper()
-		resp, err := http.Get("http://" + admin + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, string(body)
+		return adminGet(t, admin, path)
 	}
 	// waitReady polls /readyz until cond holds of its answer.
 	waitReady := func(what string, cond func(code int, reasons string) bool) {
@@ -128,4 +119,20 @@ func TestReadyzWaitsForDataFiles(t *testing.T) {
 	if !strings.Contains(metrics, `adx_geo_lookup_errors_total{file="geo.city"} 0`) {
 		t.Errorf("/metrics lacks adx_geo_lookup_errors_total for geo.city")
 	}
+}
+
+// adminGet fetches path from the admin listener and returns its status
+// and body.
+func adminGet(t *testing.T, admin, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + admin + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
 }

@@ -53,6 +53,8 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	Memory   Memory   `yaml:"memory"`
 	Capture  Capture  `yaml:"capture"`
+	Notices  Notices  `yaml:"notices"`
+	Events   Events   `yaml:"events"`
 
 	// Source names where the config came from ("embedded default" or a path).
 	Source string `yaml:"-"`
@@ -224,6 +226,148 @@ type Capture struct {
 	// Raw keeps IPs and user identifiers as sent; by default they are
 	// scrubbed (IPs to /24 and /48, identifiers to keyed hashes).
 	Raw bool `yaml:"raw"`
+}
+
+// Notices configures the exchange's own win, billing and loss notices:
+// the nurl, burl and lurl of each bid returned to an SSP point at adx's
+// public /win, /bill and /loss, each with a signed token, and adx fires
+// the demand partner's own notice when the SSP fires the exchange's.
+type Notices struct {
+	// BaseURL is the public URL the SSPs reach adx at, for example
+	// https://adx.example.com; the notice URLs are built on it. Empty:
+	// http:// and the Host header of the bid request.
+	BaseURL string `yaml:"base_url"`
+	// Keys sign the notice tokens: the first signs, every one verifies, so
+	// that a key rotates by adding the new one first and removing the old
+	// one once its tokens have expired. Empty: a random key made at start,
+	// which no other instance shares and no restart keeps (a warning is
+	// logged); set keys wherever more than one instance serves.
+	Keys []NoticeKey `yaml:"keys"`
+	// TTL is how long a notice URL stays valid after the auction.
+	TTL Duration `yaml:"ttl"`
+	// ReplayMax bounds the notices remembered to refuse a second firing of
+	// one token while it is valid. When full, new notices are refused with
+	// 503 (the SSP retries) rather than forgotten.
+	ReplayMax int `yaml:"replay_max"`
+	// QueueSize bounds the demand partners' notices waiting to be fired.
+	QueueSize int `yaml:"queue_size"`
+	// Workers fire the demand partners' notices in parallel.
+	Workers int `yaml:"workers"`
+	// Timeout bounds one firing of a demand partner's notice.
+	Timeout Duration `yaml:"timeout"`
+	// BillAttempts is how many times a billing notice is fired before it
+	// is given up (counted); win and loss notices are fired once.
+	BillAttempts int `yaml:"bill_attempts"`
+	// RetryBackoff is the wait before the first retry of a billing notice;
+	// it doubles with each retry, with jitter, up to a minute.
+	RetryBackoff Duration `yaml:"retry_backoff"`
+	// FireLosses fires the loss notice (lurl) of each demand partner bid
+	// that lost adx's own auction, with ${AUCTION_LOSS} = 102 and the
+	// price it needed to win.
+	FireLosses bool `yaml:"fire_losses"`
+}
+
+// NoticeKey is one notice signing key: an id that goes into each token it
+// signs and a secret of at least 32 bytes, inline or read from a file (a
+// mounted Kubernetes secret).
+type NoticeKey struct {
+	// ID names the key in the tokens: letters, digits, '-' and '_'.
+	ID string `yaml:"id"`
+	// Secret is the key itself. It is a secret and is redacted by
+	// `adx config print`.
+	Secret string `yaml:"secret"`
+	// SecretFile is a file holding the secret, instead of Secret;
+	// surrounding white space is trimmed.
+	SecretFile string `yaml:"secret_file"`
+}
+
+// Event sinks.
+const (
+	SinkFile  = "file"  // rotating local files
+	SinkKafka = "kafka" // a Kafka topic
+)
+
+// Events configures the event stream: auctions (sampled), wins, bills and
+// losses, each one JSON object, to a rotating local file or to Kafka, with
+// an on-disk spill when the sink is slow or down.
+type Events struct {
+	// Sink is "file" (the default) or "kafka".
+	Sink string `yaml:"sink"`
+	// AuctionSample is the share of auctions recorded as events, 0..1.
+	// Wins, bills and losses are always recorded.
+	AuctionSample float64 `yaml:"auction_sample"`
+	// Buffer bounds the events held in memory on their way to the sink.
+	Buffer int `yaml:"buffer"`
+	// SpillDir holds the events the sink could not take in time, replayed
+	// in order when it recovers or at the next start. Empty: "spill" beside
+	// the event file.
+	SpillDir string `yaml:"spill_dir"`
+	// SpillMaxBytes bounds the spill; past it sampled auction events are
+	// dropped (counted) while wins, bills and losses still spill.
+	SpillMaxBytes int64 `yaml:"spill_max_bytes"`
+	// SinkTimeout bounds one write to the sink; a slower one is treated as
+	// a failure and its events spill.
+	SinkTimeout Duration `yaml:"sink_timeout"`
+	// File is the local file sink.
+	File EventFile `yaml:"file"`
+	// Kafka is the Kafka sink.
+	Kafka Kafka `yaml:"kafka"`
+}
+
+// EventFile is the rotating local event file.
+type EventFile struct {
+	// Path is the live file; rotated copies get .1, .2, ... A relative
+	// path is from the working directory.
+	Path string `yaml:"path"`
+	// MaxBytes rotates the file past this size.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxAge rotates the file when it is this old.
+	MaxAge Duration `yaml:"max_age"`
+	// Keep is how many rotated files are kept; 0 keeps them all.
+	Keep int `yaml:"keep"`
+}
+
+// Kafka is the Kafka event sink.
+type Kafka struct {
+	// Brokers are the seed brokers, host:port.
+	Brokers []string `yaml:"brokers"`
+	// Topic receives the events, keyed by auction id.
+	Topic string `yaml:"topic"`
+	// ClientID names adx to the brokers.
+	ClientID string `yaml:"client_id"`
+	// TLS, when enabled, encrypts the connections.
+	TLS KafkaTLS `yaml:"tls"`
+	// SASL, when a mechanism is set, authenticates adx.
+	SASL KafkaSASL `yaml:"sasl"`
+}
+
+// KafkaTLS configures TLS to the Kafka brokers.
+type KafkaTLS struct {
+	// Enabled turns TLS on; with no CA file the system roots verify.
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM bundle of the CAs that sign the brokers' certificates.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a client certificate for mutual TLS.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name checked in the brokers' certificates.
+	ServerName string `yaml:"server_name"`
+}
+
+// Kafka SASL mechanisms.
+var KafkaSASLMechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
+
+// KafkaSASL configures SASL authentication to the Kafka brokers.
+type KafkaSASL struct {
+	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: no SASL.
+	Mechanism string `yaml:"mechanism"`
+	// Username is the SASL user.
+	Username string `yaml:"username"`
+	// Password is the SASL password. It is a secret and is redacted by
+	// `adx config print`.
+	Password string `yaml:"password"`
+	// PasswordFile is a file holding the password, instead of Password.
+	PasswordFile string `yaml:"password_file"`
 }
 
 // Memory configures the Go soft memory limit.
@@ -516,6 +660,25 @@ func Defaults() *Config {
 		Memory:   Memory{LimitRatio: 0.9},
 		Capture:  Capture{Rate: 0.001, MaxBytes: 256 << 20, Keep: 5},
 		Admin:    Admin{Listen: "127.0.0.1:9090"},
+		Notices: Notices{
+			TTL:          Duration(24 * time.Hour),
+			ReplayMax:    1 << 20,
+			QueueSize:    16 << 10,
+			Workers:      16,
+			Timeout:      Duration(2e9),
+			BillAttempts: 10,
+			RetryBackoff: Duration(500e6),
+			FireLosses:   true,
+		},
+		Events: Events{
+			Sink:          SinkFile,
+			AuctionSample: 0.01,
+			Buffer:        64 << 10,
+			SpillMaxBytes: 1 << 30,
+			SinkTimeout:   Duration(5e9),
+			File:          EventFile{Path: "adx-events/events.jsonl", MaxBytes: 256 << 20, MaxAge: Duration(time.Hour), Keep: 48},
+			Kafka:         Kafka{Topic: "adx-events", ClientID: "adx"},
+		},
 		Auction: Auction{
 			DefaultTmax:  Duration(200e6),
 			MaxTmax:      Duration(1e9),
@@ -563,6 +726,16 @@ func (c *Config) Print(w io.Writer) error {
 			s.Token = redacted
 		}
 		r.Supply[i] = s
+	}
+	r.Notices.Keys = make([]NoticeKey, len(c.Notices.Keys))
+	for i, k := range c.Notices.Keys {
+		if k.Secret != "" {
+			k.Secret = redacted
+		}
+		r.Notices.Keys[i] = k
+	}
+	if r.Events.Kafka.SASL.Password != "" {
+		r.Events.Kafka.SASL.Password = redacted
 	}
 	fmt.Fprintf(w, "# source: %s\n# sha256: %s\n", c.Source, c.Hash)
 	enc := yaml.NewEncoder(w)

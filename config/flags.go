@@ -53,6 +53,12 @@ var Settings = []Setting{
 	float("log.sampleRate", "share of requests logged, one JSON line each (`0..1`)", func(c *Config) *float64 { return &c.Log.SampleRate }),
 	str("capture.file", "capture sampled requests to this JSONL `file` (rotated); empty: off", func(c *Config) *string { return &c.Capture.File }),
 	float("capture.rate", "share of valid requests captured (`0..1`)", func(c *Config) *float64 { return &c.Capture.Rate }),
+	str("notices.baseURL", "public `URL` SSPs reach adx at, for the notice URLs; empty: http:// and the request's Host", func(c *Config) *string { return &c.Notices.BaseURL }),
+	dur("notices.ttl", "how long a notice URL stays valid (`duration`)", func(c *Config) *Duration { return &c.Notices.TTL }),
+	str("events.sink", "event `sink`: file or kafka", func(c *Config) *string { return &c.Events.Sink }),
+	float("events.auctionSample", "share of auctions recorded as events; wins, bills and losses always are (`0..1`)", func(c *Config) *float64 { return &c.Events.AuctionSample }),
+	str("events.file", "event `file` (rotated) for the file sink", func(c *Config) *string { return &c.Events.File.Path }),
+	str("events.spillDir", "`directory` for events the sink cannot take in time; empty: spill beside the event file", func(c *Config) *string { return &c.Events.SpillDir }),
 	float("memory.limitRatio", "share of the container memory limit set as the Go soft limit, unless GOMEMLIMIT is set (`ratio`)", func(c *Config) *float64 { return &c.Memory.LimitRatio }),
 }
 

@@ -1,14 +1,17 @@
 package config
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MediaTypes are the imp kinds a demand partner or line item can fill.
@@ -96,6 +99,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("capture.max_bytes: %d is below 1024", cp.MaxBytes)
 	case cp.Keep < 0:
 		return fmt.Errorf("capture.keep: must not be negative, got %d", cp.Keep)
+	}
+	if err := c.Notices.validate(); err != nil {
+		return err
+	}
+	if err := c.Events.validate(); err != nil {
+		return err
 	}
 	a := c.Auction
 	switch {
@@ -333,6 +342,140 @@ func checkKey(s string) error {
 	}
 	if len(k) != 32 {
 		return fmt.Errorf("%d bytes decoded, want 32", len(k))
+	}
+	return nil
+}
+
+func (n *Notices) validate() error {
+	if n.BaseURL != "" {
+		u, err := url.Parse(n.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("notices.base_url: %q is not an http(s) URL such as https://adx.example.com", n.BaseURL)
+		}
+	}
+	switch {
+	case n.TTL < Duration(time.Minute) || n.TTL > Duration(30*24*time.Hour):
+		return fmt.Errorf("notices.ttl: %s is outside 1m..720h", n.TTL)
+	case n.ReplayMax < 1024:
+		return fmt.Errorf("notices.replay_max: %d is below 1024", n.ReplayMax)
+	case n.QueueSize < 1:
+		return fmt.Errorf("notices.queue_size: must be positive, got %d", n.QueueSize)
+	case n.Workers < 1 || n.Workers > 4096:
+		return fmt.Errorf("notices.workers: %d is outside 1..4096", n.Workers)
+	case n.Timeout <= 0:
+		return fmt.Errorf("notices.timeout: must be positive, got %s", n.Timeout)
+	case n.BillAttempts < 1 || n.BillAttempts > 100:
+		return fmt.Errorf("notices.bill_attempts: %d is outside 1..100", n.BillAttempts)
+	case n.RetryBackoff <= 0:
+		return fmt.Errorf("notices.retry_backoff: must be positive, got %s", n.RetryBackoff)
+	}
+	ids := make(map[string]bool, len(n.Keys))
+	for i, k := range n.Keys {
+		key := fmt.Sprintf("notices.keys[%d]", i)
+		switch {
+		case !isKeyID(k.ID):
+			return fmt.Errorf("%s.id: %q is not 1..64 letters, digits, '-' or '_'", key, k.ID)
+		case ids[k.ID]:
+			return fmt.Errorf("%s.id: %q is duplicated", key, k.ID)
+		case (k.Secret == "") == (k.SecretFile == ""):
+			return fmt.Errorf("%s: set one of secret and secret_file", key)
+		case k.Secret != "" && len(k.Secret) < 32:
+			return fmt.Errorf("%s.secret: %d bytes, want at least 32", key, len(k.Secret))
+		}
+		ids[k.ID] = true
+	}
+	return nil
+}
+
+// ReadSecret returns k's secret, read from its file when it names one.
+func (k *NoticeKey) ReadSecret() ([]byte, error) {
+	if k.SecretFile == "" {
+		return []byte(k.Secret), nil
+	}
+	b, err := os.ReadFile(k.SecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("notice key %q: %w", k.ID, err)
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) < 32 {
+		return nil, fmt.Errorf("notice key %q: %s holds %d bytes, want at least 32", k.ID, k.SecretFile, len(b))
+	}
+	return b, nil
+}
+
+// ReadPassword returns the Kafka SASL password, read from its file when
+// it names one.
+func (s *KafkaSASL) ReadPassword() (string, error) {
+	if s.PasswordFile == "" {
+		return s.Password, nil
+	}
+	b, err := os.ReadFile(s.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("kafka SASL password: %w", err)
+	}
+	return string(bytes.TrimSpace(b)), nil
+}
+
+func isKeyID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Events) validate() error {
+	switch {
+	case e.Sink != SinkFile && e.Sink != SinkKafka:
+		return fmt.Errorf("events.sink: %q is neither %q nor %q", e.Sink, SinkFile, SinkKafka)
+	case !(e.AuctionSample >= 0 && e.AuctionSample <= 1):
+		return fmt.Errorf("events.auction_sample: %v is outside 0..1", e.AuctionSample)
+	case e.Buffer < 16 || e.Buffer > 1<<24:
+		return fmt.Errorf("events.buffer: %d is outside 16..16777216", e.Buffer)
+	case e.SpillMaxBytes < 1<<20:
+		return fmt.Errorf("events.spill_max_bytes: %d is below 1 MiB", e.SpillMaxBytes)
+	case e.SinkTimeout <= 0:
+		return fmt.Errorf("events.sink_timeout: must be positive, got %s", e.SinkTimeout)
+	case e.File.Path == "":
+		return errors.New("events.file.path: missing; it also places the spill when events.spill_dir is empty")
+	case e.File.MaxBytes < 1<<10:
+		return fmt.Errorf("events.file.max_bytes: %d is below 1024", e.File.MaxBytes)
+	case e.File.MaxAge < 0:
+		return fmt.Errorf("events.file.max_age: must not be negative, got %s", e.File.MaxAge)
+	case e.File.Keep < 0:
+		return fmt.Errorf("events.file.keep: must not be negative, got %d", e.File.Keep)
+	}
+	k := &e.Kafka
+	if e.Sink == SinkKafka {
+		switch {
+		case len(k.Brokers) == 0:
+			return errors.New("events.kafka.brokers: the kafka sink needs at least one broker")
+		case k.Topic == "":
+			return errors.New("events.kafka.topic: missing")
+		}
+	}
+	for i, b := range k.Brokers {
+		if err := checkAddr(fmt.Sprintf("events.kafka.brokers[%d]", i), b); err != nil {
+			return err
+		}
+	}
+	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
+		return errors.New("events.kafka.tls: cert_file and key_file go together")
+	}
+	if m := k.SASL.Mechanism; m != "" {
+		if err := checkOneOf("events.kafka.sasl.mechanism", []string{m}, KafkaSASLMechanisms); err != nil {
+			return fmt.Errorf("events.kafka.sasl.mechanism: %q is not one of %s", m, strings.Join(KafkaSASLMechanisms, ", "))
+		}
+		switch {
+		case k.SASL.Username == "":
+			return errors.New("events.kafka.sasl.username: missing")
+		case (k.SASL.Password == "") == (k.SASL.PasswordFile == ""):
+			return errors.New("events.kafka.sasl: set one of password and password_file")
+		}
 	}
 	return nil
 }

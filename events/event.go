@@ -1,0 +1,118 @@
+package events
+
+import (
+	"time"
+
+	"github.com/adx-exchange/adx/currency"
+)
+
+// Type is an event's kind.
+type Type string
+
+// The event types.
+const (
+	// Auction is one auction (sampled): its request's shape and every
+	// bid with its fate.
+	Auction Type = "auction"
+	// Win is an SSP's win notice for a bid adx returned.
+	Win Type = "win"
+	// Bill is an SSP's billing notice: the impression is billable.
+	Bill Type = "bill"
+	// Loss is an SSP's loss notice for a bid adx returned.
+	Loss Type = "loss"
+)
+
+// Bid statuses in an auction event, beside the drop reasons the auction
+// counts (adx_bids_dropped_total's reason label).
+const (
+	// BidWon: the bid won adx's auction and went back to the SSP.
+	BidWon = "won"
+	// BidLost: the bid was valid and lost to a higher one.
+	BidLost = "lost"
+)
+
+// Event is one entry of the trail. Amounts are micros (millionths of a
+// currency unit, CPM) in the exchange currency unless the field says
+// otherwise. Fields that do not apply to a type are left empty and
+// omitted from its JSON.
+type Event struct {
+	// Type is the kind of event.
+	Type Type `json:"type"`
+	// ID is the event's idempotency key, unique per event and the same
+	// when one event is delivered twice: "a:SSP:AUCTION" for an auction,
+	// "w:", "b:" or "l:" then "AUCTION:BID" for the notices.
+	ID string `json:"id"`
+	// Time is when the event happened, UTC.
+	Time time.Time `json:"ts"`
+	// AuctionID is the bid request's id.
+	AuctionID string `json:"auction_id"`
+	// SSP is the supply partner's name; empty without a supply list.
+	SSP string `json:"ssp,omitempty"`
+	// Currency is the exchange currency: the unit of the micros fields.
+	Currency string `json:"cur"`
+
+	// Notice fields (win, bill, loss).
+
+	// ImpID and BidID name the bid the notice is about.
+	ImpID string `json:"imp_id,omitempty"`
+	BidID string `json:"bid_id,omitempty"`
+	// DSP is the demand partner whose bid it is, and Seat its seat.
+	DSP  string `json:"dsp,omitempty"`
+	Seat string `json:"seat,omitempty"`
+	// DealID is the deal the bid won on; empty: the open market.
+	DealID string `json:"deal_id,omitempty"`
+	// BidPrice is what the DSP bid; Charge what adx's auction charged it
+	// (gross); Clear what it cleared at for the SSP (net of the margin).
+	BidPrice currency.Micros `json:"bid_micros,omitempty"`
+	Charge   currency.Micros `json:"charge_micros,omitempty"`
+	Clear    currency.Micros `json:"clear_micros,omitempty"`
+	// SSPPrice is the price the SSP reported in its notice
+	// (${AUCTION_PRICE}), in SSPCurrency, the response's currency; -1
+	// when it reported none or an unreadable one.
+	SSPPrice    currency.Micros `json:"ssp_price_micros,omitempty"`
+	SSPCurrency string          `json:"ssp_cur,omitempty"`
+	// DSPPrice is the price passed on to the DSP's own notice: derived
+	// from SSPPrice and the margin, never above BidPrice. It is what the
+	// DSP is billed for a bill event.
+	DSPPrice currency.Micros `json:"dsp_price_micros,omitempty"`
+	// LossReason is the SSP's ${AUCTION_LOSS} code (OpenRTB list 5.25) of
+	// a loss event.
+	LossReason int `json:"loss_reason,omitempty"`
+
+	// Auction fields.
+
+	// Imps is the number of imps in the request.
+	Imps int `json:"imps,omitempty"`
+	// Bids are every bid the demand partners made, with their fate.
+	Bids []Bid `json:"bids,omitempty"`
+	// NoBids are the demand partners asked that made no bid, with why:
+	// "nobid", "timeout", "error", ...
+	NoBids []NoBid `json:"nobids,omitempty"`
+	// DurationMicros is how long the auction took, from the request's
+	// arrival to the answer.
+	DurationMicros int64 `json:"duration_us,omitempty"`
+}
+
+// Bid is one bid of an auction event.
+type Bid struct {
+	DSP    string `json:"dsp"`
+	Seat   string `json:"seat,omitempty"`
+	ImpID  string `json:"imp_id"`
+	BidID  string `json:"bid_id"`
+	DealID string `json:"deal_id,omitempty"`
+	// Price is the bid's price in the exchange currency.
+	Price currency.Micros `json:"price_micros"`
+	// Status is BidWon, BidLost or the reason the bid was dropped.
+	Status string `json:"status"`
+	// Charge and Clear are set for a winning bid.
+	Charge currency.Micros `json:"charge_micros,omitempty"`
+	Clear  currency.Micros `json:"clear_micros,omitempty"`
+}
+
+// NoBid is a demand partner of an auction event that made no bid.
+type NoBid struct {
+	DSP string `json:"dsp"`
+	// Reason is "nobid" (it answered without a bid), "timeout", "error",
+	// or why it was not asked.
+	Reason string `json:"reason"`
+}

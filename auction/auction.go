@@ -179,6 +179,19 @@ type BidderResult struct {
 	Currency string
 	// Dropped counts the bids that failed validation, by reason.
 	Dropped [numDropReasons]int
+	// Drops lists the bids that were checked and dropped, with why, in
+	// answer order. Bids dropped unchecked (DropTooManyBids, DropLate) are
+	// only counted.
+	Drops []Drop
+}
+
+// Drop is one bid dropped from an auction: the event stream records it.
+type Drop struct {
+	ImpID, BidID string
+	// Price is the bid's price in the partner's currency (Currency of its
+	// BidderResult).
+	Price  float64
+	Reason DropReason
 }
 
 // Winner is the winning bid of one imp, and what it clears at: the money

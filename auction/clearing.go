@@ -227,6 +227,8 @@ func (a *Auction) validateBids(req *openrtb2.BidRequest, x *fx, imps *impIndex, 
 		c, k, reason := a.checkBid(req, x, imps, &r.Bids[i], seat, r.Currency, terms)
 		if k < 0 {
 			r.Dropped[reason]++
+			b := &r.Bids[i]
+			r.Drops = append(r.Drops, Drop{ImpID: b.ImpID, BidID: b.ID, Price: b.Price, Reason: reason})
 			continue
 		}
 		if kept < i { // a bid was dropped before: move this one down

@@ -108,9 +108,23 @@ func TestValidateBidsLimits(t *testing.T) {
 		if len(r.Bids) != kept {
 			t.Errorf("%s: kept %d bids, want %d", name, len(r.Bids), kept)
 		}
+		listed := 0
 		for reason := range numDropReasons {
 			if got := r.Dropped[reason]; got != dropped[reason] {
 				t.Errorf("%s: dropped %s %d, want %d", name, reason, got, dropped[reason])
+			}
+			if reason != DropTooManyBids && reason != DropLate {
+				listed += dropped[reason]
+			}
+		}
+		// Checked bids that fail are listed one by one with their reason;
+		// the unchecked ones only counted.
+		if len(r.Drops) != listed {
+			t.Errorf("%s: %d drops listed, want %d", name, len(r.Drops), listed)
+		}
+		for _, d := range r.Drops {
+			if d.BidID == "" || d.ImpID == "" || dropped[d.Reason] == 0 {
+				t.Errorf("%s: listed drop %+v, which the counts do not show", name, d)
 			}
 		}
 	}

@@ -88,6 +88,10 @@ type Event struct {
 	// NoBids are the demand partners asked that made no bid, with why:
 	// "nobid", "timeout", "error", ...
 	NoBids []NoBid `json:"nobids,omitempty"`
+	// Unchecked counts the bids dropped without a look at each: past
+	// auction.max_bids_per_response ("too_many_bids") or still unchecked
+	// at the deadline ("late").
+	Unchecked []Unchecked `json:"unchecked,omitempty"`
 	// DurationMicros is how long the auction took, from the request's
 	// arrival to the answer.
 	DurationMicros int64 `json:"duration_us,omitempty"`
@@ -100,8 +104,10 @@ type Bid struct {
 	ImpID  string `json:"imp_id"`
 	BidID  string `json:"bid_id"`
 	DealID string `json:"deal_id,omitempty"`
-	// Price is the bid's price in the exchange currency.
+	// Price is the bid's price as the DSP bid it, in Cur; Cur is omitted
+	// when it is the exchange currency.
 	Price currency.Micros `json:"price_micros"`
+	Cur   string          `json:"cur,omitempty"`
 	// Status is BidWon, BidLost or the reason the bid was dropped.
 	Status string `json:"status"`
 	// Charge and Clear are set for a winning bid.
@@ -115,4 +121,11 @@ type NoBid struct {
 	// Reason is "nobid" (it answered without a bid), "timeout", "error",
 	// or why it was not asked.
 	Reason string `json:"reason"`
+}
+
+// Unchecked is a count of one demand partner's bids dropped unchecked.
+type Unchecked struct {
+	DSP    string `json:"dsp"`
+	Reason string `json:"reason"`
+	Count  int    `json:"count"`
 }

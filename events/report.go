@@ -17,8 +17,9 @@ import (
 )
 
 // maxLine bounds one event line; a longer one is counted malformed and
-// skipped, so a runaway file cannot take the reader's memory.
-const maxLine = 64 << 20
+// skipped, so a runaway file cannot take the reader's memory. A variable
+// so that tests can lower it.
+var maxLine = 64 << 20
 
 // NotEligible is the no-bid reason of a demand partner the auction did
 // not call (no imp it could serve); it was not asked.

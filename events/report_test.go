@@ -173,12 +173,19 @@ func TestSummarizeBadInput(t *testing.T) {
 	f("binary", "\x00\xff\xfe{\n", 1, 1)
 	f("no final newline", `{"type":"win","id":"w:1","dsp":"d"}`, 1, 0)
 
+	defer func(n int) { maxLine = n }(maxLine)
+	maxLine = 100 << 10 // past the reader's 64 KiB buffer
 	var s Summary
 	if err := Summarize(strings.NewReader(strings.Repeat("x", maxLine+10)+"\n"+`{"type":"win","id":"w:1"}`+"\n"), &s); err != nil {
 		t.Fatal(err)
 	}
 	if s.Lines != 2 || s.Malformed != 1 || s.Events != 1 {
 		t.Errorf("an over-long line: lines %d malformed %d events %d, want 2, 1, 1", s.Lines, s.Malformed, s.Events)
+	}
+	s = Summary{}
+	long := `{"type":"win","id":"w:2","seat":"` + strings.Repeat("s", 90<<10) + `"}` + "\n"
+	if err := Summarize(strings.NewReader(long), &s); err != nil || s.Events != 1 || s.Malformed != 0 {
+		t.Errorf("a 90 KiB event under the limit: events %d malformed %d (%v), want 1 and 0", s.Events, s.Malformed, err)
 	}
 
 	var gz bytes.Buffer

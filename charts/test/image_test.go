@@ -104,6 +104,8 @@ func TestImageBinary(t *testing.T) {
 	d := render(t, map[string]any{}).deployment(t)
 	args := adxContainer(t, d).Args
 	cfg := render(t, map[string]any{}).byKind("ConfigMap")[0].Obj.(*corev1.ConfigMap).Data["adx.yaml"]
+	// The events volume's mount path, moved into the test's directory.
+	cfg = strings.ReplaceAll(cfg, "/var/lib/adx/events/", filepath.Join(dir, "events")+"/")
 	cfgPath := filepath.Join(dir, "serve.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -137,9 +137,90 @@ seccompProfile:
 {{- with .Values.currency.file -}}
 {{- $_ := set $cfg "currency" (dict "file" (printf "%s/%s" $dir .) "max_age" $.Values.currency.maxAge) -}}
 {{- end -}}
+{{- $_ := set $cfg "events" (include "adx.eventsConfig" . | fromYaml) -}}
+{{- $_ := set $cfg "notices" (include "adx.noticesConfig" . | fromYaml) -}}
 {{- if not $cfg.supply }}{{ $_ := unset $cfg "supply" }}{{ end -}}
 {{- if not $cfg.demand }}{{ $_ := unset $cfg "demand" }}{{ end -}}
 {{- toYaml $cfg -}}
+{{- end -}}
+
+{{/* adx's events section: paths on the events volume, secrets as mounted files. */}}
+{{- define "adx.eventsConfig" -}}
+{{- $e := .Values.events -}}
+{{- $k := $e.kafka -}}
+sink: {{ $e.sink }}
+auction_sample: {{ $e.auctionSample }}
+spill_dir: {{ $e.spill.dir | quote }}
+spill_max_bytes: {{ int64 $e.spill.maxBytes }}
+file:
+  path: {{ $e.file.path | quote }}
+  max_bytes: {{ int64 $e.file.maxBytes }}
+  max_age: {{ $e.file.maxAge | quote }}
+  keep: {{ int $e.file.keep }}
+{{- if eq $e.sink "kafka" }}
+kafka:
+  brokers: {{ toJson $k.brokers }}
+  topic: {{ $k.topic | quote }}
+  client_id: {{ $k.clientId | quote }}
+  {{- if $k.tls.enabled }}
+  tls:
+    enabled: true
+    {{- with $k.tls.serverName }}
+    server_name: {{ . | quote }}
+    {{- end }}
+    {{- if $k.tls.existingSecret }}
+    {{- $dir := $k.tls.mountPath | trimSuffix "/" }}
+    {{- with $k.tls.caKey }}
+    ca_file: {{ printf "%s/%s" $dir . | quote }}
+    {{- end }}
+    {{- if $k.tls.certKey }}
+    cert_file: {{ printf "%s/%s" $dir $k.tls.certKey | quote }}
+    key_file: {{ printf "%s/%s" $dir $k.tls.keyKey | quote }}
+    {{- end }}
+    {{- end }}
+  {{- end }}
+  {{- if $k.sasl.mechanism }}
+  sasl:
+    mechanism: {{ $k.sasl.mechanism }}
+    username: {{ $k.sasl.username | quote }}
+    password_file: {{ printf "%s/%s" ($k.sasl.mountPath | trimSuffix "/") $k.sasl.passwordKey | quote }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* adx's notices section: signing keys as files of the mounted keys Secret. */}}
+{{- define "adx.noticesConfig" -}}
+{{- $n := .Values.notices -}}
+{{- with $n.baseURL }}
+base_url: {{ . | quote }}
+{{- end }}
+ttl: {{ $n.ttl | quote }}
+{{- if $n.keysSecret }}
+keys:
+  {{- range $n.keyIds }}
+  - id: {{ . | quote }}
+    secret_file: {{ printf "%s/%s" ($n.mountPath | trimSuffix "/") . | quote }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The events volume's size in bytes, from events.spill.size (Mi, Gi or Ti). */}}
+{{- define "adx.eventsVolumeBytes" -}}
+{{- $size := .Values.events.spill.size -}}
+{{- $unit := regexFind "(Mi|Gi|Ti)$" $size -}}
+{{- $n := trimSuffix $unit $size | int64 -}}
+{{- mul $n (get (dict "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776) $unit) -}}
+{{- end -}}
+
+{{/* How many adx pods may run at once: the autoscaler's maximum, else replicaCount. */}}
+{{- define "adx.maxReplicas" -}}
+{{- if .Values.autoscaling.hpa.enabled -}}
+{{- int .Values.autoscaling.hpa.maxReplicas -}}
+{{- else if .Values.autoscaling.keda.enabled -}}
+{{- int .Values.autoscaling.keda.maxReplicas -}}
+{{- else -}}
+{{- int .Values.replicaCount -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Input of checksum/config: the rendered config, or the Secret's name and revision. */}}
@@ -172,6 +253,71 @@ seccompProfile:
 {{- end -}}
 {{- if and .Values.autoscaling.keda.enabled (gt (int .Values.autoscaling.keda.minReplicas) (int .Values.autoscaling.keda.maxReplicas)) -}}
 {{- fail "autoscaling.keda.minReplicas must not exceed maxReplicas" -}}
+{{- end -}}
+{{- include "adx.validateEvents" . -}}
+{{- include "adx.validateNotices" . -}}
+{{- end -}}
+
+{{/* events: paths on the writable events volume, a budget that fits it, Kafka settings adx would refuse. */}}
+{{- define "adx.validateEvents" -}}
+{{- $e := .Values.events -}}
+{{- $mount := $e.spill.mountPath | trimSuffix "/" -}}
+{{- $data := .Values.data.mountPath | trimSuffix "/" -}}
+{{- if or (eq $mount $data) (hasPrefix (printf "%s/" $data) $mount) (hasPrefix (printf "%s/" $mount) $data) -}}
+{{- fail (printf "events.spill.mountPath (%s) and data.mountPath (%s) must not nest: adx mounts the data volume read-only" $mount $data) -}}
+{{- end -}}
+{{- range $key, $path := dict "events.file.path" $e.file.path "events.spill.dir" $e.spill.dir -}}
+{{- if not (hasPrefix (printf "%s/" $mount) $path) -}}
+{{- fail (printf "%s (%s) must be under events.spill.mountPath (%s): the rest of adx's file system is read-only" $key $path $mount) -}}
+{{- end -}}
+{{- end -}}
+{{- $size := include "adx.eventsVolumeBytes" . | int64 -}}
+{{- $need := int64 $e.spill.maxBytes -}}
+{{- if eq $e.sink "file" -}}
+{{- $need = add $need (mul (add (int64 $e.file.keep) 1) (int64 $e.file.maxBytes)) -}}
+{{- end -}}
+{{- if gt (int64 $need) $size -}}
+{{- fail (printf "events.spill.size (%s = %d bytes) is below what adx may write there: events.spill.maxBytes%s = %d bytes" $e.spill.size $size (ternary " + (events.file.keep + 1) x events.file.maxBytes" "" (eq $e.sink "file")) (int64 $need)) -}}
+{{- end -}}
+{{- if and $e.spill.storageClass $e.spill.existingClaim -}}
+{{- fail "events.spill.storageClass and events.spill.existingClaim are exclusive: a per-pod claim of a class, or one existing claim" -}}
+{{- end -}}
+{{- if and $e.spill.existingClaim (or .Values.autoscaling.hpa.enabled .Values.autoscaling.keda.enabled (gt (int .Values.replicaCount) 1)) -}}
+{{- fail "events.spill.existingClaim holds one pod's spill: it needs replicaCount 1 and no autoscaler (use storageClass for a claim per pod)" -}}
+{{- end -}}
+{{- $k := $e.kafka -}}
+{{- if and (eq $e.sink "kafka") (not $k.brokers) -}}
+{{- fail "events.sink kafka needs events.kafka.brokers" -}}
+{{- end -}}
+{{- if and $k.tls.existingSecret (not $k.tls.enabled) -}}
+{{- fail "events.kafka.tls.existingSecret is set but events.kafka.tls.enabled is false" -}}
+{{- end -}}
+{{- if and $k.tls.existingSecret (not (or $k.tls.caKey $k.tls.certKey $k.tls.keyKey)) -}}
+{{- fail "events.kafka.tls.existingSecret needs caKey, or certKey and keyKey" -}}
+{{- end -}}
+{{- if ne (empty $k.tls.certKey) (empty $k.tls.keyKey) -}}
+{{- fail "events.kafka.tls.certKey and keyKey go together (mutual TLS needs both)" -}}
+{{- end -}}
+{{- if $k.sasl.mechanism -}}
+{{- if not $k.sasl.username -}}
+{{- fail "events.kafka.sasl.mechanism needs events.kafka.sasl.username" -}}
+{{- end -}}
+{{- if not $k.sasl.existingSecret -}}
+{{- fail "events.kafka.sasl.mechanism needs events.kafka.sasl.existingSecret (a Secret holding the password; values never hold it)" -}}
+{{- end -}}
+{{- else if or $k.sasl.username $k.sasl.existingSecret -}}
+{{- fail "events.kafka.sasl.username or existingSecret is set without events.kafka.sasl.mechanism" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* notices: keys come as a Secret and the ids adx loads from it, together. */}}
+{{- define "adx.validateNotices" -}}
+{{- $n := .Values.notices -}}
+{{- if and $n.keysSecret (not $n.keyIds) -}}
+{{- fail "notices.keysSecret needs notices.keyIds: the ids (keys of the Secret) to load, the first signing" -}}
+{{- end -}}
+{{- if and $n.keyIds (not $n.keysSecret) -}}
+{{- fail "notices.keyIds needs notices.keysSecret, the Secret holding them" -}}
 {{- end -}}
 {{- end -}}
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/currency"
 )
 
 // Expander expands the macros of an auction's winning bids, with each
@@ -101,6 +102,32 @@ func (e *Expander) Response(req *openrtb2.BidRequest, res *auction.Result, resp 
 	if buf != nil && cap(*buf) <= maxPooledBuf {
 		bufs.Put(buf)
 	}
+}
+
+// Notice appends to dst the demand partner's notice URL of c (c.URL),
+// its macros expanded as the SSP fires the exchange's notice:
+// ${AUCTION_PRICE} is price (micros of the exchange currency, DSPPrice),
+// encrypted when the partner asks for it, ${AUCTION_LOSS} is loss (the
+// loss reason, 0 for a win or bill), ${AUCTION_MIN_TO_WIN} minToWin (0:
+// unknown, nothing), ${AUCTION_CURRENCY} the exchange currency,
+// ${AUCTION_MBR} price / c.BidPrice, and the ids come from c
+// (${AUCTION_AD_ID}, which tokens do not carry, is nothing). Each value is
+// query-escaped, as ExpandURL does. partner is the index of c.DSP in the
+// enabled demand list, for its price encryption. It returns dst unchanged
+// when there is nothing to fire: c.URL is empty, or partner is not in the
+// list (a partner removed since the auction: whether it wanted its price
+// encrypted is unknown, and a price never leaves in the clear by mistake).
+func (e *Expander) Notice(dst []byte, c *Claims, partner int, price int64, loss int, minToWin int64) []byte {
+	if c.URL == "" || partner < 0 || partner >= len(e.crypters) {
+		return dst
+	}
+	v := Values{AuctionID: c.AuctionID, BidID: c.BidID, ImpID: c.ImpID, SeatID: c.Seat,
+		Price: currency.Micros(price), BidPrice: currency.Micros(c.BidPrice), Currency: e.currency,
+		Loss: loss, MinToWin: currency.Micros(minToWin)}
+	if cr := e.crypters[partner]; cr != nil {
+		v.Crypter, v.IV = cr, e.iv(time.Now())
+	}
+	return ExpandURL(dst, c.URL, &v)
 }
 
 func hasMacro(s string) bool { return strings.Contains(s, "${") }

@@ -21,3 +21,16 @@ func TestExpandAllocations(t *testing.T) {
 	f("macros", "https://dsp.example/win?a=${AUCTION_ID}&p=${AUCTION_PRICE}&b=${AUCTION_ID:B64}&m=${AUCTION_MBR}", v)
 	f("encrypted", "https://dsp.example/win?p=${AUCTION_PRICE}", enc)
 }
+
+// TestNoticeAllocations pins Expander.Notice at no allocation into a
+// buffer with room, encrypted or not.
+func TestNoticeAllocations(t *testing.T) {
+	e := testExpander(t)
+	c := claims
+	buf := make([]byte, 0, 1024)
+	for partner := range 2 {
+		if n := testing.AllocsPerRun(100, func() { buf = e.Notice(buf[:0], &c, partner, 1_250_000, 0, 0) }); n != 0 {
+			t.Errorf("partner %d: %v allocations, want 0", partner, n)
+		}
+	}
+}

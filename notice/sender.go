@@ -9,9 +9,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -185,7 +187,7 @@ func NewSender(o SenderOptions) *Sender {
 	s.client = &http.Client{
 		// No proxy from the environment, as for the bid requests.
 		Transport: &http.Transport{
-			DialContext:       (&net.Dialer{Timeout: o.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:       (&net.Dialer{Timeout: o.Timeout, KeepAlive: 30 * time.Second, Control: refuseLinkLocal}).DialContext,
 			ForceAttemptHTTP2: true,
 			// A worker holds one connection at a time: Workers bounds the
 			// connections to a host, and keeping as many idle spares the
@@ -329,7 +331,7 @@ func (s *Sender) do(f *firing) (status int, permanent bool, err error) {
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return 0, false, err
+		return 0, errors.Is(err, errLinkLocal), err
 	}
 	io.CopyN(io.Discard, resp.Body, maxNoticeBody)
 	resp.Body.Close()
@@ -467,4 +469,31 @@ func (c senderCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(noticesQueuedDesc, prometheus.GaugeValue, float64(max(0, s.pending.Load())))
+}
+
+// awsMetadataV6 is EC2's instance metadata address over IPv6.
+var awsMetadataV6 = netip.MustParseAddr("fd00:ec2::254")
+
+// errLinkLocal refuses a notice URL that resolves to a link-local address.
+var errLinkLocal = errors.New("refusing a link-local address (cloud instance metadata lives there)")
+
+// refuseLinkLocal keeps the notice URLs, which the demand partners
+// write, away from link-local addresses: on a cloud instance those serve
+// its metadata and credentials (169.254.169.254, fd00:ec2::254 aside, the
+// fe80::/10 range). Loopback and private addresses stay allowed: a partner
+// may run inside the same network.
+func refuseLinkLocal(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return err
+	}
+	ip = ip.Unmap()
+	if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip == awsMetadataV6 {
+		return errLinkLocal
+	}
+	return nil
 }

@@ -251,7 +251,9 @@ func TestSenderStatuses(t *testing.T) {
 // URLs that cannot be fired fail at once, without a retry.
 func TestSenderBadURLs(t *testing.T) {
 	s := testSender(t, SenderOptions{BillAttempts: 5})
-	urls := []string{"", "ftp://dsp.example/n", "http://[::1", "http:///path", "dsp.example/n", "http://dsp.example/\x7f\n"}
+	urls := []string{"", "ftp://dsp.example/n", "http://[::1", "http:///path", "dsp.example/n", "http://dsp.example/\x7f\n",
+		// Link-local: where a cloud instance's metadata and credentials are.
+		"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:8080/n", "http://[fd00:ec2::254]/n"}
 	for _, u := range urls {
 		if !s.Send(Outgoing{Kind: KindBill, Partner: 0, URL: u}) {
 			t.Fatalf("Send(%q) refused", u)

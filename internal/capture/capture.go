@@ -15,7 +15,6 @@
 package capture
 
 import (
-	"bufio"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -25,11 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/adx-exchange/adx/internal/ipmask"
+	"github.com/adx-exchange/adx/internal/rotate"
 )
 
 // captured is one queued request and the moment it arrived.
@@ -77,9 +73,7 @@ type Writer struct {
 	written, dropped, failed atomic.Int64
 
 	closeOnce sync.Once
-	f         *os.File
-	w         *bufio.Writer
-	size      int64
+	file      *rotate.File
 }
 
 // Open creates (or appends to) opts.Path and starts the writer goroutine.
@@ -103,10 +97,11 @@ func Open(opts Options) (*Writer, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("capture: cannot make a hash key: %w", err)
 	}
-	w := &Writer{opts: opts, key: key, queue: make(chan captured, queueLen), done: make(chan struct{}), log: opts.Logger}
-	if err := w.openFile(); err != nil {
-		return nil, err
+	file, err := rotate.Open(rotate.Options{Path: opts.Path, MaxBytes: opts.MaxBytes, Keep: opts.Keep, BufferBytes: 64 << 10, Log: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("capture: %w", err)
 	}
+	w := &Writer{opts: opts, key: key, queue: make(chan captured, queueLen), done: make(chan struct{}), log: opts.Logger, file: file}
 	go w.loop()
 	return w, nil
 }
@@ -151,12 +146,7 @@ func (w *Writer) Close() error {
 	w.closeOnce.Do(func() {
 		close(w.queue)
 		<-w.done
-		if ferr := w.w.Flush(); ferr != nil {
-			err = ferr
-		}
-		if cerr := w.f.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
+		err = w.file.Close()
 	})
 	return err
 }
@@ -183,95 +173,21 @@ func (w *Writer) loop() {
 		}
 		line = append(line, body[1:]...)
 		line = append(line, '\n')
-		if w.size+int64(len(line)) > w.opts.MaxBytes && w.size > 0 {
-			if err := w.rotate(); err != nil {
-				w.log.Error("capture: cannot rotate", "path", w.opts.Path, "err", err)
-			}
-		}
-		n, err := w.w.Write(line)
-		w.size += int64(n)
-		if err != nil {
+		if err := w.file.Write(line); err != nil {
 			w.failed.Add(1)
 			continue
 		}
 		w.written.Add(1)
 		if len(w.queue) == 0 {
-			if err := w.w.Flush(); err != nil {
+			if err := w.file.Flush(); err != nil {
 				w.log.Error("capture: cannot write", "path", w.opts.Path, "err", err)
 			}
 		}
 	}
 }
 
-func (w *Writer) openFile() error {
-	if dir := filepath.Dir(w.opts.Path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("capture: cannot create %q: %w", dir, err)
-		}
-	}
-	f, err := os.OpenFile(w.opts.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("capture: cannot open %q: %w", w.opts.Path, err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("capture: cannot stat %q: %w", w.opts.Path, err)
-	}
-	w.f, w.size = f, st.Size()
-	if w.w == nil {
-		w.w = bufio.NewWriterSize(f, 64<<10)
-	} else {
-		w.w.Reset(f)
-	}
-	return nil
-}
-
-// rotate renames path.N to path.N+1 (dropping the oldest past Keep), path
-// to path.1, and opens a new path.
-func (w *Writer) rotate() error {
-	if err := w.w.Flush(); err != nil {
-		return err
-	}
-	if err := w.f.Close(); err != nil {
-		return err
-	}
-	p := w.opts.Path
-	if w.opts.Keep == 0 {
-		os.Remove(p)
-	} else {
-		os.Remove(fmt.Sprintf("%s.%d", p, w.opts.Keep))
-		for i := w.opts.Keep - 1; i >= 1; i-- {
-			os.Rename(fmt.Sprintf("%s.%d", p, i), fmt.Sprintf("%s.%d", p, i+1))
-		}
-		if err := os.Rename(p, p+".1"); err != nil {
-			return err
-		}
-	}
-	w.log.Info("capture: rotated", "path", p, "keep", w.opts.Keep)
-	return w.openFile()
-}
-
 // Files lists the live file and its rotated copies, newest first.
-func Files(path string) []string {
-	matches, _ := filepath.Glob(path + ".*")
-	sort.Slice(matches, func(i, j int) bool { return suffix(matches[i]) < suffix(matches[j]) })
-	if _, err := os.Stat(path); err == nil {
-		matches = append([]string{path}, matches...)
-	}
-	return matches
-}
-
-func suffix(p string) int {
-	n := 0
-	for _, c := range p[strings.LastIndexByte(p, '.')+1:] {
-		if c < '0' || c > '9' {
-			return 1 << 30
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
-}
+func Files(path string) []string { return rotate.Files(path) }
 
 // scrub returns a copy of req whose IPs are truncated and whose user and
 // device identifiers are keyed hashes. req itself is not modified: the

@@ -1,0 +1,173 @@
+package events
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// AppendJSON appends e as one JSON object to dst and returns the extended
+// buffer. The object is the one encoding/json writes for Event's tags,
+// byte for byte, with HTML escaping off (SetEscapeHTML(false)): fields in
+// declaration order, omitempty respected, strings escaped like
+// encoding/json (control characters, U+2028 and U+2029 escaped, invalid
+// UTF-8 as U+FFFD). Two things differ on purpose: ts is always written in
+// UTC, and a Time outside the years 0..9999, which RFC 3339 cannot write
+// and encoding/json refuses, is written as the zero time. AppendJSON uses
+// no reflection and allocates nothing when dst has room.
+func (e *Event) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"type":`...)
+	dst = appendString(dst, string(e.Type))
+	dst = append(dst, `,"id":`...)
+	dst = appendString(dst, e.ID)
+	dst = append(dst, `,"ts":"`...)
+	dst = appendTime(dst, e.Time)
+	dst = append(dst, `","auction_id":`...)
+	dst = appendString(dst, e.AuctionID)
+	dst = appendOptString(dst, `,"ssp":`, e.SSP)
+	dst = append(dst, `,"cur":`...)
+	dst = appendString(dst, e.Currency)
+
+	dst = appendOptString(dst, `,"imp_id":`, e.ImpID)
+	dst = appendOptString(dst, `,"bid_id":`, e.BidID)
+	dst = appendOptString(dst, `,"dsp":`, e.DSP)
+	dst = appendOptString(dst, `,"seat":`, e.Seat)
+	dst = appendOptString(dst, `,"deal_id":`, e.DealID)
+	dst = appendOptInt(dst, `,"bid_micros":`, int64(e.BidPrice))
+	dst = appendOptInt(dst, `,"charge_micros":`, int64(e.Charge))
+	dst = appendOptInt(dst, `,"clear_micros":`, int64(e.Clear))
+	dst = appendOptInt(dst, `,"ssp_price_micros":`, int64(e.SSPPrice))
+	dst = appendOptString(dst, `,"ssp_cur":`, e.SSPCurrency)
+	dst = appendOptInt(dst, `,"dsp_price_micros":`, int64(e.DSPPrice))
+	dst = appendOptInt(dst, `,"loss_reason":`, int64(e.LossReason))
+
+	dst = appendOptInt(dst, `,"imps":`, int64(e.Imps))
+	if len(e.Bids) > 0 {
+		dst = append(dst, `,"bids":[`...)
+		for i := range e.Bids {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = e.Bids[i].appendJSON(dst)
+		}
+		dst = append(dst, ']')
+	}
+	if len(e.NoBids) > 0 {
+		dst = append(dst, `,"nobids":[`...)
+		for i, nb := range e.NoBids {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"dsp":`...)
+			dst = appendString(dst, nb.DSP)
+			dst = append(dst, `,"reason":`...)
+			dst = appendString(dst, nb.Reason)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	dst = appendOptInt(dst, `,"duration_us":`, e.DurationMicros)
+	return append(dst, '}')
+}
+
+func (b *Bid) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"dsp":`...)
+	dst = appendString(dst, b.DSP)
+	dst = appendOptString(dst, `,"seat":`, b.Seat)
+	dst = append(dst, `,"imp_id":`...)
+	dst = appendString(dst, b.ImpID)
+	dst = append(dst, `,"bid_id":`...)
+	dst = appendString(dst, b.BidID)
+	dst = appendOptString(dst, `,"deal_id":`, b.DealID)
+	dst = append(dst, `,"price_micros":`...)
+	dst = strconv.AppendInt(dst, int64(b.Price), 10)
+	dst = append(dst, `,"status":`...)
+	dst = appendString(dst, b.Status)
+	dst = appendOptInt(dst, `,"charge_micros":`, int64(b.Charge))
+	dst = appendOptInt(dst, `,"clear_micros":`, int64(b.Clear))
+	return append(dst, '}')
+}
+
+// appendOptString appends key and s unless s is empty (omitempty).
+func appendOptString(dst []byte, key, s string) []byte {
+	if s == "" {
+		return dst
+	}
+	return appendString(append(dst, key...), s)
+}
+
+// appendOptInt appends key and v unless v is 0 (omitempty).
+func appendOptInt(dst []byte, key string, v int64) []byte {
+	if v == 0 {
+		return dst
+	}
+	return strconv.AppendInt(append(dst, key...), v, 10)
+}
+
+// appendTime appends t in UTC as RFC 3339 with nanoseconds, trailing
+// zeros trimmed: time.Time's MarshalJSON without the quotes.
+func appendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		t = time.Time{}
+	}
+	return t.AppendFormat(dst, time.RFC3339Nano)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a quoted JSON string, escaped as encoding/json
+// escapes it with HTML escaping off.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 are valid in JSON but not in JavaScript
+		// source; encoding/json escapes them, and so do we.
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -66,6 +66,22 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
+	if len(e.Unchecked) > 0 {
+		dst = append(dst, `,"unchecked":[`...)
+		for i, u := range e.Unchecked {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"dsp":`...)
+			dst = appendString(dst, u.DSP)
+			dst = append(dst, `,"reason":`...)
+			dst = appendString(dst, u.Reason)
+			dst = append(dst, `,"count":`...)
+			dst = strconv.AppendInt(dst, int64(u.Count), 10)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
 	dst = appendOptInt(dst, `,"duration_us":`, e.DurationMicros)
 	return append(dst, '}')
 }
@@ -81,6 +97,7 @@ func (b *Bid) appendJSON(dst []byte) []byte {
 	dst = appendOptString(dst, `,"deal_id":`, b.DealID)
 	dst = append(dst, `,"price_micros":`...)
 	dst = strconv.AppendInt(dst, int64(b.Price), 10)
+	dst = appendOptString(dst, `,"cur":`, b.Cur)
 	dst = append(dst, `,"status":`...)
 	dst = appendString(dst, b.Status)
 	dst = appendOptInt(dst, `,"charge_micros":`, int64(b.Charge))

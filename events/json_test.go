@@ -47,6 +47,12 @@ func sameEvent(a, b *Event) bool {
 	if len(y.NoBids) == 0 {
 		y.NoBids = nil
 	}
+	if len(x.Unchecked) == 0 {
+		x.Unchecked = nil
+	}
+	if len(y.Unchecked) == 0 {
+		y.Unchecked = nil
+	}
 	return reflect.DeepEqual(x, y)
 }
 
@@ -67,9 +73,10 @@ func auctionEvent() *Event {
 		Bids: []Bid{
 			{DSP: "dsp-one", Seat: "s1", ImpID: "1", BidID: "x", Price: 2_000_000, Status: BidWon, Charge: 1_900_000, Clear: 1_710_000},
 			{DSP: "dsp-two", ImpID: "1", BidID: "y", DealID: "d", Price: 1_000_000, Status: BidLost},
-			{DSP: "dsp-two", ImpID: "2", BidID: "z", Status: "below_floor"},
+			{DSP: "dsp-two", ImpID: "2", BidID: "z", Price: 900_000, Cur: "EUR", Status: "below_floor"},
 		},
 		NoBids:         []NoBid{{DSP: "dsp-three", Reason: "timeout"}, {DSP: "dsp-four", Reason: "nobid"}},
+		Unchecked:      []Unchecked{{DSP: "dsp-two", Reason: "too_many_bids", Count: 480}, {DSP: "dsp-one", Reason: "late", Count: 3}},
 		DurationMicros: 41_250,
 	}
 }
@@ -149,6 +156,8 @@ func FuzzAppendJSON(f *testing.F) {
 		if n%2 != 0 {
 			e.Bids = []Bid{{DSP: dsp, BidID: bidID, Price: currency.Micros(price), Status: status, Charge: currency.Micros(sspPrice)}}
 			e.NoBids = []NoBid{{DSP: ssp, Reason: reason}}
+			e.Unchecked = []Unchecked{{DSP: dsp, Reason: reason, Count: n}}
+			e.Bids[0].Cur = cur
 		}
 		got := e.AppendJSON(nil)
 		if std := stdJSON(t, e); !bytes.Equal(got, std) {

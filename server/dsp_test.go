@@ -46,9 +46,10 @@ type dspConfig struct {
 	// Price is each bid's CPM, raised to the imp's floor (or its first
 	// deal's floor, on an imp with deals).
 	Price float64
-	// AdM, when set, is each banner bid's markup; NURL each bid's win
-	// notice URL (macros are left for the exchange to expand).
-	AdM, NURL string
+	// AdM, when set, is each banner bid's markup; NURL, BURL and LURL
+	// each bid's win, billing and loss notice URLs (macros are left for
+	// the exchange to expand).
+	AdM, NURL, BURL, LURL string
 }
 
 // fakeDSP is a demand partner for the server's tests and benchmarks: a real
@@ -203,7 +204,7 @@ func (d *fakeDSP) bids(req *dspRequest, id string) *openrtb2.BidResponse {
 		default: // video or audio
 			b.AdM = `<VAST version="4.2"><Ad id="fake"/></VAST>`
 		}
-		b.NURL = d.cfg.NURL
+		b.NURL, b.BURL, b.LURL = d.cfg.NURL, d.cfg.BURL, d.cfg.LURL
 		b.Price = max(d.cfg.Price, imp.BidFloor)
 		if imp.PMP != nil && len(imp.PMP.Deals) > 0 {
 			deal := imp.PMP.Deals[0]

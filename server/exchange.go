@@ -15,6 +15,7 @@ import (
 
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/enrich"
+	"github.com/adx-exchange/adx/events"
 	"github.com/adx-exchange/adx/internal/admission"
 	"github.com/adx-exchange/adx/openrtb"
 )
@@ -65,6 +66,9 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 	}
 	if o.end == bid {
 		p.notices(x)
+	}
+	if o.end == bid || o.end == noBid {
+		p.events(x)
 	}
 	p.respond(x, o)
 }
@@ -180,11 +184,34 @@ func (p *Public) runAuction(x *exchange) outcome {
 }
 
 // notices expands the OpenRTB macros (${AUCTION_PRICE} and the others) in
-// the winning bids' markup and notice URLs, each with its own winner's
-// values, the price encrypted for the partners that asked for it.
+// the winning bids' markup, each with its own winner's values, the price
+// encrypted for the partners that asked for it. The notice URLs become the
+// exchange's own, signed, which pass the SSP's notices on to the winners;
+// the bids that lost adx's auction get their loss notices.
 func (p *Public) notices(x *exchange) {
-	p.notice.Response(&x.req, x.result, &x.resp)
+	if p.trail.Signer == nil {
+		p.notice.Response(&x.req, x.result, &x.resp)
+		return
+	}
+	p.exchangeNotices(x)
+	if p.cfg.Notices.FireLosses && p.trail.Sender != nil {
+		p.fireLosses(x)
+	}
 }
+
+// events records a sample of the auctions, each with every bid's fate.
+func (p *Public) events(x *exchange) {
+	if p.stream == nil || p.sampleEvents == 0 || rand.Uint64() >= p.sampleEvents {
+		return
+	}
+	ev := auctionEvents.Get().(*events.Event)
+	p.auctionEvent(x, ev)
+	p.stream.Emit(ev)
+	auctionEvents.Put(ev)
+}
+
+// auctionEvents are reused auction events, with their slices.
+var auctionEvents = sync.Pool{New: func() any { return new(events.Event) }}
 
 // respond answers with the status the outcome maps to, and counts it.
 func (p *Public) respond(x *exchange, o outcome) {

@@ -15,11 +15,12 @@ import (
 
 const (
 	endpointAuction = iota
+	endpointNotice
 	endpointOther
 	numEndpoints
 )
 
-var endpointNames = [numEndpoints]string{"auction", "other"}
+var endpointNames = [numEndpoints]string{"auction", "notice", "other"}
 
 // ownBuckets suit the time adx adds to an auction: 25 µs to 20 ms.
 var ownBuckets = []float64{.000025, .00005, .0001, .0002, .0003, .0005, .00075, .001, .0015, .002, .003, .005, .01, .02}
@@ -94,7 +95,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	for e := range numEndpoints {
 		m.byStatus[e] = make(map[int]prometheus.Counter)
-		for _, code := range []int{200, 204, 400, 401, 403, 404, 405, 408, 413, 415, 431, 503} {
+		for _, code := range []int{200, 204, 400, 401, 403, 404, 405, 408, 409, 410, 413, 415, 431, 503} {
 			m.byStatus[e][code] = m.requests.WithLabelValues(endpointNames[e], strconv.Itoa(code))
 		}
 	}

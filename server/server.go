@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/enrich"
+	"github.com/adx-exchange/adx/events"
 	"github.com/adx-exchange/adx/internal/admission"
 	"github.com/adx-exchange/adx/internal/capture"
 	"github.com/adx-exchange/adx/internal/memguard"
@@ -47,7 +49,21 @@ type Public struct {
 	// supplyIndex is each supply partner's index in partners.
 	supplyIndex map[string]int
 	partners    *partnerMetrics
-	srv         *fasthttp.Server
+	// sspNames and dspNames are the partners' names by index (sspNames
+	// only with a supply list); dspIndex is the reverse of dspNames.
+	sspNames []string
+	dspNames []string
+	dspIndex map[string]int
+	// notices are the exchange-owned notices; zero: the demand partners'
+	// own notice URLs go to the SSP, expanded.
+	trail         Notices
+	noticeMetrics *noticeMetrics
+	// events records sampled auctions and every notice; nil: no events.
+	stream *events.Stream
+	// sampleEvents is events.auction_sample as a threshold on a random
+	// uint64.
+	sampleEvents uint64
+	srv          *fasthttp.Server
 
 	draining atomic.Bool
 }
@@ -77,6 +93,12 @@ type Options struct {
 	// Admission admits auctions; nil: a static limit of
 	// http.max_inflight. The caller starts and stops it.
 	Admission *admission.Limiter
+	// Notices, when its Signer is set, puts the exchange's own signed
+	// notice URLs in the responses and serves /win, /bill and /loss.
+	Notices Notices
+	// Events records sampled auctions and the notices; nil: none. The
+	// caller closes it after Shutdown.
+	Events *events.Stream
 }
 
 // NewPublic returns the public server for cfg, running auctions on auc.
@@ -97,6 +119,23 @@ func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *
 		}
 	}
 	p.partners = newPartnerMetrics(metrics.reg, sspNames(cfg), dspNames(cfg))
+	p.dspNames = dspNames(cfg)
+	p.dspIndex = make(map[string]int, len(p.dspNames))
+	for i, n := range p.dspNames {
+		p.dspIndex[n] = i
+	}
+	if p.supply != nil {
+		p.sspNames = sspNames(cfg)
+	}
+	if opts.Notices.Signer != nil {
+		if opts.Notices.Replay == nil {
+			panic("BUG: server.Options.Notices has a Signer without a ReplayGuard")
+		}
+		p.trail = opts.Notices
+		p.noticeMetrics = newNoticeMetrics(metrics.reg, sspNames(cfg), p.dspNames)
+	}
+	p.stream = opts.Events
+	p.sampleEvents = sampleThreshold(cfg.Events.AuctionSample)
 	p.srv = &fasthttp.Server{
 		Name:                  "adx",
 		Handler:               p.handle,
@@ -143,11 +182,18 @@ func (p *Public) handle(ctx *fasthttp.RequestCtx) {
 	if p.draining.Load() {
 		ctx.SetConnectionClose()
 	}
-	if string(ctx.Path()) != AuctionPath {
+	switch path := ctx.Path(); {
+	case string(path) == AuctionPath:
+		p.handleAuction(ctx)
+	case p.trail.Signer != nil && string(path) == WinPath:
+		p.handleNotice(ctx, notice.KindWin)
+	case p.trail.Signer != nil && string(path) == BillPath:
+		p.handleNotice(ctx, notice.KindBill)
+	case p.trail.Signer != nil && string(path) == LossPath:
+		p.handleNotice(ctx, notice.KindLoss)
+	default:
 		p.fail(ctx, endpointOther, fasthttp.StatusNotFound, "no such endpoint "+strconv.Quote(string(ctx.Path()))+"; bid requests go to POST "+AuctionPath)
-		return
 	}
-	p.handleAuction(ctx)
 }
 
 // inflightBudget is the memory running auctions may hold, in bytes: 0 when
@@ -193,4 +239,16 @@ func errorJSON(msg string) []byte {
 		Error string `json:"error"`
 	}{msg})
 	return b
+}
+
+// sampleThreshold returns the threshold a random uint64 must fall below
+// for a share rate of draws.
+func sampleThreshold(rate float64) uint64 {
+	switch {
+	case rate <= 0:
+		return 0
+	case rate >= 1:
+		return math.MaxUint64
+	}
+	return uint64(rate * (1 << 64))
 }

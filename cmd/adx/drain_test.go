@@ -42,7 +42,7 @@ func startAdxCommand(t *testing.T, name string, env []string, args ...string) (c
 func startAdxWatching(t *testing.T, name string, env []string, onLine func(line []byte), args ...string) (cmd *exec.Cmd, public, admin string) {
 	t.Helper()
 	cmd = exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), eventsEnv(t)), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

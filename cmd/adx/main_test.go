@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 func runAdx(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	cmd := exec.Command(adxBinary, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), eventsEnv(t)), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -55,6 +55,7 @@ func runAdx(t *testing.T, env []string, args ...string) (stdout, stderr string, 
 // example request, and stops it with SIGTERM.
 func TestServeDefaultsAndSIGTERM(t *testing.T) {
 	cmd := exec.Command(adxBinary, "-http.listen", "127.0.0.1:0", "-admin.listen", "127.0.0.1:0", "-shutdown.drainDelay", "100ms")
+	cmd.Env = append(os.Environ(), eventsEnv(t))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -184,4 +185,11 @@ func TestHelpAndVersion(t *testing.T) {
 	if code != 2 {
 		t.Errorf("adx nonsense: exit %d, want 2", code)
 	}
+}
+
+// eventsEnv returns the environment setting that puts the event file, and
+// the spill beside it, in a directory of the test's own: each adx process
+// needs its own spill.
+func eventsEnv(t testing.TB) string {
+	return "ADX_EVENTS_FILE=" + filepath.Join(t.TempDir(), "events", "events.jsonl")
 }

@@ -102,8 +102,16 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.stop()
+	tr, err := openTrail(cfg, log, reg)
+	if err != nil {
+		log.Error("cannot open the money trail", "err", err)
+		return 1
+	}
+	// Runs once the public server has answered its last request.
+	defer tr.close(log, cfg.Shutdown.Timeout.D())
 	public := server.NewPublic(cfg, auction.FromConfig(cfg, data.rates, auction.NewMetrics(reg)), server.NewMetrics(reg), log,
-		server.Options{Geo: data.geo, Devices: data.devices, Capture: st.capture, Memory: st.memory, Admission: st.admit})
+		server.Options{Geo: data.geo, Devices: data.devices, Capture: st.capture, Memory: st.memory, Admission: st.admit,
+			Notices: tr.notices, Events: tr.stream})
 	admin := newAdmin(cfg, log, reg, data)
 	lns, err := listen(cfg, log, reg)
 	if err != nil {

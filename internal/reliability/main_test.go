@@ -155,7 +155,7 @@ func startAdxBinary(t testing.TB, binary string, env []string, config string, ar
 		all = append(all, "-config", config)
 	}
 	a := &adxProc{cmd: exec.Command(binary, append(all, args...)...), exited: make(chan struct{})}
-	a.cmd.Env = append(os.Environ(), env...)
+	a.cmd.Env = append(append(os.Environ(), "ADX_EVENTS_FILE="+filepath.Join(t.TempDir(), "events", "events.jsonl")), env...)
 	stdout, err := a.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

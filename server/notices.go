@@ -1,0 +1,456 @@
+package server
+
+import (
+	"errors"
+	"math/bits"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+
+	"github.com/adx-exchange/adx/auction"
+	"github.com/adx-exchange/adx/currency"
+	"github.com/adx-exchange/adx/events"
+	"github.com/adx-exchange/adx/notice"
+)
+
+// The exchange's notice endpoints on the public port. The nurl, burl and
+// lurl of every bid returned to an SSP point at them, each with a signed
+// token (t) and the SSP's own macros left for it to fill.
+const (
+	WinPath  = "/win"
+	BillPath = "/bill"
+	LossPath = "/loss"
+)
+
+// The query parameters of a notice URL.
+const (
+	paramToken    = "t"
+	paramPrice    = "price"  // ${AUCTION_PRICE}, filled by the SSP
+	paramLoss     = "reason" // ${AUCTION_LOSS}
+	paramMinToWin = "mtw"    // ${AUCTION_MIN_TO_WIN}
+)
+
+// lossOutbid is OpenRTB's loss reason 102: lost to a higher bid.
+const lossOutbid = 102
+
+// Notices is the exchange-owned notice trail: the tokens that sign the
+// notice URLs, the memory of tokens already acted on, the sender that
+// fires the demand partners' own notices, and the event stream that
+// records them.
+type Notices struct {
+	// Signer signs and verifies the notice tokens.
+	Signer *notice.Signer
+	// Replay refuses a token fired twice.
+	Replay *notice.ReplayGuard
+	// Sender fires the demand partners' notices; nil: none are fired.
+	Sender *notice.Sender
+}
+
+// Notice outcomes: the outcome label of adx_notices_total.
+const (
+	noticeAccepted   = iota // verified, recorded, the DSP's notice queued
+	noticeMalformed         // no token, or not one
+	noticeForged            // unknown key or a signature that does not match
+	noticeExpired           // past its expiry
+	noticeWrongKind         // a win token fired at /bill, ...
+	noticeReplayed          // fired before
+	noticeReplayFull        // replay memory full: refused for a retry
+	noticeUnrecorded        // the event could not be kept: refused for a retry
+	noticeQueueFull         // the DSP's billing notice could not be queued: refused for a retry
+	numNoticeOutcomes
+)
+
+var noticeOutcomeNames = [numNoticeOutcomes]string{"accepted", "malformed", "forged", "expired", "wrong_kind", "replayed", "replay_full", "unrecorded", "queue_full"}
+
+// noticeKinds are the notice kinds, in the order of noticeMetrics' rows.
+var noticeKinds = [...]byte{notice.KindWin, notice.KindBill, notice.KindLoss}
+
+func kindRow(kind byte) int {
+	switch kind {
+	case notice.KindWin:
+		return 0
+	case notice.KindBill:
+		return 1
+	}
+	return 2
+}
+
+func kindName(kind byte) string {
+	switch kind {
+	case notice.KindWin:
+		return "win"
+	case notice.KindBill:
+		return "bill"
+	}
+	return "loss"
+}
+
+// noticeMetrics count the notices the SSPs fire, by kind and outcome, and
+// the accepted ones per supply and demand partner with their money.
+type noticeMetrics struct {
+	outcomes [len(noticeKinds)][numNoticeOutcomes]prometheus.Counter
+	// byPartner[kind][ssp][dsp] counts accepted notices; billed[ssp][dsp]
+	// sums the billed prices, gross (what the DSP is billed) and net (what
+	// the SSP reported), in micros of the exchange currency.
+	byPartner              [len(noticeKinds)][][]prometheus.Counter
+	billedGross, billedNet [][]prometheus.Counter
+}
+
+func newNoticeMetrics(reg prometheus.Registerer, ssps, dsps []string) *noticeMetrics {
+	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adx_notices_total",
+		Help: "Win, billing and loss notices fired at adx by the SSPs, by kind and outcome; only accepted ones are recorded and passed on to the DSP.",
+	}, []string{"kind", "outcome"})
+	partner := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adx_partner_notices_total",
+		Help: "Accepted win, billing and loss notices, by supply and demand partner.",
+	}, []string{"ssp", "dsp", "kind"})
+	billed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adx_partner_billed_micros_total",
+		Help: "Sum of billed prices (CPMs) in micros of the exchange currency, by supply and demand partner: side gross is what the DSPs are billed, net what the SSPs reported. Divide by 1e9 for the spend in currency units.",
+	}, []string{"ssp", "dsp", "side"})
+	if reg != nil {
+		reg.MustRegister(outcomes, partner, billed)
+	}
+	m := &noticeMetrics{}
+	for k, kind := range noticeKinds {
+		for o := range numNoticeOutcomes {
+			m.outcomes[k][o] = outcomes.WithLabelValues(kindName(kind), noticeOutcomeNames[o])
+		}
+		m.byPartner[k] = make([][]prometheus.Counter, len(ssps))
+		for s, ssp := range ssps {
+			for _, dsp := range dsps {
+				m.byPartner[k][s] = append(m.byPartner[k][s], partner.WithLabelValues(ssp, dsp, kindName(kind)))
+			}
+		}
+	}
+	m.billedGross = make([][]prometheus.Counter, len(ssps))
+	m.billedNet = make([][]prometheus.Counter, len(ssps))
+	for s, ssp := range ssps {
+		for _, dsp := range dsps {
+			m.billedGross[s] = append(m.billedGross[s], billed.WithLabelValues(ssp, dsp, "gross"))
+			m.billedNet[s] = append(m.billedNet[s], billed.WithLabelValues(ssp, dsp, "net"))
+		}
+	}
+	return m
+}
+
+// noticeBase returns the base URL of the notice URLs for a request that
+// came to ctx: notices.base_url, else http:// and the request's Host.
+func (p *Public) noticeBase(ctx *fasthttp.RequestCtx) string {
+	if p.cfg.Notices.BaseURL != "" {
+		return p.cfg.Notices.BaseURL
+	}
+	return "http://" + string(ctx.Host())
+}
+
+// exchangeNotices replaces the notice URLs of each bid of the response
+// with the exchange's own, signed: the SSP fires them, and adx passes
+// each on to the winner's own URL with its price. The winners' adm is
+// expanded as before; their own notice URLs travel unexpanded in the
+// tokens.
+func (p *Public) exchangeNotices(x *exchange) {
+	resp := &x.resp
+	for s := range resp.SeatBid {
+		for b := range resp.SeatBid[s].Bid {
+			bid := &resp.SeatBid[s].Bid[b]
+			bid.NURL, bid.BURL, bid.LURL = "", "", ""
+		}
+	}
+	p.notice.Response(&x.req, x.result, resp)
+	base := p.noticeBase(x.ctx)
+	now := time.Now()
+	ssp := ""
+	if p.supply != nil {
+		ssp = p.sspNames[x.ssp]
+	}
+	buf := noticeBufs.Get().(*[]byte)
+	hint := 0
+	for s := range resp.SeatBid {
+		sb := &resp.SeatBid[s]
+		for b := range sb.Bid {
+			bid := &sb.Bid[b]
+			w := winnerOf(x.result.Winners, bid.ImpID, &hint)
+			if w == nil {
+				continue // BUG: a response bid is a winner's copy
+			}
+			c := notice.Claims{AuctionID: x.req.ID, ImpID: bid.ImpID, BidID: bid.ID, SSP: ssp,
+				DSP: p.dspNames[w.BidderIndex()], Seat: sb.Seat, Currency: x.result.Currency,
+				BidPrice: int64(w.BidPrice), Charge: int64(w.Charge), Clear: int64(w.Clear), Price: int64(w.Price)}
+			if w.Deal != nil {
+				c.DealID = w.Deal.ID
+			}
+			c.Kind, c.URL = notice.KindWin, w.Bid.NURL
+			bid.NURL = p.noticeURL(buf, base, WinPath, &c, now, "&"+paramPrice+"=${AUCTION_PRICE}")
+			c.Kind, c.URL = notice.KindBill, w.Bid.BURL
+			bid.BURL = p.noticeURL(buf, base, BillPath, &c, now, "&"+paramPrice+"=${AUCTION_PRICE}")
+			c.Kind, c.URL = notice.KindLoss, w.Bid.LURL
+			bid.LURL = p.noticeURL(buf, base, LossPath, &c, now, "&"+paramLoss+"=${AUCTION_LOSS}&"+paramMinToWin+"=${AUCTION_MIN_TO_WIN}")
+		}
+	}
+	if cap(*buf) <= maxPooledResponse {
+		noticeBufs.Put(buf)
+	}
+}
+
+// noticeURL returns base+path with c's token and the SSP's macros.
+func (p *Public) noticeURL(buf *[]byte, base, path string, c *notice.Claims, now time.Time, macros string) string {
+	b := append((*buf)[:0], base...)
+	b = append(b, path...)
+	b = append(b, "?"+paramToken+"="...)
+	b = p.trail.Signer.Sign(b, c, now)
+	b = append(b, macros...)
+	*buf = b
+	return string(b)
+}
+
+// noticeBufs are scratch buffers notice URLs are built in.
+var noticeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// winnerOf returns the winner for imp id, scanning from *hint, where the
+// last search ended (the response lists the bids in the winners' order
+// when one partner wins them all).
+func winnerOf(winners []auction.Winner, impID string, hint *int) *auction.Winner {
+	n := len(winners)
+	for k := range n {
+		i := (*hint + k) % n
+		if winners[i].Bid.ImpID == impID {
+			*hint = (i + 1) % n
+			return &winners[i]
+		}
+	}
+	return nil
+}
+
+// fireLosses fires the loss notice of every bid that lost adx's own
+// auction to a higher one, with ${AUCTION_LOSS} 102 and the winner's
+// charge as ${AUCTION_MIN_TO_WIN}.
+func (p *Public) fireLosses(x *exchange) {
+	res := x.result
+	for i := range res.Bidders {
+		br := &res.Bidders[i]
+		for j := range br.Bids {
+			bid := &br.Bids[j]
+			if bid.LURL == "" {
+				continue
+			}
+			w := winnerFor(res.Winners, bid.ImpID)
+			if w == nil || w.Bid == bid {
+				continue
+			}
+			c := notice.Claims{Kind: notice.KindLoss, AuctionID: x.req.ID, ImpID: bid.ImpID, BidID: bid.ID,
+				DSP: br.Name, Seat: br.Seat, URL: bid.LURL}
+			u := p.notice.Notice(nil, &c, i, 0, lossOutbid, int64(w.Charge))
+			p.trail.Sender.Send(notice.Outgoing{Kind: notice.KindLoss, Partner: i, URL: string(u),
+				Key: "l:" + x.req.ID + ":" + bid.ID})
+		}
+	}
+}
+
+func winnerFor(winners []auction.Winner, impID string) *auction.Winner {
+	for i := range winners {
+		if winners[i].Bid.ImpID == impID {
+			return &winners[i]
+		}
+	}
+	return nil
+}
+
+// handleNotice acts on a notice the SSP fires at /win, /bill or /loss:
+// it checks the token's signature, expiry and kind, refuses a second
+// firing, derives the DSP's price from the SSP's and the margin, records
+// the event and queues the DSP's own notice. Refused notices never reach a
+// DSP.
+func (p *Public) handleNotice(ctx *fasthttp.RequestCtx, kind byte) {
+	row := kindRow(kind)
+	refuse := func(o, status int, msg string) {
+		p.noticeMetrics.outcomes[row][o].Inc()
+		if status == fasthttp.StatusServiceUnavailable {
+			ctx.Response.Header.Set("Retry-After", "1")
+		}
+		p.fail(ctx, endpointNotice, status, msg)
+	}
+	if !ctx.IsGet() && !ctx.IsPost() && !ctx.IsHead() {
+		ctx.Response.Header.Set("Allow", "GET, POST")
+		p.fail(ctx, endpointNotice, fasthttp.StatusMethodNotAllowed, "method "+string(ctx.Method())+" is not allowed; fire a notice with GET")
+		return
+	}
+	args := ctx.QueryArgs()
+	token := string(args.Peek(paramToken))
+	if token == "" {
+		refuse(noticeMalformed, fasthttp.StatusBadRequest, "missing the notice token (query parameter "+paramToken+")")
+		return
+	}
+	now := time.Now()
+	c, err := p.trail.Signer.Verify(token, now)
+	switch {
+	case errors.Is(err, notice.ErrTokenExpired):
+		refuse(noticeExpired, fasthttp.StatusGone, err.Error())
+		return
+	case errors.Is(err, notice.ErrTokenForged), errors.Is(err, notice.ErrTokenUnknownKey):
+		refuse(noticeForged, fasthttp.StatusForbidden, err.Error())
+		return
+	case err != nil:
+		refuse(noticeMalformed, fasthttp.StatusBadRequest, err.Error())
+		return
+	case c.Kind != kind:
+		refuse(noticeWrongKind, fasthttp.StatusBadRequest, "the token is for a "+kindName(c.Kind)+" notice, not a "+kindName(kind)+" one")
+		return
+	}
+	switch err := p.trail.Replay.Claim(token, c.Expires, now); {
+	case errors.Is(err, notice.ErrReplayed):
+		refuse(noticeReplayed, fasthttp.StatusConflict, "this "+kindName(kind)+" notice was already fired")
+		return
+	case err != nil:
+		refuse(noticeReplayFull, fasthttp.StatusServiceUnavailable, "cannot take notices now: "+err.Error())
+		return
+	}
+	sspPrice, reported := notice.ParsePrice(string(args.Peek(paramPrice)))
+	ev := events.Event{ID: eventID(kind, c.AuctionID, c.BidID), Time: now.UTC(), AuctionID: c.AuctionID,
+		SSP: c.SSP, Currency: p.cfg.Auction.Currency, ImpID: c.ImpID, BidID: c.BidID, DSP: c.DSP, Seat: c.Seat,
+		DealID: c.DealID, BidPrice: currency.Micros(c.BidPrice), Charge: currency.Micros(c.Charge),
+		Clear: currency.Micros(c.Clear), SSPPrice: -1, SSPCurrency: c.Currency}
+	if reported {
+		ev.SSPPrice = currency.Micros(sspPrice)
+	}
+	var loss int
+	var minToWin int64
+	switch kind {
+	case notice.KindWin:
+		ev.Type = events.Win
+		ev.DSPPrice = currency.Micros(notice.DSPPrice(&c, sspPrice, reported))
+	case notice.KindBill:
+		ev.Type = events.Bill
+		ev.DSPPrice = currency.Micros(notice.DSPPrice(&c, sspPrice, reported))
+	default:
+		ev.Type = events.Loss
+		loss, _ = strconv.Atoi(string(args.Peek(paramLoss)))
+		if loss < 0 || loss > 1<<20 {
+			loss = 0
+		}
+		ev.LossReason = loss
+		if mtw, ok := notice.ParsePrice(string(args.Peek(paramMinToWin))); ok && c.Price > 0 {
+			minToWin = mulDiv(mtw, c.Charge, c.Price)
+		}
+	}
+	dsp, known := p.dspIndex[c.DSP]
+	if c.URL != "" && known && p.trail.Sender != nil {
+		u := p.notice.Notice(nil, &c, dsp, int64(ev.DSPPrice), loss, minToWin)
+		if !p.trail.Sender.Send(notice.Outgoing{Kind: kind, Partner: dsp, URL: string(u), Key: ev.ID}) && kind == notice.KindBill {
+			// Billing is money: the SSP fires it again rather than the DSP
+			// never hearing of it.
+			p.trail.Replay.Release(token)
+			refuse(noticeQueueFull, fasthttp.StatusServiceUnavailable, "cannot pass the billing notice on now; fire it again")
+			return
+		}
+	}
+	if p.stream != nil {
+		if err := p.stream.Record(&ev); err != nil {
+			p.trail.Replay.Release(token)
+			p.log.Error("cannot record a notice event", "kind", kindName(kind), "auction", c.AuctionID, "err", err)
+			refuse(noticeUnrecorded, fasthttp.StatusServiceUnavailable, "cannot record the notice now; fire it again")
+			return
+		}
+	}
+	p.noticeMetrics.outcomes[row][noticeAccepted].Inc()
+	if s, ok := p.sspIndexOf(c.SSP); ok && known {
+		p.noticeMetrics.byPartner[row][s][dsp].Inc()
+		if kind == notice.KindBill {
+			p.noticeMetrics.billedGross[s][dsp].Add(float64(ev.DSPPrice))
+			net := c.Clear
+			if reported && c.Price > 0 {
+				net = min(mulDiv(sspPrice, c.Clear, c.Price), c.Clear)
+			}
+			p.noticeMetrics.billedNet[s][dsp].Add(float64(net))
+		}
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	p.metrics.count(endpointNotice, fasthttp.StatusNoContent)
+}
+
+// sspIndexOf returns the supply partner's row in the partner metrics.
+func (p *Public) sspIndexOf(name string) (int, bool) {
+	if p.supply == nil {
+		return 0, name == ""
+	}
+	i, ok := p.supplyIndex[name]
+	return i, ok
+}
+
+// eventID is a notice event's idempotency key.
+func eventID(kind byte, auctionID, bidID string) string {
+	return string(kind) + ":" + auctionID + ":" + bidID
+}
+
+// mulDiv returns a×b/c rounded down, for non-negative a and b and a
+// positive c, without overflowing in between; 0 for other arguments or a
+// quotient past int64.
+func mulDiv(a, b, c int64) int64 {
+	if a < 0 || b < 0 || c <= 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	if hi >= uint64(c) {
+		return 0
+	}
+	q, _ := bits.Div64(hi, lo, uint64(c))
+	if q > 1<<63-1 {
+		return 0
+	}
+	return int64(q)
+}
+
+// auctionEvent fills ev, reusing its slices, with the auction x ran: the
+// request's shape and each bid with its fate.
+func (p *Public) auctionEvent(x *exchange, ev *events.Event) {
+	res := x.result
+	ssp := ""
+	if p.supply != nil {
+		ssp = p.sspNames[x.ssp]
+	}
+	*ev = events.Event{Type: events.Auction, ID: "a:" + ssp + ":" + x.req.ID, Time: x.arrival.UTC(),
+		AuctionID: x.req.ID, SSP: ssp, Currency: p.cfg.Auction.Currency, Imps: len(x.req.Imp),
+		DurationMicros: time.Since(x.arrival).Microseconds(),
+		Bids:           ev.Bids[:0], NoBids: ev.NoBids[:0], Unchecked: ev.Unchecked[:0]}
+	for i := range res.Bidders {
+		br := &res.Bidders[i]
+		if br.Outcome != auction.OutcomeBid {
+			ev.NoBids = append(ev.NoBids, events.NoBid{DSP: br.Name, Reason: br.Outcome.String()})
+			continue
+		}
+		cur := br.Currency
+		if cur == p.cfg.Auction.Currency {
+			cur = ""
+		}
+		for j := range br.Bids {
+			b := &br.Bids[j]
+			eb := events.Bid{DSP: br.Name, Seat: br.Seat, ImpID: b.ImpID, BidID: b.ID, DealID: b.DealID,
+				Price: micros(b.Price), Cur: cur, Status: events.BidLost}
+			if br.Seats != nil {
+				eb.Seat = br.Seats[j]
+			}
+			if w := winnerFor(res.Winners, b.ImpID); w != nil && w.Bid == b {
+				eb.Status, eb.Charge, eb.Clear = events.BidWon, w.Charge, w.Clear
+			}
+			ev.Bids = append(ev.Bids, eb)
+		}
+		for _, d := range br.Drops {
+			ev.Bids = append(ev.Bids, events.Bid{DSP: br.Name, Seat: br.Seat, ImpID: d.ImpID, BidID: d.BidID,
+				Price: micros(d.Price), Cur: cur, Status: d.Reason.String()})
+		}
+		for _, r := range [...]auction.DropReason{auction.DropTooManyBids, auction.DropLate} {
+			if n := br.Dropped[r]; n > 0 {
+				ev.Unchecked = append(ev.Unchecked, events.Unchecked{DSP: br.Name, Reason: r.String(), Count: n})
+			}
+		}
+	}
+}
+
+// micros returns price in micros, 0 when it is not a finite amount.
+func micros(price float64) currency.Micros {
+	m, _ := currency.FromFloat(price)
+	return m
+}

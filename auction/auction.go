@@ -158,6 +158,23 @@ var dropReasonNames = [numDropReasons]string{"unknown_imp", "invalid_price", "be
 // String returns the reason's metric label.
 func (r DropReason) String() string { return dropReasonNames[r] }
 
+// lossCodes are the OpenRTB loss reason codes (list 5.25) of the drop
+// reasons, for the loss notices of dropped bids.
+var lossCodes = [numDropReasons]int{
+	DropUnknownImp: 3, DropInvalidPrice: 9, DropBelowFloor: 100, DropNoMarkup: 7, DropNoCreative: 8,
+	DropCurrency: 3, DropNotDeal: 4, DropTooManyBids: 3, DropPriceTooHigh: 3, DropLate: 2, DropStaleRates: 1,
+	DropDealTerms: 213, DropBlockedCategory: 209, DropBlockedAdvertiser: 205, DropBlockedApp: 206,
+	DropBlockedAttribute: 210, DropBlockedCreativeType: 211, DropBlockedSeat: 104, DropBlockedLanguage: 208,
+	DropWrongMedia: 204, DropWrongSize: 203, DropWrongDuration: 204, DropWrongProtocol: 204, DropNotVAST: 204,
+	DropNativeAssets: 204,
+}
+
+// LossCode returns the OpenRTB loss reason (list 5.25) a DSP is sent in
+// the loss notice of a bid dropped for r: 100 below the floor, 203 a size
+// not allowed, 209 a blocked category, and so on; 3 (an invalid bid
+// response) where the list has nothing closer.
+func (r DropReason) LossCode() int { return lossCodes[r] }
+
 // BidderResult is one bidder's part of an auction.
 type BidderResult struct {
 	Name    string
@@ -192,6 +209,8 @@ type Drop struct {
 	// BidderResult).
 	Price  float64
 	Reason DropReason
+	// LURL is the bid's loss notice URL, unexpanded.
+	LURL string
 }
 
 // Winner is the winning bid of one imp, and what it clears at: the money

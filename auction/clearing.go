@@ -228,7 +228,7 @@ func (a *Auction) validateBids(req *openrtb2.BidRequest, x *fx, imps *impIndex, 
 		if k < 0 {
 			r.Dropped[reason]++
 			b := &r.Bids[i]
-			r.Drops = append(r.Drops, Drop{ImpID: b.ImpID, BidID: b.ID, Price: b.Price, Reason: reason})
+			r.Drops = append(r.Drops, Drop{ImpID: b.ImpID, BidID: b.ID, Price: b.Price, Reason: reason, LURL: b.LURL})
 			continue
 		}
 		if kept < i { // a bid was dropped before: move this one down

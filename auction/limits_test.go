@@ -275,3 +275,16 @@ func TestBidMatchingIsLinearInBids(t *testing.T) {
 		t.Errorf("bids on 1,000 imps took %.1f times as long as on 100 imps, want about the same", ratio)
 	}
 }
+
+// Every drop reason has an OpenRTB loss code (list 5.25), from its ranges.
+func TestDropReasonLossCodes(t *testing.T) {
+	for r := range numDropReasons {
+		c := r.LossCode()
+		if !(c >= 1 && c <= 10 || c >= 100 && c <= 104 || c >= 200 && c <= 213) {
+			t.Errorf("%s: loss code %d is not in OpenRTB list 5.25", r, c)
+		}
+	}
+	if DropBelowFloor.LossCode() != 100 || DropWrongSize.LossCode() != 203 || DropBlockedCategory.LossCode() != 209 {
+		t.Error("the loss codes of below_floor, wrong_size and blocked_category are not 100, 203 and 209")
+	}
+}

@@ -262,7 +262,8 @@ type Notices struct {
 	// it doubles with each retry, with jitter, up to a minute.
 	RetryBackoff Duration `yaml:"retry_backoff"`
 	// FireLosses fires the loss notice (lurl) of each demand partner bid
-	// that lost adx's own auction, with ${AUCTION_LOSS} = 102 and the
+	// that lost adx's own auction, with its OpenRTB loss reason (102
+	// outbid, 103 outbid by a deal, or the drop reason's code) and the
 	// price it needed to win.
 	FireLosses bool `yaml:"fire_losses"`
 }

@@ -50,6 +50,8 @@ type dspConfig struct {
 	// each bid's win, billing and loss notice URLs (macros are left for
 	// the exchange to expand).
 	AdM, NURL, BURL, LURL string
+	// Seat is the seat of the bids; empty: "fake".
+	Seat string
 }
 
 // fakeDSP is a demand partner for the server's tests and benchmarks: a real
@@ -211,7 +213,11 @@ func (d *fakeDSP) bids(req *dspRequest, id string) *openrtb2.BidResponse {
 			b.DealID, b.Price = deal.ID, max(b.Price, deal.BidFloor)
 		}
 	}
-	return &openrtb2.BidResponse{ID: id, Cur: "USD", SeatBid: []openrtb2.SeatBid{{Seat: "fake", Bid: bids}}}
+	seat := d.cfg.Seat
+	if seat == "" {
+		seat = "fake"
+	}
+	return &openrtb2.BidResponse{ID: id, Cur: "USD", SeatBid: []openrtb2.SeatBid{{Seat: seat, Bid: bids}}}
 }
 
 // fakeNative returns a Native response with an asset for each asset of

@@ -33,8 +33,12 @@ const (
 	paramMinToWin = "mtw"    // ${AUCTION_MIN_TO_WIN}
 )
 
-// lossOutbid is OpenRTB's loss reason 102: lost to a higher bid.
-const lossOutbid = 102
+// OpenRTB's loss reasons (list 5.25) for a valid bid outbid: 102 lost to
+// a higher bid, 103 lost to a bid for a deal.
+const (
+	lossOutbid = 102
+	lossToDeal = 103
+)
 
 // Notices is the exchange-owned notice trail: the tokens that sign the
 // notice URLs, the memory of tokens already acted on, the sender that
@@ -226,8 +230,10 @@ func winnerOf(winners []auction.Winner, impID string, hint *int) *auction.Winner
 }
 
 // fireLosses fires the loss notice of every bid that lost adx's own
-// auction to a higher one, with ${AUCTION_LOSS} 102 and the winner's
-// charge as ${AUCTION_MIN_TO_WIN}.
+// auction: a valid bid outbid with ${AUCTION_LOSS} 102 (103 when a deal
+// bid won over it) and the winner's charge as ${AUCTION_MIN_TO_WIN}; a
+// dropped bid with the loss code of its drop reason (100 below the floor,
+// 203 a size not allowed, ...).
 func (p *Public) fireLosses(x *exchange) {
 	res := x.result
 	for i := range res.Bidders {
@@ -241,13 +247,34 @@ func (p *Public) fireLosses(x *exchange) {
 			if w == nil || w.Bid == bid {
 				continue
 			}
-			c := notice.Claims{Kind: notice.KindLoss, AuctionID: x.req.ID, ImpID: bid.ImpID, BidID: bid.ID,
-				DSP: br.Name, Seat: br.Seat, URL: bid.LURL}
-			u := p.notice.Notice(nil, &c, i, 0, lossOutbid, int64(w.Charge))
-			p.trail.Sender.Send(notice.Outgoing{Kind: notice.KindLoss, Partner: i, URL: string(u),
-				Key: "l:" + x.req.ID + ":" + bid.ID})
+			loss := lossOutbid
+			if w.Deal != nil && bid.DealID == "" {
+				loss = lossToDeal
+			}
+			p.fireLoss(x, i, br, bid.ImpID, bid.ID, bid.LURL, loss, int64(w.Charge))
+		}
+		for j := range br.Drops {
+			d := &br.Drops[j]
+			if d.LURL == "" {
+				continue
+			}
+			var minToWin int64
+			if w := winnerFor(res.Winners, d.ImpID); w != nil {
+				minToWin = int64(w.Charge)
+			}
+			p.fireLoss(x, i, br, d.ImpID, d.BidID, d.LURL, d.Reason.LossCode(), minToWin)
 		}
 	}
+}
+
+// fireLoss queues the loss notice lurl of bidder i's bid.
+func (p *Public) fireLoss(x *exchange, i int, br *auction.BidderResult, impID, bidID, lurl string, loss int, minToWin int64) {
+	c := notice.Claims{Kind: notice.KindLoss, AuctionID: x.req.ID, ImpID: impID, BidID: bidID, DSP: br.Name, Seat: br.Seat, URL: lurl}
+	if p.supply != nil {
+		c.SSP = p.sspNames[x.ssp]
+	}
+	u := p.notice.Notice(nil, &c, i, 0, loss, minToWin)
+	p.trail.Sender.Send(notice.Outgoing{Kind: notice.KindLoss, Partner: i, URL: string(u), Key: "l:" + c.SSP + ":" + x.req.ID + ":" + impID + ":" + br.Name + ":" + bidID})
 }
 
 func winnerFor(winners []auction.Winner, impID string) *auction.Winner {
@@ -309,7 +336,7 @@ func (p *Public) handleNotice(ctx *fasthttp.RequestCtx, kind byte) {
 		return
 	}
 	sspPrice, reported := notice.ParsePrice(string(args.Peek(paramPrice)))
-	ev := events.Event{ID: eventID(kind, c.AuctionID, c.BidID), Time: now.UTC(), AuctionID: c.AuctionID,
+	ev := events.Event{ID: eventID(kind, c.SSP, c.AuctionID, c.ImpID), Time: now.UTC(), AuctionID: c.AuctionID,
 		SSP: c.SSP, Currency: p.cfg.Auction.Currency, ImpID: c.ImpID, BidID: c.BidID, DSP: c.DSP, Seat: c.Seat,
 		DealID: c.DealID, BidPrice: currency.Micros(c.BidPrice), Charge: currency.Micros(c.Charge),
 		Clear: currency.Micros(c.Clear), SSPPrice: -1, SSPCurrency: c.Currency}
@@ -380,9 +407,11 @@ func (p *Public) sspIndexOf(name string) (int, bool) {
 	return i, ok
 }
 
-// eventID is a notice event's idempotency key.
-func eventID(kind byte, auctionID, bidID string) string {
-	return string(kind) + ":" + auctionID + ":" + bidID
+// eventID is a notice event's idempotency key, also sent to the DSP with
+// its notice: the kind, the SSP, the auction and the imp, which has one
+// winning bid.
+func eventID(kind byte, ssp, auctionID, impID string) string {
+	return string(kind) + ":" + ssp + ":" + auctionID + ":" + impID
 }
 
 // mulDiv returns a×b/c rounded down, for non-negative a and b and a

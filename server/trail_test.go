@@ -127,7 +127,8 @@ func TestNoticeTrail(t *testing.T) {
 		BURL: recv + "/bill?p=${AUCTION_PRICE}&c=${AUCTION_CURRENCY}",
 		LURL: recv + "/loss?r=${AUCTION_LOSS}"})
 	loser := startFakeDSP(t, dspConfig{Price: 1, LURL: recv + "/lost?r=${AUCTION_LOSS}&m=${AUCTION_MIN_TO_WIN}&b=${AUCTION_BID_ID}"})
-	trail, stream, path := testTrail(t, "dsp-a", "dsp-b")
+	blocked := startFakeDSP(t, dspConfig{Price: 3, Seat: "blocked-seat", LURL: recv + "/blocked?r=${AUCTION_LOSS}&m=${AUCTION_MIN_TO_WIN}"})
+	trail, stream, path := testTrail(t, "dsp-a", "dsp-b", "dsp-c")
 	url := startPublicWith(t, `
 auction:
   take_rate: 0.2
@@ -144,8 +145,12 @@ demand:
     type: openrtb
     endpoint: "`+loser+`/bid"
     timeout: 250ms
+  - name: dsp-c
+    type: openrtb
+    endpoint: "`+blocked+`/bid"
+    timeout: 250ms
 `, Options{Notices: trail, Events: stream})
-	const req = `{"id":"req-1","tmax":300,"imp":[{"id":"1","banner":{"w":300,"h":250}}],
+	const req = `{"id":"req-1","tmax":300,"bseat":["blocked-seat"],"imp":[{"id":"1","banner":{"w":300,"h":250}}],
  "site":{"page":"https://news.example/a"},"device":{"ua":"Mozilla/5.0","ip":"192.0.2.1"}}`
 	resp := decodeResponse(t, post(t, url+"?ssp=ssp-one", []byte(req), nil))
 	bid := resp.SeatBid[0].Bid[0]
@@ -159,10 +164,15 @@ demand:
 			t.Errorf("notice URL %q: want the exchange's %s with a token and the SSP's macros, no DSP URL in the clear", c.got, c.path)
 		}
 	}
-	// The loser of adx's own auction hears at once: lost to a higher bid
-	// (102), 2.5 to win.
-	if h := nextHit(t, hits); h.url != "/lost?r=102&m=2.5&b=b0" || h.key != "l:req-1:b0" {
-		t.Errorf("loser's notice %+v, want /lost?r=102&m=2.5&b=b0 with key l:req-1:b0", h)
+	// The losers of adx's own auction hear at once: outbid (102) with 2.5
+	// to win, and a blocked seat (104).
+	losses := map[string]string{}
+	for range 2 {
+		h := nextHit(t, hits)
+		losses[h.url] = h.key
+	}
+	if losses["/lost?r=102&m=2.5&b=b0"] != "l:ssp-one:req-1:1:dsp-b:b0" || losses["/blocked?r=104&m=2.5"] != "l:ssp-one:req-1:1:dsp-c:b0" {
+		t.Errorf("losers' notices %v, want /lost?r=102&m=2.5&b=b0 and /blocked?r=104&m=2.5, each with its own key", losses)
 	}
 
 	// The SSP bills at the price it was answered, 2: the DSP is billed
@@ -170,8 +180,8 @@ demand:
 	if s := fire(t, bid.BURL, map[string]string{"AUCTION_PRICE": "2"}); s != http.StatusNoContent {
 		t.Fatalf("bill: status %d, want 204", s)
 	}
-	if h := nextHit(t, hits); h.url != "/bill?p=2.5&c=USD" || h.key != "b:req-1:b0" {
-		t.Errorf("DSP's billing notice %+v, want /bill?p=2.5&c=USD with key b:req-1:b0", h)
+	if h := nextHit(t, hits); h.url != "/bill?p=2.5&c=USD" || h.key != "b:ssp-one:req-1:1" {
+		t.Errorf("DSP's billing notice %+v, want /bill?p=2.5&c=USD with key b:ssp-one:req-1:1", h)
 	}
 	// The SSP won paying 1.6 (its own second price): the DSP pays
 	// 1.6 × 2.5 / 2 = 2.
@@ -217,7 +227,7 @@ demand:
 		t.Fatalf("events %+v: want one auction, one bill, one win", evs)
 	}
 	b := byType[events.Bill][0]
-	if b.ID != "b:req-1:b0" || b.SSP != "ssp-one" || b.DSP != "dsp-a" || b.Currency != "USD" || b.BidPrice != 2_500_000 ||
+	if b.ID != "b:ssp-one:req-1:1" || b.SSP != "ssp-one" || b.DSP != "dsp-a" || b.Currency != "USD" || b.BidPrice != 2_500_000 ||
 		b.Charge != 2_500_000 || b.Clear != 2_000_000 || b.SSPPrice != 2_000_000 || b.SSPCurrency != "USD" || b.DSPPrice != 2_500_000 {
 		t.Errorf("bill event %+v", b)
 	}
@@ -225,11 +235,11 @@ demand:
 		t.Errorf("win event %+v: want the SSP's 1.6 and the DSP's 2", w)
 	}
 	a := byType[events.Auction][0]
-	if a.ID != "a:ssp-one:req-1" || a.Imps != 1 || len(a.Bids) != 2 {
+	if a.ID != "a:ssp-one:req-1" || a.Imps != 1 || len(a.Bids) != 3 {
 		t.Fatalf("auction event %+v", a)
 	}
 	for _, eb := range a.Bids {
-		want := map[string]string{"dsp-a": events.BidWon, "dsp-b": events.BidLost}[eb.DSP]
+		want := map[string]string{"dsp-a": events.BidWon, "dsp-b": events.BidLost, "dsp-c": "blocked_seat"}[eb.DSP]
 		if eb.Status != want {
 			t.Errorf("auction event bid %+v: status %q, want %q", eb, eb.Status, want)
 		}

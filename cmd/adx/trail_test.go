@@ -28,7 +28,7 @@ func billOnce(public, id string) string {
 	}
 	var br struct {
 		SeatBid []struct {
-			Bid []struct{ ID, BURL string }
+			Bid []struct{ BURL string }
 		}
 	}
 	err = json.NewDecoder(resp.Body).Decode(&br)
@@ -45,7 +45,7 @@ func billOnce(public, id string) string {
 	if resp.StatusCode != http.StatusNoContent {
 		return ""
 	}
-	return "b:" + id + ":" + bid.ID
+	return "b::" + id + ":1" // no supply list: no SSP name
 }
 
 // TestSpillSurvivesKill9 runs adx against a Kafka broker that is down, so

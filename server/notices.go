@@ -363,6 +363,16 @@ func (p *Public) handleNotice(ctx *fasthttp.RequestCtx, kind byte) {
 			minToWin = mulDiv(mtw, c.Charge, c.Price)
 		}
 	}
+	// The event first: a notice refused for a retry then never reached
+	// the DSP, and the retry's event has the same id.
+	if p.stream != nil {
+		if err := p.stream.Record(&ev); err != nil {
+			p.trail.Replay.Release(token)
+			p.log.Error("cannot record a notice event", "kind", kindName(kind), "auction", c.AuctionID, "err", err)
+			refuse(noticeUnrecorded, fasthttp.StatusServiceUnavailable, "cannot record the notice now; fire it again")
+			return
+		}
+	}
 	dsp, known := p.dspIndex[c.DSP]
 	if c.URL != "" && known && p.trail.Sender != nil {
 		u := p.notice.Notice(nil, &c, dsp, int64(ev.DSPPrice), loss, minToWin)
@@ -371,14 +381,6 @@ func (p *Public) handleNotice(ctx *fasthttp.RequestCtx, kind byte) {
 			// never hearing of it.
 			p.trail.Replay.Release(token)
 			refuse(noticeQueueFull, fasthttp.StatusServiceUnavailable, "cannot pass the billing notice on now; fire it again")
-			return
-		}
-	}
-	if p.stream != nil {
-		if err := p.stream.Record(&ev); err != nil {
-			p.trail.Replay.Release(token)
-			p.log.Error("cannot record a notice event", "kind", kindName(kind), "auction", c.AuctionID, "err", err)
-			refuse(noticeUnrecorded, fasthttp.StatusServiceUnavailable, "cannot record the notice now; fire it again")
 			return
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/adx-exchange/adx/internal/reload"
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 // put installs a rates file the way an updater does: written beside it,
@@ -33,19 +34,6 @@ func readTestdata(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// waitFor polls cond until it holds, failing the test after a deadline
-// generous enough for a loaded machine.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // jsonRates returns a JSON rates file of base EUR for day, USD at usd.
@@ -109,7 +97,7 @@ func TestSourceReload(t *testing.T) {
 
 	// The ECB's file, renamed over the JSON one.
 	put(t, path, readTestdata(t, "eurofxref-daily.xml"))
-	waitFor(t, "the ECB file", func() bool { return asOf() == "2026-12-02" })
+	waittest.For(t, "the ECB file", func() bool { return asOf() == "2026-12-02" })
 	if price() != 1_084_200 || info().Reloads != 1 {
 		t.Errorf("after the ECB file: 1 EUR = %d micros USD, %+v", price(), info())
 	}
@@ -125,7 +113,7 @@ func TestSourceReload(t *testing.T) {
 		{jsonDoc(time.Now().AddDate(1, 0, 0).Format(time.DateOnly), "1.09"), "in the future"},
 	} {
 		put(t, path, bad.content)
-		waitFor(t, "the rejection of bad file "+bad.want, func() bool { return info().Failures == uint64(i+1) })
+		waittest.For(t, "the rejection of bad file "+bad.want, func() bool { return info().Failures == uint64(i+1) })
 		fi := info()
 		for _, w := range []string{FileName, path, bad.want} {
 			if !strings.Contains(fi.LastError, w) {
@@ -139,7 +127,7 @@ func TestSourceReload(t *testing.T) {
 
 	// A good file again (the positive control of the waits above).
 	put(t, path, jsonDoc("2026-12-03", "1.0901"))
-	waitFor(t, "the good file after the bad ones", func() bool { return asOf() == "2026-12-03" })
+	waittest.For(t, "the good file after the bad ones", func() bool { return asOf() == "2026-12-03" })
 	if price() != 1_090_100 || !info().LastReloadOK || info().Reloads != 2 {
 		t.Errorf("after the good file: 1 EUR = %d, %+v", price(), info())
 	}
@@ -175,7 +163,7 @@ func TestSourcePending(t *testing.T) {
 	}
 
 	put(t, path, readTestdata(t, "eurofxref-daily.xml"))
-	waitFor(t, "the file to load", func() bool { return reload.CheckLoaded(s.Files()) == nil })
+	waittest.For(t, "the file to load", func() bool { return reload.CheckLoaded(s.Files()) == nil })
 	day := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
 	if got, err := s.Snapshot(day).Convert(1_000_000, "EUR", "USD", Up); got != 1_084_200 || err != nil {
 		t.Errorf("EUR to USD once loaded: %d, %v", got, err)

@@ -14,20 +14,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-)
 
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline: the machine may be loaded.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
+	"github.com/adx-exchange/adx/internal/waittest"
+)
 
 // noticeServer is a partner's notice endpoint on loopback: it records
 // each request and answers with answer, given the request's attempt
@@ -94,7 +83,7 @@ func (s *Sender) counted(p int, k byte, o int) uint64 { return s.counter(p, kind
 // it passes it.
 func waitCount(t *testing.T, s *Sender, p int, k byte, o int, want uint64) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("%d %s notices of dsp %d %s", want, outcomeNames[o], p, kindNames[kindIndex(k)]),
+	waittest.For(t, fmt.Sprintf("%d %s notices of dsp %d %s", want, outcomeNames[o], p, kindNames[kindIndex(k)]),
 		func() bool { return s.counted(p, k, o) >= want })
 	if got := s.counted(p, k, o); got != want {
 		t.Fatalf("%d %s notices of dsp %d %s, want %d", got, outcomeNames[o], p, kindNames[kindIndex(k)], want)
@@ -227,11 +216,11 @@ func TestSenderStatuses(t *testing.T) {
 		before := s.counted(0, KindBill, outRetried)
 		s.Send(Outgoing{Kind: KindBill, Partner: 0, URL: srv.URL + path})
 		if retried {
-			waitFor(t, path+" sent after a retry", func() bool { return srv.count(path) == 2 })
+			waittest.For(t, path+" sent after a retry", func() bool { return srv.count(path) == 2 })
 			waitCount(t, s, 0, KindBill, outRetried, before+1)
 			return
 		}
-		waitFor(t, path+" given up", func() bool { return s.counted(0, KindBill, outFailed) > 0 && srv.count(path) > 0 })
+		waittest.For(t, path+" given up", func() bool { return s.counted(0, KindBill, outFailed) > 0 && srv.count(path) > 0 })
 		if n := srv.count(path); n != 1 {
 			t.Errorf("%s: %d attempts, want 1", path, n)
 		}
@@ -440,7 +429,7 @@ func TestSenderConcurrentClose(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "some notices sent", func() bool { return s.counted(0, KindWin, outSent) > 0 })
+	waittest.For(t, "some notices sent", func() bool { return s.counted(0, KindWin, outSent) > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := s.Close(ctx); err != nil {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/adx-exchange/adx/internal/bench"
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 // startAdx runs the adx binary with args and returns its public and admin
@@ -320,7 +321,7 @@ func TestSIGTERMResetsNoQueuedConnection(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "requests served before SIGTERM", func() bool { return servedBefore.Load() >= 100 })
+	waittest.For(t, "requests served before SIGTERM", func() bool { return servedBefore.Load() >= 100 })
 
 	sigAt.Store(time.Now().UnixNano())
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -328,13 +329,13 @@ func TestSIGTERMResetsNoQueuedConnection(t *testing.T) {
 	// completing handshakes into the accept queue.
 	time.Sleep(drainDelay / 2)
 	cmd.Process.Signal(syscall.SIGSTOP)
-	waitFor(t, "adx to stop", func() bool { return processState(t, cmd.Process.Pid) == "T" })
+	waittest.For(t, "adx to stop", func() bool { return processState(t, cmd.Process.Pid) == "T" })
 	for range burst {
 		wg.Add(1)
 		go func() { defer wg.Done(); post() }()
 	}
 	queued := 0
-	waitFor(t, "the burst in the accept queue", func() bool {
+	waittest.For(t, "the burst in the accept queue", func() bool {
 		queued = acceptQueueLen(t, port)
 		return queued >= burst
 	})
@@ -363,17 +364,6 @@ func TestSIGTERMResetsNoQueuedConnection(t *testing.T) {
 		queued, servedBefore.Load(), failedBefore.Load(), servedAfter.Load(), failedAfter.Load())
 	if n := failedBefore.Load(); n > 0 {
 		t.Errorf("%d connections dialed before the drain delay ended were reset or not answered 200; want none", n)
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/adx-exchange/adx/events"
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 // billOnce runs one auction on adx and fires its billing notice as an SSP
@@ -124,22 +125,15 @@ demand:
 	file := filepath.Join(dir, "events.jsonl")
 	startAdx(t, "-config", cfg, "-events.sink", "file", "-events.file", file)
 	var got map[string]int
-	for end := time.Now().Add(30 * time.Second); ; {
+	waittest.For(t, "every bill accepted before the kill, in the event file after the restart", func() bool {
 		got = bills(t, file)
-		missing := 0
 		for id := range want {
 			if got[id] == 0 {
-				missing++
+				return false
 			}
 		}
-		if missing == 0 {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatalf("%d of the %d bills accepted before the kill never arrived", missing, len(want))
-		}
-		time.Sleep(50 * time.Millisecond) // polling the file, with the deadline above
-	}
+		return true
+	})
 	for id, n := range got {
 		if n > 1 {
 			t.Errorf("bill %s delivered %d times", id, n)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 // serve runs a real fasthttp server (keep-alive, 64 KiB body limit, a 413
@@ -86,17 +88,6 @@ func (c *client) get(t *testing.T) (*http.Response, string) {
 	return resp, string(body)
 }
 
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // TestPerIPLimit: one address holds at most MaxPerIP connections; the next
 // is answered 429 in JSON and closed, while another address is served;
 // closing one frees its place, and an address with none has no entry.
@@ -124,7 +115,7 @@ func TestPerIPLimit(t *testing.T) {
 	}
 
 	held[0].Close()
-	waitFor(t, "the closed connection to be counted out", func() bool { return l.Open() == 3 })
+	waittest.For(t, "the closed connection to be counted out", func() bool { return l.Open() == 3 })
 	again := dial(t, "127.0.0.2", addr)
 	if resp, _ := again.get(t); resp.StatusCode != 200 {
 		t.Fatalf("after one closed: status %d, want 200", resp.StatusCode)
@@ -132,7 +123,7 @@ func TestPerIPLimit(t *testing.T) {
 	for _, c := range append(held[1:], other, again) {
 		c.Close()
 	}
-	waitFor(t, "every connection to be counted out", func() bool { return l.Open() == 0 })
+	waittest.For(t, "every connection to be counted out", func() bool { return l.Open() == 0 })
 	if n := l.addresses(); n != 0 {
 		t.Fatalf("%d addresses still counted with no connection; the map must shrink", n)
 	}
@@ -192,7 +183,7 @@ func TestGracefulCloseDeliversThe413(t *testing.T) {
 			t.Fatalf("attempt %d: %d %q %v; want 413 with the JSON error", i, resp.StatusCode, got, err)
 		}
 	}
-	waitFor(t, "every connection to close", func() bool { return l.Open() == 0 })
+	waittest.For(t, "every connection to close", func() bool { return l.Open() == 0 })
 }
 
 // TestLingerIsBounded: a client that neither reads nor closes holds its
@@ -223,7 +214,7 @@ func TestLingerIsBounded(t *testing.T) {
 	if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 		t.Fatalf("client read %d, %v; want EOF", n, err)
 	}
-	waitFor(t, "the lingering close to end", func() bool { return l.Open() == 0 })
+	waittest.For(t, "the lingering close to end", func() bool { return l.Open() == 0 })
 	if took := time.Since(start); took < linger/2 {
 		t.Errorf("the socket closed after %v, before the client closed or Linger (%v) passed", took, linger)
 	}

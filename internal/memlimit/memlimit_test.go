@@ -21,6 +21,8 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -234,7 +236,7 @@ func TestApplyRefresh(t *testing.T) {
 		// are sequential, so one failed read after breaking is enough.
 		broken.Store(true)
 		n := calls.Load()
-		waitFor(t, "one more read", func() bool { return calls.Load() > n })
+		waittest.For(t, "one more read", func() bool { return calls.Load() > n })
 		cancel()
 	})
 
@@ -247,18 +249,18 @@ func TestApplyRefresh(t *testing.T) {
 	}
 
 	limit.Store(512 * mib)
-	waitFor(t, "Go limit 256 MiB after the resize", func() bool { return debug.SetMemoryLimit(-1) == 256*mib })
+	waittest.For(t, "Go limit 256 MiB after the resize", func() bool { return debug.SetMemoryLimit(-1) == 256*mib })
 
 	broken.Store(true)
 	n := calls.Load()
-	waitFor(t, "two failed reads", func() bool { return calls.Load() > n+1 })
+	waittest.For(t, "two failed reads", func() bool { return calls.Load() > n+1 })
 	if got := debug.SetMemoryLimit(-1); got != 256*mib {
 		t.Fatalf("Go limit after failed refreshes = %d, want the last one, %d", got, 256*mib)
 	}
 
 	limit.Store(0) // the limit is lifted
 	broken.Store(false)
-	waitFor(t, "no Go limit after the cgroup limit is lifted", func() bool { return debug.SetMemoryLimit(-1) == math.MaxInt64 })
+	waittest.For(t, "no Go limit after the cgroup limit is lifted", func() bool { return debug.SetMemoryLimit(-1) == math.MaxInt64 })
 
 	got := logs.String()
 	for _, want := range []string{
@@ -273,17 +275,6 @@ func TestApplyRefresh(t *testing.T) {
 	}
 	if lines := strings.Count(got, "\n"); lines != 4 {
 		t.Errorf("logged %d lines, want 4 (start, resize, failure, lift):\n%s", lines, got)
-	}
-}
-
-// waitFor polls cond for up to 10 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

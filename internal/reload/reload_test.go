@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 // value is the test's loaded value. It fails loudly when used after Close:
@@ -93,17 +95,6 @@ func replace(t *testing.T, path, content string) {
 	writeFile(t, tmp, content)
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -196,19 +187,19 @@ func TestFileReplacedUnderReaders(t *testing.T) {
 
 			// Replaced by rename.
 			replace(t, path, data("v2"))
-			waitFor(t, "v2 after rename", is("v2"))
+			waittest.For(t, "v2 after rename", is("v2"))
 
 			// Rewritten in place (os.WriteFile truncates first: a poll may
 			// see the empty file and reject it).
 			writeFile(t, path, data("v3 rewritten in place"))
-			waitFor(t, "v3 after rewrite in place", is("v3 rewritten in place"))
+			waittest.For(t, "v3 after rewrite in place", is("v3 rewritten in place"))
 
 			// Truncated in place: rejected, v3 stays.
 			n := failures()
 			if err := os.Truncate(path, 7); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "failure after truncation", failedMore(n))
+			waittest.For(t, "failure after truncation", failedMore(n))
 			stays("v3 rewritten in place", false)
 
 			// A partial write, then the rest: the complete file is
@@ -222,19 +213,19 @@ func TestFileReplacedUnderReaders(t *testing.T) {
 			if _, err := fd.WriteString(full[:10]); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "failure after a partial write", failedMore(n))
+			waittest.For(t, "failure after a partial write", failedMore(n))
 			if _, err := fd.WriteString(full[10:]); err != nil {
 				t.Fatal(err)
 			}
 			if err := fd.Close(); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "v4 after a partial write", is("v4 written in two parts"))
+			waittest.For(t, "v4 after a partial write", is("v4 written in two parts"))
 
 			// Replaced by garbage: rejected.
 			n = failures()
 			replace(t, path, "\x00\x01 garbage")
-			waitFor(t, "failure after garbage", failedMore(n))
+			waittest.For(t, "failure after garbage", failedMore(n))
 			stays("v4 written in two parts", false)
 
 			// Deleted: rejected once, v4 stays.
@@ -242,7 +233,7 @@ func TestFileReplacedUnderReaders(t *testing.T) {
 			if err := os.Remove(path); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "failure after delete", failedMore(n))
+			waittest.For(t, "failure after delete", failedMore(n))
 			stays("v4 written in two parts", true)
 			if got := failures(); got != n+1 {
 				t.Errorf("a deleted file counted %d failures, want 1", got-n)
@@ -250,7 +241,7 @@ func TestFileReplacedUnderReaders(t *testing.T) {
 
 			// Re-created.
 			writeFile(t, path, data("v5"))
-			waitFor(t, "v5 after re-creation", is("v5"))
+			waittest.For(t, "v5 after re-creation", is("v5"))
 
 			// The same bytes again: no reload, whether an event, a poll
 			// or Reload examines them.
@@ -317,7 +308,7 @@ func TestKubernetesSymlinkSwap(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "..2026_01")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the swapped version", func() bool { return current(t, f) == "second" })
+	waittest.For(t, "the swapped version", func() bool { return current(t, f) == "second" })
 	stop()
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
@@ -393,7 +384,7 @@ func TestStartPending(t *testing.T) {
 		}
 
 		replace(t, path, data("good"))
-		waitFor(t, name+": the good file to load", func() bool { return CheckLoaded([]Info{file.Info()}) == nil })
+		waittest.For(t, name+": the good file to load", func() bool { return CheckLoaded([]Info{file.Info()}) == nil })
 		if s := current(t, file); s != "good" {
 			t.Errorf("%s: value %q after the good file, want good", name, s)
 		}
@@ -402,7 +393,7 @@ func TestStartPending(t *testing.T) {
 		}
 
 		replace(t, path, "DATA bad\nE")
-		waitFor(t, name+": the bad file to be rejected", func() bool { return file.Info().Failures == 2 })
+		waittest.For(t, name+": the bad file to be rejected", func() bool { return file.Info().Failures == 2 })
 		if err := CheckLoaded([]Info{file.Info()}); err != nil {
 			t.Errorf("%s: CheckLoaded after a rejected reload = %v, want nil", name, err)
 		}
@@ -480,7 +471,7 @@ func TestCloseStopsGoroutines(t *testing.T) {
 				t.Errorf("%s: goroutine still running after Close", name)
 			}
 		}
-		waitFor(t, name+": goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+		waittest.For(t, name+": goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 	}
 	f("watch and poll", Options[*value]{Interval: time.Millisecond})
 	f("poll only", Options[*value]{NoWatch: true, Interval: time.Millisecond})

@@ -142,13 +142,13 @@ func newNoticeMetrics(reg prometheus.Registerer, ssps, dsps []string) *noticeMet
 	return m
 }
 
-// noticeBase returns the base URL of the notice URLs for a request that
-// came to ctx: notices.base_url, else http:// and the request's Host.
-func (p *Public) noticeBase(ctx *fasthttp.RequestCtx) string {
+// appendNoticeBase appends the base URL of the notice URLs for a request
+// that came to ctx: notices.base_url, else http:// and the request's Host.
+func (p *Public) appendNoticeBase(dst []byte, ctx *fasthttp.RequestCtx) []byte {
 	if p.cfg.Notices.BaseURL != "" {
-		return p.cfg.Notices.BaseURL
+		return append(dst, p.cfg.Notices.BaseURL...)
 	}
-	return "http://" + string(ctx.Host())
+	return append(append(dst, "http://"...), ctx.Host()...)
 }
 
 // exchangeNotices replaces the notice URLs of each bid of the response
@@ -165,7 +165,6 @@ func (p *Public) exchangeNotices(x *exchange) {
 		}
 	}
 	p.notice.Response(&x.req, x.result, resp)
-	base := p.noticeBase(x.ctx)
 	now := time.Now()
 	ssp := ""
 	if p.supply != nil {
@@ -187,12 +186,19 @@ func (p *Public) exchangeNotices(x *exchange) {
 			if w.Deal != nil {
 				c.DealID = w.Deal.ID
 			}
+			// The three URLs share one string: one allocation.
+			b := (*buf)[:0]
 			c.Kind, c.URL = notice.KindWin, w.Bid.NURL
-			bid.NURL = p.noticeURL(buf, base, WinPath, &c, now, "&"+paramPrice+"=${AUCTION_PRICE}")
+			b = p.appendNoticeURL(b, x.ctx, WinPath, &c, now, "&"+paramPrice+"=${AUCTION_PRICE}")
+			win := len(b)
 			c.Kind, c.URL = notice.KindBill, w.Bid.BURL
-			bid.BURL = p.noticeURL(buf, base, BillPath, &c, now, "&"+paramPrice+"=${AUCTION_PRICE}")
+			b = p.appendNoticeURL(b, x.ctx, BillPath, &c, now, "&"+paramPrice+"=${AUCTION_PRICE}")
+			bill := len(b)
 			c.Kind, c.URL = notice.KindLoss, w.Bid.LURL
-			bid.LURL = p.noticeURL(buf, base, LossPath, &c, now, "&"+paramLoss+"=${AUCTION_LOSS}&"+paramMinToWin+"=${AUCTION_MIN_TO_WIN}")
+			b = p.appendNoticeURL(b, x.ctx, LossPath, &c, now, "&"+paramLoss+"=${AUCTION_LOSS}&"+paramMinToWin+"=${AUCTION_MIN_TO_WIN}")
+			urls := string(b)
+			bid.NURL, bid.BURL, bid.LURL = urls[:win], urls[win:bill], urls[bill:]
+			*buf = b
 		}
 	}
 	if cap(*buf) <= maxPooledResponse {
@@ -200,15 +206,14 @@ func (p *Public) exchangeNotices(x *exchange) {
 	}
 }
 
-// noticeURL returns base+path with c's token and the SSP's macros.
-func (p *Public) noticeURL(buf *[]byte, base, path string, c *notice.Claims, now time.Time, macros string) string {
-	b := append((*buf)[:0], base...)
+// appendNoticeURL appends the notice URL at path for a request that came
+// to ctx, with c's token and the SSP's macros.
+func (p *Public) appendNoticeURL(b []byte, ctx *fasthttp.RequestCtx, path string, c *notice.Claims, now time.Time, macros string) []byte {
+	b = p.appendNoticeBase(b, ctx)
 	b = append(b, path...)
 	b = append(b, "?"+paramToken+"="...)
 	b = p.trail.Signer.Sign(b, c, now)
-	b = append(b, macros...)
-	*buf = b
-	return string(b)
+	return append(b, macros...)
 }
 
 // noticeBufs are scratch buffers notice URLs are built in.

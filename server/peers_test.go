@@ -131,6 +131,15 @@ func (p *peers) demandConfig() string {
 	return b.String()
 }
 
+// dspNames returns the demand partners' names in demandConfig.
+func (p *peers) dspNames() []string {
+	names := make([]string, len(p.dsps))
+	for i := range names {
+		names[i] = fmt.Sprintf("dsp-%d", i+1)
+	}
+	return names
+}
+
 // target points the client at an auction URL.
 func (p *peers) target(tb testing.TB, url string) {
 	tb.Helper()

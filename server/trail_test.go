@@ -48,7 +48,7 @@ func nextHit(t *testing.T, hits <-chan hit) hit {
 
 // testTrail builds the notice trail and an event stream into a file, for
 // the demand partners named.
-func testTrail(t *testing.T, partners ...string) (Notices, *events.Stream, string) {
+func testTrail(t testing.TB, partners ...string) (Notices, *events.Stream, string) {
 	t.Helper()
 	signer, err := notice.NewSigner([]notice.Key{{ID: "k1", Secret: []byte("0123456789abcdef0123456789abcdef")}}, time.Hour)
 	if err != nil {

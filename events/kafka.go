@@ -124,34 +124,35 @@ func kafkaSASL(c config.KafkaSASL) (sasl.Mechanism, error) {
 }
 
 // KafkaSink writes events to a Kafka topic through one franz-go client kept
-// for the sink's life: an idempotent producer (retries inside one Write
+// for the sink's life: an idempotent producer (retries inside the client
 // never duplicate a record), acks from all in-sync replicas, zstd batches.
 // Each record is keyed by Record.Key and carries the event's id in an "id"
 // header when its JSON holds one without escapes.
 //
 // A Write that ends with its context before every record was acknowledged
-// must not leave its records in the client: franz-go would retry them for
-// as long as Kafka is away, the caller's re-delivery would pile up copies
-// behind them, and a stale copy could land long after. So each record is
-// produced under the Write's context, and the client is built with
-// AllowIdempotentProduceCancellation: when the context ends the client
-// abandons a produce request in flight for them (it drops that connection
-// and bumps its producer epoch) and fails the others when it next takes
-// them up, before sending them again: after its retry backoff or metadata
-// refresh at the latest. A request the broker had already taken may
-// still land, and the caller's re-delivery then adds a duplicate, which the
-// event id deduplicates downstream; within one Write the idempotent
-// producer still deduplicates its own retries. The next Write first waits,
-// within its own context, until the previous batch's records have all
-// settled, so the client holds one batch at most and a new batch never
-// shares a produce batch with a cancelled one.
+// leaves the records already sent to a broker in the client, which waits
+// for their outcome and retries them under the same producer sequence, so
+// that each lands at most once: the client cannot tell a request the
+// broker never took from one whose answer is late, and abandoning it would
+// let every re-delivery land beside it (a broker holding produce requests,
+// as acks from a lagging replica make it, appends each in turn). Records
+// not yet sent are failed at once. The next Write first waits, within its
+// own context, until the previous batch's records have all settled, so the
+// client holds one batch at most and copies never pile up; then it skips
+// the records of that batch that landed meanwhile, since the caller
+// delivers a failed batch again. A record can still land twice when the
+// sink is closed with it in flight, or when another Write times out before
+// the failed batch comes again; the event id deduplicates it downstream.
 type KafkaSink struct {
 	cl    *kgo.Client
 	topic string
 
 	// pending delivers the outcome of the last Write that returned before
 	// its records settled; nil when none did.
-	pending <-chan error
+	pending <-chan kgo.ProduceResults
+	// landed holds the values of that Write's records that landed after
+	// it returned, until a Write skips them; at most one batch's worth.
+	landed map[string]bool
 }
 
 var _ Sink = (*KafkaSink)(nil)
@@ -171,9 +172,6 @@ func OpenKafka(o KafkaOptions) (*KafkaSink, error) {
 		kgo.DefaultProduceTopic(o.Topic),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchCompression(kgo.ZstdCompression()),
-		// Lets a Write's context fail records already sent in a request
-		// whose answer has not come; see KafkaSink.
-		kgo.AllowIdempotentProduceCancellation(),
 	}
 	if o.ClientID != "" {
 		opts = append(opts, kgo.ClientID(o.ClientID))
@@ -205,34 +203,70 @@ func (k *KafkaSink) Write(ctx context.Context, batch []Record) error {
 	}
 	if k.pending != nil {
 		select {
-		case <-k.pending:
+		case res := <-k.pending:
 			k.pending = nil
+			k.landed = nil
+			for _, r := range res {
+				if r.Err == nil {
+					if k.landed == nil {
+						k.landed = make(map[string]bool, len(res))
+					}
+					k.landed[string(r.Record.Value)] = true
+				}
+			}
 		case <-ctx.Done():
 			return fmt.Errorf("cannot write %d events to kafka topic %q: the previous batch is still in flight: %w", len(batch), k.topic, ctx.Err())
 		}
 	}
+	if len(k.landed) > 0 {
+		if batch = k.skipLanded(batch); len(batch) == 0 {
+			return nil
+		}
+	}
 	recs := kafkaRecords(batch)
-	done := make(chan error, 1)
+	done := make(chan kgo.ProduceResults, 1)
 	go func() {
 		// Each record takes ctx as its context: once ctx ends, the client
-		// fails the records it still holds.
-		done <- k.cl.ProduceSync(ctx, recs...).FirstErr()
+		// fails those it has not sent yet.
+		done <- k.cl.ProduceSync(ctx, recs...)
 	}()
-	var err error
+	var res kgo.ProduceResults
 	select {
-	case err = <-done:
+	case res = <-done:
 	case <-ctx.Done():
 		select {
-		case err = <-done:
+		case res = <-done:
 		default:
 			k.pending = done
 			return fmt.Errorf("cannot write %d events to kafka topic %q in time: %w", len(batch), k.topic, ctx.Err())
 		}
 	}
-	if err != nil {
+	if err := res.FirstErr(); err != nil {
 		return fmt.Errorf("cannot write %d events to kafka topic %q: %w", len(batch), k.topic, err)
 	}
 	return nil
+}
+
+// skipLanded returns batch without the records whose values are in
+// k.landed, and forgets those.
+func (k *KafkaSink) skipLanded(batch []Record) []Record {
+	var rest []Record // nil until a record is skipped
+	for i, r := range batch {
+		if !k.landed[string(r.Value)] {
+			if rest != nil {
+				rest = append(rest, r)
+			}
+			continue
+		}
+		delete(k.landed, string(r.Value))
+		if rest == nil {
+			rest = append(make([]Record, 0, len(batch)), batch[:i]...)
+		}
+	}
+	if rest == nil {
+		return batch
+	}
+	return rest
 }
 
 // Close closes the client; records a timed-out Write left in it are failed.

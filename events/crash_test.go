@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 // crashChildEnv, set to a spill directory, makes TestRecordSurvivesKill
@@ -85,7 +87,7 @@ func TestRecordSurvivesKill(t *testing.T) {
 
 	sink := newTestSink(sinkOK)
 	s := openStream(t, dir, sink, 16, 10*time.Second)
-	waitFor(t, "the spill replayed", func() bool { return s.spill.pendingBytes() == 0 && sink.count() > printed })
+	waittest.For(t, "the spill replayed", func() bool { return s.spill.pendingBytes() == 0 && sink.count() > printed })
 	recs := sink.records()
 	// Records that returned must be there; the one the signal caught may be
 	// too (written, not printed), or cut short and skipped as torn.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/adx-exchange/adx/internal/rotate"
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 // readEventFiles returns the events in path's files, oldest first.
@@ -139,7 +140,7 @@ func TestStreamToFile(t *testing.T) {
 		}
 	}
 	// The buffer holds every emitted event: none may drop.
-	waitFor(t, "every event delivered", func() bool {
+	waittest.For(t, "every event delivered", func() bool {
 		return s.count(Auction, delivered) == emits && s.count(Win, delivered) == records
 	})
 	closeStream(t, s, 10*time.Second)

@@ -13,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 // The Stream over the Kafka sink, against kfake: the broker down then up,
@@ -97,7 +99,7 @@ func (f *feed) bytes() int64 {
 func (f *feed) waitDelivered() {
 	f.t.Helper()
 	s := f.s
-	waitFor(f.t, "every event delivered", func() bool {
+	waittest.For(f.t, "every event delivered", func() bool {
 		return s.count(Win, delivered)+s.count(Bill, delivered) == int64(len(f.recorded)) &&
 			s.count(Auction, delivered)+s.count(Auction, dropped) == int64(len(f.emitted)) &&
 			s.spill.pendingBytes() == 0
@@ -247,7 +249,7 @@ func TestStreamKafkaBrokerDownThenUp(t *testing.T) {
 	// once a Write fails and the shipper spills them. Three failed Writes:
 	// the shipper retried from the spill, twice, to no avail.
 	want := f.bytes()
-	waitFor(t, "every event in the spill and three failed writes", func() bool { return spillBytes() == float64(want) && sinkErrors(s) >= 3 })
+	waittest.For(t, "every event in the spill and three failed writes", func() bool { return spillBytes() == float64(want) && sinkErrors(s) >= 3 })
 	if n := deliveredAny(s); n != 0 {
 		t.Fatalf("%d events delivered with the broker down", n)
 	}
@@ -303,7 +305,7 @@ func TestStreamKafkaSlowBroker(t *testing.T) {
 	// Three timeouts: the Write whose request the broker holds, then two
 	// retries from the spill, with the events behind it, that wait for
 	// that request in vain.
-	waitFor(t, "three writes timed out with the broker holding a request, every event spilled", func() bool {
+	waittest.For(t, "three writes timed out with the broker holding a request, every event spilled", func() bool {
 		return held.Load() > 0 && s.counts.sinkErrors[sinkTimeout].Load()-timeoutsBefore >= 3 &&
 			s.count(Auction, spilled)-spilledBefore == int64(len(f.emitted)-slowFrom)
 	})
@@ -429,7 +431,7 @@ func TestStreamKafkaLeaderChange(t *testing.T) {
 		// Events flow between the moves: some delivered since the last,
 		// and a produce request at a broker.
 		next := recordedDelivered() + 50
-		waitFor(t, "50 more events delivered", func() bool { return recordedDelivered() >= next })
+		waittest.For(t, "50 more events delivered", func() bool { return recordedDelivered() >= next })
 		select { // a request before the last move may have left a signal
 		case <-produced:
 		default:

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 var t0 = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
@@ -97,22 +99,22 @@ func TestSinkDownSpillsThenDeliversAll(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, "every emitted event spilled", func() bool { return s.count(Auction, spilled) == emits })
+	waittest.For(t, "every emitted event spilled", func() bool { return s.count(Auction, spilled) == emits })
 	if sink.count() != 0 || s.spill.pendingBytes() == 0 || s.counts.sinkErrors[sinkError].Load() == 0 {
 		t.Fatalf("sink took %d, spill holds %d bytes, %d sink errors; want nothing delivered, a spill, errors counted",
 			sink.count(), s.spill.pendingBytes(), s.counts.sinkErrors[sinkError].Load())
 	}
 	sink.mode.Store(sinkOK)
-	waitFor(t, "every event delivered", func() bool { return sink.count() >= emits+records && s.spill.pendingBytes() == 0 })
+	waittest.For(t, "every event delivered", func() bool { return sink.count() >= emits+records && s.spill.pendingBytes() == 0 })
 	checkStream(t, sink.records(), emits, records)
-	waitFor(t, "an empty spill", func() bool { return s.spill.pendingBytes() == 0 })
+	waittest.For(t, "an empty spill", func() bool { return s.spill.pendingBytes() == 0 })
 	if d, w, dr := s.count(Auction, delivered), s.count(Win, delivered), s.count(Auction, dropped); d != emits || w != records || dr != 0 {
 		t.Errorf("counted %d auctions and %d wins delivered, %d dropped; want %d, %d, 0", d, w, dr, emits, records)
 	}
 	// After the outage emitted events go straight to the sink again.
 	spilledBefore := s.count(Auction, spilled)
 	s.Emit(emitted(emits))
-	waitFor(t, "one more event delivered", func() bool { return sink.count() == emits+records+1 })
+	waittest.For(t, "one more event delivered", func() bool { return sink.count() == emits+records+1 })
 	if s.count(Auction, spilled) != spilledBefore {
 		t.Errorf("an event emitted after the outage went to the spill")
 	}
@@ -129,14 +131,14 @@ func TestSlowSinkSpillsThenRecovers(t *testing.T) {
 	for i := range emits {
 		s.Emit(emitted(i))
 	}
-	waitFor(t, "a timed-out write and every event spilled", func() bool {
+	waittest.For(t, "a timed-out write and every event spilled", func() bool {
 		return s.counts.sinkErrors[sinkTimeout].Load() > 0 && s.count(Auction, spilled) == emits
 	})
 	if sink.count() != 0 {
 		t.Fatalf("a slow sink took %d events", sink.count())
 	}
 	sink.mode.Store(sinkOK)
-	waitFor(t, "every event delivered", func() bool { return sink.count() == emits })
+	waittest.For(t, "every event delivered", func() bool { return sink.count() == emits })
 	checkStream(t, sink.records(), emits, 0)
 }
 
@@ -171,7 +173,7 @@ func TestCloseSpillsAndOpenReplays(t *testing.T) {
 
 	good := newTestSink(sinkOK)
 	s2 := openStream(t, dir, good, 1<<12, time.Second)
-	waitFor(t, "the spill replayed", func() bool { return good.count() == emits+records })
+	waittest.For(t, "the spill replayed", func() bool { return good.count() == emits+records })
 	checkStream(t, good.records(), emits, records)
 	if got := s2.counts.replayed.Load(); got != emits+records {
 		t.Errorf("replayed %d, want %d", got, emits+records)
@@ -214,7 +216,7 @@ func TestTornLinesAreSkipped(t *testing.T) {
 	writeSegment(t, dir, 3, 5, 7, "")
 	sink := newTestSink(sinkOK)
 	s := openStream(t, dir, sink, 16, time.Second)
-	waitFor(t, "the spill replayed", func() bool { return s.spill.pendingBytes() == 0 && sink.count() == 7 })
+	waittest.For(t, "the spill replayed", func() bool { return s.spill.pendingBytes() == 0 && sink.count() == 7 })
 	checkStream(t, sink.records(), 0, 7)
 	if got := s.counts.torn.Load(); got != 2 {
 		t.Errorf("%d torn lines counted, want 2", got)
@@ -233,7 +235,7 @@ func TestCursorResumesAndSkipsDelivered(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, cursorName), []byte("7 "+strconv.Itoa(off)+"\n"), 0o644)
 	sink := newTestSink(sinkOK)
 	s := openStream(t, dir, sink, 16, time.Second)
-	waitFor(t, "the spill replayed", func() bool { return s.spill.pendingBytes() == 0 && sink.count() == 6 })
+	waittest.For(t, "the spill replayed", func() bool { return s.spill.pendingBytes() == 0 && sink.count() == 6 })
 	recs := sink.records()
 	for i, r := range recs {
 		if want := recorded(4 + i).AppendJSON(nil); !bytes.Equal(r.Value, want) {
@@ -262,7 +264,7 @@ func TestFullBufferDropsEmitsNeverRecords(t *testing.T) {
 		}
 	}
 	close(sink.gate)
-	waitFor(t, "every kept event delivered", func() bool { return sink.count() == 5+10 })
+	waittest.For(t, "every kept event delivered", func() bool { return sink.count() == 5+10 })
 	var auctions []Record
 	for _, r := range sink.records() {
 		if bytes.HasPrefix(r.Value, []byte(`{"type":"auction"`)) {
@@ -291,7 +293,7 @@ func TestSpillMaxBytesDropsEmitsNotRecords(t *testing.T) {
 	for i := range emits {
 		s.Emit(emitted(i))
 	}
-	waitFor(t, "every emitted event spilled or dropped", func() bool {
+	waittest.For(t, "every emitted event spilled or dropped", func() bool {
 		return s.count(Auction, spilled)+s.count(Auction, dropped) == emits
 	})
 	if got := s.count(Auction, spilled); got != 10 {
@@ -306,7 +308,7 @@ func TestSpillMaxBytesDropsEmitsNotRecords(t *testing.T) {
 		t.Errorf("spill holds %d bytes after 50 records past its bound", s.spill.pendingBytes())
 	}
 	sink.mode.Store(sinkOK)
-	waitFor(t, "the wins delivered", func() bool { return s.count(Win, delivered) == 50 })
+	waittest.For(t, "the wins delivered", func() bool { return s.count(Win, delivered) == 50 })
 }
 
 func TestOpenRefusesBadOptionsAndASharedSpill(t *testing.T) {
@@ -352,7 +354,7 @@ func TestCollector(t *testing.T) {
 	s := openStream(t, t.TempDir(), sink, 16, time.Second)
 	s.Emit(emitted(0))
 	s.Record(recorded(0))
-	waitFor(t, "two events delivered", func() bool { return sink.count() == 2 && s.spill.pendingBytes() == 0 })
+	waittest.For(t, "two events delivered", func() bool { return sink.count() == 2 && s.spill.pendingBytes() == 0 })
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(s.Collector())
 	mfs, err := reg.Gather()

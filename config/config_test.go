@@ -145,6 +145,26 @@ func TestErrorsNameTheKey(t *testing.T) {
 	f("demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", price_encryption: {encryption_key: \"skU7Ax/NL5pPAFyKdkfZjZz2+VhIN8bjj1rVFOaJ/5o=\", integrity_key: "+key+"}}\n", "demand[0].price_encryption.encryption_key", "web-safe")
 	f("demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", price_encryption: {encryption_key: "+key+", integrity_key: \"<redacted>\"}}\n", "demand[0].price_encryption.integrity_key", "redacted")
 	f("demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", price_encryption: {encryption_key: "+key+", integrity_key: "+key+", iv: 1}}\n", "demand[0].price_encryption.iv", "unknown key")
+	f("notices: {base_url: \"ftp://adx.example\"}\n", "notices.base_url")
+	f("notices: {base_url: \"https://adx.example/?a=1\"}\n", "notices.base_url")
+	f("notices: {ttl: 30s}\n", "notices.ttl", "1m..720h")
+	f("notices: {replay_max: 10}\n", "notices.replay_max")
+	f("notices: {workers: 0}\n", "notices.workers")
+	f("notices: {bill_attempts: 0}\n", "notices.bill_attempts")
+	f("notices: {keys: [{id: \"a.b\", secret: 0123456789abcdef0123456789abcdef}]}\n", "notices.keys[0].id")
+	f("notices: {keys: [{id: k, secret: short}]}\n", "notices.keys[0].secret", "at least 32")
+	f("notices: {keys: [{id: k}]}\n", "notices.keys[0]", "one of secret and secret_file")
+	f("notices: {keys: [{id: k, secret_file: /a}, {id: k, secret_file: /b}]}\n", "notices.keys[1].id", "duplicated")
+	f("events: {sink: s3}\n", "events.sink")
+	f("events: {auction_sample: 2}\n", "events.auction_sample")
+	f("events: {buffer: 1}\n", "events.buffer")
+	f("events: {sink_timeout: 0s}\n", "events.sink_timeout")
+	f("events: {file: {path: \"\"}}\n", "events.file.path")
+	f("events: {sink: kafka}\n", "events.kafka.brokers")
+	f("events: {kafka: {brokers: [kafka]}}\n", "events.kafka.brokers[0]")
+	f("events: {kafka: {tls: {cert_file: /c}}}\n", "events.kafka.tls", "together")
+	f("events: {kafka: {sasl: {mechanism: GSSAPI, username: u, password: p}}}\n", "events.kafka.sasl.mechanism")
+	f("events: {kafka: {sasl: {mechanism: PLAIN, password: p}}}\n", "events.kafka.sasl.username")
 	f("demand: {name: a}\n", "demand", "list")
 	f("auction: [1]\n", "auction", "mapping")
 	f("a: b: c\n", "mapping values")
@@ -280,6 +300,49 @@ demand:
 		t.Errorf("printed config with redacted keys: %v, want an error naming the key", err)
 	}
 	if c.Demand[0].PriceEncryption.EncryptionKey != enc {
+		t.Error("Print changed the config it printed")
+	}
+}
+
+// TestPrintRedactsTrailSecrets: the notice signing keys and the Kafka
+// password are secrets; a printed config holding them redacted refuses to
+// run rather than sign or log in with the redaction mark.
+func TestPrintRedactsTrailSecrets(t *testing.T) {
+	const secret, password = "0123456789abcdef0123456789abcdef-notice", "kafka-pass-word"
+	c, err := Parse([]byte(`
+notices:
+  keys: [{id: k1, secret: "`+secret+`"}, {id: k0, secret_file: /secrets/k0}]
+events:
+  kafka:
+    brokers: ["kafka:9092"]
+    sasl: {mechanism: PLAIN, username: adx, password: "`+password+`"}
+`), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := c.Print(&out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if strings.Contains(s, secret) || strings.Contains(s, password) {
+		t.Errorf("secrets printed:\n%s", s)
+	}
+	if !strings.Contains(s, "secret_file: /secrets/k0") {
+		t.Errorf("print lost a secret file's path:\n%s", s)
+	}
+	if _, err := Parse([]byte(s), "printed"); err == nil || !strings.Contains(err.Error(), "notices.keys[0].secret") {
+		t.Errorf("printed config with a redacted key: %v, want an error naming it", err)
+	}
+	c.Notices.Keys = nil
+	out.Reset()
+	if err := c.Print(&out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(out.Bytes(), "printed"); err == nil || !strings.Contains(err.Error(), "events.kafka.sasl.password") {
+		t.Errorf("printed config with a redacted password: %v, want an error naming it", err)
+	}
+	if c.Events.Kafka.SASL.Password != password {
 		t.Error("Print changed the config it printed")
 	}
 }

@@ -379,6 +379,8 @@ func (n *Notices) validate() error {
 			return fmt.Errorf("%s.id: %q is duplicated", key, k.ID)
 		case (k.Secret == "") == (k.SecretFile == ""):
 			return fmt.Errorf("%s: set one of secret and secret_file", key)
+		case k.Secret == redacted:
+			return fmt.Errorf("%s.secret: holds the redaction mark of `adx config print`; set the real secret", key)
 		case k.Secret != "" && len(k.Secret) < 32:
 			return fmt.Errorf("%s.secret: %d bytes, want at least 32", key, len(k.Secret))
 		}
@@ -475,6 +477,9 @@ func (e *Events) validate() error {
 			return errors.New("events.kafka.sasl.username: missing")
 		case (k.SASL.Password == "") == (k.SASL.PasswordFile == ""):
 			return errors.New("events.kafka.sasl: set one of password and password_file")
+		}
+		if k.SASL.Password == redacted {
+			return errors.New("events.kafka.sasl.password: holds the redaction mark of `adx config print`; set the real password")
 		}
 	}
 	return nil

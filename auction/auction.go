@@ -261,6 +261,29 @@ type Result struct {
 // The bidders and imps a Result has room for without allocating more.
 const inlineBidders, inlineImps = 4, 4
 
+// WinnerOf returns the winner of the imp with id impID, nil when it has
+// none. With a hint it scans from *hint, where the last search ended, and
+// leaves *hint past the winner found: a response lists its bids in the
+// winners' order when one partner wins them all, so that walking a
+// response's bids takes one step per bid.
+func (r *Result) WinnerOf(impID string, hint *int) *Winner {
+	n := len(r.Winners)
+	start := 0
+	if hint != nil {
+		start = *hint
+	}
+	for k := range n {
+		i := (start + k) % n
+		if r.Winners[i].Bid.ImpID == impID {
+			if hint != nil {
+				*hint = (i + 1) % n
+			}
+			return &r.Winners[i]
+		}
+	}
+	return nil
+}
+
 // DemandWait returns the longest time a remote bidder waited for its
 // partner's answer: what the auction could not go faster than. The rest
 // of an auction's time is the exchange's own.

@@ -288,3 +288,24 @@ func TestDropReasonLossCodes(t *testing.T) {
 		t.Error("the loss codes of below_floor, wrong_size and blocked_category are not 100, 203 and 209")
 	}
 }
+
+// WinnerOf finds each imp's winner, with or without a hint, and nil for an
+// imp without one; a hint walks a response in order one step per bid.
+func TestWinnerOf(t *testing.T) {
+	bids := bidsOn(3, 3, 1)
+	r := &Result{Winners: []Winner{{Bid: &bids[0]}, {Bid: &bids[2]}}} // imps "0" and "2"
+	hint := 0
+	for _, c := range []struct {
+		imp      string
+		want     *openrtb2.Bid
+		hintNext int
+	}{{"0", &bids[0], 1}, {"2", &bids[2], 0}, {"2", &bids[2], 0}, {"1", nil, 0}, {"0", &bids[0], 1}} {
+		got := r.WinnerOf(c.imp, &hint)
+		if (got == nil) != (c.want == nil) || got != nil && got.Bid != c.want || hint != c.hintNext {
+			t.Errorf("WinnerOf(%q) = %v, hint %d; want the bid %v, hint %d", c.imp, got, hint, c.want, c.hintNext)
+		}
+		if w := r.WinnerOf(c.imp, nil); w != got {
+			t.Errorf("WinnerOf(%q, nil) = %v, want %v as with a hint", c.imp, w, got)
+		}
+	}
+}

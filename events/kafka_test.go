@@ -371,39 +371,14 @@ func TestKafkaSlowBroker(t *testing.T) {
 func TestKafkaLeaderChange(t *testing.T) {
 	const partitions = 3
 	c := kafkaCluster(t, kfake.NumBrokers(3), kfake.SeedTopics(partitions, kafkaTopic))
-	// The test's view of the leaders, to count the produce requests that
-	// reach a former leader: the proof that the client met a change.
-	var mu sync.Mutex
-	leaders := make([]int32, partitions)
-	for p := range leaders {
-		leaders[p] = c.LeaderFor(kafkaTopic, int32(p))
-	}
-	stale := 0
-	produced := make(chan struct{}, 1)
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		node := c.CurrentNode()
-		mu.Lock()
-		for _, rt := range req.(*kmsg.ProduceRequest).Topics {
-			for _, rp := range rt.Partitions {
-				if leaders[rp.Partition] != node {
-					stale++
-				}
-			}
-		}
-		mu.Unlock()
-		select {
-		case produced <- struct{}{}:
-		default:
-		}
-		return nil, nil, false
-	})
+	lw := watchLeaders(c, partitions)
 	k := openKafkaSink(t, KafkaOptions{Brokers: c.ListenAddrs()})
 	var seq int
 	var written []Record
 	for i := range 8 {
 		b := kafkaEvents(t, &seq, 30, 6)
 		select { // a retry of the last batch may have left a signal
-		case <-produced:
+		case <-lw.produced:
 		default:
 		}
 		done := make(chan error, 1)
@@ -413,27 +388,17 @@ func TestKafkaLeaderChange(t *testing.T) {
 			done <- k.Write(ctx, b)
 		}()
 		select {
-		case <-produced:
+		case <-lw.produced:
 		case err := <-done:
 			t.Fatalf("batch %d: write returned before its produce request reached a broker: %v", i, err)
 		}
-		for p := range int32(partitions) {
-			to := (c.LeaderFor(kafkaTopic, p) + 1) % 3
-			if err := c.MoveTopicPartition(kafkaTopic, p, to); err != nil {
-				t.Fatal(err)
-			}
-			mu.Lock()
-			leaders[p] = to
-			mu.Unlock()
-		}
+		lw.moveAll(t)
 		if err := <-done; err != nil {
 			t.Fatalf("batch %d: %v", i, err)
 		}
 		written = append(written, b...)
 	}
-	mu.Lock()
-	n := stale
-	mu.Unlock()
+	n := lw.staleProduces()
 	if n == 0 {
 		t.Fatal("no produce request reached a former leader")
 	}
@@ -623,4 +588,64 @@ func TestKafkaEventID(t *testing.T) {
 	f(`{"type":"win","id":""}`, "")
 	f(`{"type":"win","id":"open`, "")
 	f(`{"type":"win"}`, "")
+}
+
+// leaderWatch is a test's view of a cluster's partition leaders, to count
+// the produce requests that reach a former leader: the proof that the
+// client met a leader change.
+type leaderWatch struct {
+	c        *kfake.Cluster
+	mu       sync.Mutex
+	leaders  []int32
+	stale    int
+	produced chan struct{} // a produce request reached a broker
+}
+
+// watchLeaders starts watching the produce requests of c's topic with
+// partitions partitions.
+func watchLeaders(c *kfake.Cluster, partitions int) *leaderWatch {
+	lw := &leaderWatch{c: c, leaders: make([]int32, partitions), produced: make(chan struct{}, 1)}
+	for p := range lw.leaders {
+		lw.leaders[p] = c.LeaderFor(kafkaTopic, int32(p))
+	}
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		node := c.CurrentNode()
+		lw.mu.Lock()
+		for _, rt := range req.(*kmsg.ProduceRequest).Topics {
+			for _, rp := range rt.Partitions {
+				if lw.leaders[rp.Partition] != node {
+					lw.stale++
+				}
+			}
+		}
+		lw.mu.Unlock()
+		select {
+		case lw.produced <- struct{}{}:
+		default:
+		}
+		return nil, nil, false
+	})
+	return lw
+}
+
+// moveAll moves every partition's leader to the next of three brokers.
+func (lw *leaderWatch) moveAll(t *testing.T) {
+	t.Helper()
+	for p := range int32(len(lw.leaders)) {
+		to := (lw.c.LeaderFor(kafkaTopic, p) + 1) % 3
+		if err := lw.c.MoveTopicPartition(kafkaTopic, p, to); err != nil {
+			t.Fatal(err)
+		}
+		lw.mu.Lock()
+		lw.leaders[p] = to
+		lw.mu.Unlock()
+	}
+}
+
+// staleProduces returns how many partition produces reached a former
+// leader.
+func (lw *leaderWatch) staleProduces() int {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.stale
 }

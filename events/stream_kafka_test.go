@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -354,32 +353,7 @@ func TestStreamKafkaCloseDownReopenUp(t *testing.T) {
 func TestStreamKafkaLeaderChange(t *testing.T) {
 	const partitions, moves = 3, 5
 	c := kafkaCluster(t, kfake.NumBrokers(3), kfake.SeedTopics(partitions, kafkaTopic))
-	// The test's view of the leaders, to count the produce requests that
-	// reach a former leader: the proof that the client met a change.
-	var mu sync.Mutex
-	leaders := make([]int32, partitions)
-	for p := range leaders {
-		leaders[p] = c.LeaderFor(kafkaTopic, int32(p))
-	}
-	stale := 0
-	produced := make(chan struct{}, 1)
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		node := c.CurrentNode()
-		mu.Lock()
-		for _, rt := range req.(*kmsg.ProduceRequest).Topics {
-			for _, rp := range rt.Partitions {
-				if leaders[rp.Partition] != node {
-					stale++
-				}
-			}
-		}
-		mu.Unlock()
-		select {
-		case produced <- struct{}{}:
-		default:
-		}
-		return nil, nil, false
-	})
+	lw := watchLeaders(c, partitions)
 	s := openStream(t, t.TempDir(), openStreamKafka(t, c.ListenAddrs()), 1<<12, 10*time.Second)
 
 	// The recorder records an event every millisecond (or as fast as a
@@ -421,7 +395,7 @@ func TestStreamKafkaLeaderChange(t *testing.T) {
 	waitProduce := func(what string) {
 		t.Helper()
 		select {
-		case <-produced:
+		case <-lw.produced:
 		case <-time.After(30 * time.Second):
 			t.Fatalf("no produce request reached a broker %s", what)
 		}
@@ -433,19 +407,11 @@ func TestStreamKafkaLeaderChange(t *testing.T) {
 		next := recordedDelivered() + 50
 		waittest.For(t, "50 more events delivered", func() bool { return recordedDelivered() >= next })
 		select { // a request before the last move may have left a signal
-		case <-produced:
+		case <-lw.produced:
 		default:
 		}
 		waitProduce("before move " + strconv.Itoa(i))
-		for p := range int32(partitions) {
-			to := (c.LeaderFor(kafkaTopic, p) + 1) % 3
-			if err := c.MoveTopicPartition(kafkaTopic, p, to); err != nil {
-				t.Fatal(err)
-			}
-			mu.Lock()
-			leaders[p] = to
-			mu.Unlock()
-		}
+		lw.moveAll(t)
 	}
 	waitProduce("after the last move")
 	f := &feed{t: t, s: s, recorded: stopRecorder()}
@@ -454,9 +420,7 @@ func TestStreamKafkaLeaderChange(t *testing.T) {
 	}
 	f.waitDelivered()
 
-	mu.Lock()
-	n := stale
-	mu.Unlock()
+	n := lw.staleProduces()
 	if n == 0 {
 		t.Fatal("no produce request reached a former leader")
 	}

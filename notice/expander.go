@@ -81,7 +81,7 @@ func (e *Expander) Response(req *openrtb2.BidRequest, res *auction.Result, resp 
 			if !hasMacro(bid.AdM) && !hasMacro(bid.NURL) && !hasMacro(bid.BURL) && !hasMacro(bid.LURL) {
 				continue
 			}
-			w := findWinner(res.Winners, bid.ImpID, &hint)
+			w := res.WinnerOf(bid.ImpID, &hint)
 			if w == nil {
 				continue // BUG: a response bid is a winner's copy
 			}
@@ -144,19 +144,4 @@ func expandField(buf *[]byte, s string, v *Values, url bool) string {
 		*buf = Expand((*buf)[:0], s, v)
 	}
 	return string(*buf)
-}
-
-// findWinner returns the winner for imp id, scanning from *hint, where
-// the last search ended: the response lists its bids in the winners' order
-// when one partner wins them all, so a search then takes one step.
-func findWinner(winners []auction.Winner, impID string, hint *int) *auction.Winner {
-	n := len(winners)
-	for k := range n {
-		i := (*hint + k) % n
-		if winners[i].Bid.ImpID == impID {
-			*hint = (i + 1) % n
-			return &winners[i]
-		}
-	}
-	return nil
 }

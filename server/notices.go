@@ -176,7 +176,7 @@ func (p *Public) exchangeNotices(x *exchange) {
 		sb := &resp.SeatBid[s]
 		for b := range sb.Bid {
 			bid := &sb.Bid[b]
-			w := winnerOf(x.result.Winners, bid.ImpID, &hint)
+			w := x.result.WinnerOf(bid.ImpID, &hint)
 			if w == nil {
 				continue // BUG: a response bid is a winner's copy
 			}
@@ -219,21 +219,6 @@ func (p *Public) appendNoticeURL(b []byte, ctx *fasthttp.RequestCtx, path string
 // noticeBufs are scratch buffers notice URLs are built in.
 var noticeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-// winnerOf returns the winner for imp id, scanning from *hint, where the
-// last search ended (the response lists the bids in the winners' order
-// when one partner wins them all).
-func winnerOf(winners []auction.Winner, impID string, hint *int) *auction.Winner {
-	n := len(winners)
-	for k := range n {
-		i := (*hint + k) % n
-		if winners[i].Bid.ImpID == impID {
-			*hint = (i + 1) % n
-			return &winners[i]
-		}
-	}
-	return nil
-}
-
 // fireLosses fires the loss notice of every bid that lost adx's own
 // auction: a valid bid outbid with ${AUCTION_LOSS} 102 (103 when a deal
 // bid won over it) and the winner's charge as ${AUCTION_MIN_TO_WIN}; a
@@ -248,7 +233,7 @@ func (p *Public) fireLosses(x *exchange) {
 			if bid.LURL == "" {
 				continue
 			}
-			w := winnerFor(res.Winners, bid.ImpID)
+			w := res.WinnerOf(bid.ImpID, nil)
 			if w == nil || w.Bid == bid {
 				continue
 			}
@@ -264,7 +249,7 @@ func (p *Public) fireLosses(x *exchange) {
 				continue
 			}
 			var minToWin int64
-			if w := winnerFor(res.Winners, d.ImpID); w != nil {
+			if w := res.WinnerOf(d.ImpID, nil); w != nil {
 				minToWin = int64(w.Charge)
 			}
 			p.fireLoss(x, i, br, d.ImpID, d.BidID, d.LURL, d.Reason.LossCode(), minToWin)
@@ -280,15 +265,6 @@ func (p *Public) fireLoss(x *exchange, i int, br *auction.BidderResult, impID, b
 	}
 	u := p.notice.Notice(nil, &c, i, 0, loss, minToWin)
 	p.trail.Sender.Send(notice.Outgoing{Kind: notice.KindLoss, Partner: i, URL: string(u), Key: "l:" + c.SSP + ":" + x.req.ID + ":" + impID + ":" + br.Name + ":" + bidID})
-}
-
-func winnerFor(winners []auction.Winner, impID string) *auction.Winner {
-	for i := range winners {
-		if winners[i].Bid.ImpID == impID {
-			return &winners[i]
-		}
-	}
-	return nil
 }
 
 // handleNotice acts on a notice the SSP fires at /win, /bill or /loss:
@@ -468,7 +444,7 @@ func (p *Public) auctionEvent(x *exchange, ev *events.Event) {
 			if br.Seats != nil {
 				eb.Seat = br.Seats[j]
 			}
-			if w := winnerFor(res.Winners, b.ImpID); w != nil && w.Bid == b {
+			if w := res.WinnerOf(b.ImpID, nil); w != nil && w.Bid == b {
 				eb.Status, eb.Charge, eb.Clear = events.BidWon, w.Charge, w.Clear
 			}
 			ev.Bids = append(ev.Bids, eb)

@@ -3,7 +3,8 @@ package events
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/adx-exchange/adx/internal/jsonstr"
 )
 
 // AppendJSON appends e as one JSON object to dst and returns the extended
@@ -17,16 +18,16 @@ import (
 // no reflection and allocates nothing when dst has room.
 func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"type":`...)
-	dst = appendString(dst, string(e.Type))
+	dst = jsonstr.Append(dst, string(e.Type))
 	dst = append(dst, `,"id":`...)
-	dst = appendString(dst, e.ID)
+	dst = jsonstr.Append(dst, e.ID)
 	dst = append(dst, `,"ts":"`...)
 	dst = appendTime(dst, e.Time)
 	dst = append(dst, `","auction_id":`...)
-	dst = appendString(dst, e.AuctionID)
+	dst = jsonstr.Append(dst, e.AuctionID)
 	dst = appendOptString(dst, `,"ssp":`, e.SSP)
 	dst = append(dst, `,"cur":`...)
-	dst = appendString(dst, e.Currency)
+	dst = jsonstr.Append(dst, e.Currency)
 
 	dst = appendOptString(dst, `,"imp_id":`, e.ImpID)
 	dst = appendOptString(dst, `,"bid_id":`, e.BidID)
@@ -59,9 +60,9 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"dsp":`...)
-			dst = appendString(dst, nb.DSP)
+			dst = jsonstr.Append(dst, nb.DSP)
 			dst = append(dst, `,"reason":`...)
-			dst = appendString(dst, nb.Reason)
+			dst = jsonstr.Append(dst, nb.Reason)
 			dst = append(dst, '}')
 		}
 		dst = append(dst, ']')
@@ -73,9 +74,9 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"dsp":`...)
-			dst = appendString(dst, u.DSP)
+			dst = jsonstr.Append(dst, u.DSP)
 			dst = append(dst, `,"reason":`...)
-			dst = appendString(dst, u.Reason)
+			dst = jsonstr.Append(dst, u.Reason)
 			dst = append(dst, `,"count":`...)
 			dst = strconv.AppendInt(dst, int64(u.Count), 10)
 			dst = append(dst, '}')
@@ -88,18 +89,18 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 
 func (b *Bid) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"dsp":`...)
-	dst = appendString(dst, b.DSP)
+	dst = jsonstr.Append(dst, b.DSP)
 	dst = appendOptString(dst, `,"seat":`, b.Seat)
 	dst = append(dst, `,"imp_id":`...)
-	dst = appendString(dst, b.ImpID)
+	dst = jsonstr.Append(dst, b.ImpID)
 	dst = append(dst, `,"bid_id":`...)
-	dst = appendString(dst, b.BidID)
+	dst = jsonstr.Append(dst, b.BidID)
 	dst = appendOptString(dst, `,"deal_id":`, b.DealID)
 	dst = append(dst, `,"price_micros":`...)
 	dst = strconv.AppendInt(dst, int64(b.Price), 10)
 	dst = appendOptString(dst, `,"cur":`, b.Cur)
 	dst = append(dst, `,"status":`...)
-	dst = appendString(dst, b.Status)
+	dst = jsonstr.Append(dst, b.Status)
 	dst = appendOptInt(dst, `,"charge_micros":`, int64(b.Charge))
 	dst = appendOptInt(dst, `,"clear_micros":`, int64(b.Clear))
 	return append(dst, '}')
@@ -110,7 +111,7 @@ func appendOptString(dst []byte, key, s string) []byte {
 	if s == "" {
 		return dst
 	}
-	return appendString(append(dst, key...), s)
+	return jsonstr.Append(append(dst, key...), s)
 }
 
 // appendOptInt appends key and v unless v is 0 (omitempty).
@@ -129,62 +130,4 @@ func appendTime(dst []byte, t time.Time) []byte {
 		t = time.Time{}
 	}
 	return t.AppendFormat(dst, time.RFC3339Nano)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a quoted JSON string, escaped as encoding/json
-// escapes it with HTML escaping off.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		// U+2028 and U+2029 are valid in JSON but not in JavaScript
-		// source; encoding/json escapes them, and so do we.
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

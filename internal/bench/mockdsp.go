@@ -11,11 +11,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/goccy/go-json"
 	"github.com/prebid/openrtb/v20/openrtb2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/adx-exchange/adx/internal/jsonstr"
 )
 
 // Modes of a MockDSP, set by MockDSPConfig.Mode or per request by the
@@ -768,7 +769,7 @@ func (m *MockDSP) appendBid(b []byte, impID string, c *creative, price float64, 
 	b = append(b, m.idPrefix...)
 	b = strconv.AppendUint(b, m.bidSeq.Add(1), 36)
 	b = append(b, frImpID...)
-	b = appendJSONString(b, impID)
+	b = jsonstr.Append(b, impID)
 	b = append(b, frPrice...)
 	b = strconv.AppendFloat(b, price, 'f', -1, 64)
 	if noAdm {
@@ -799,7 +800,7 @@ func (m *MockDSP) appendBid(b []byte, impID string, c *creative, price float64, 
 // an imp that gets a bid gets 1 + p.extraBids of them.
 func (m *MockDSP) appendBids(b []byte, req *openrtb2.BidRequest, id string, p *mockParams, draws []float64) ([]byte, int) {
 	b = append(b, respA...)
-	b = appendJSONString(b, id)
+	b = jsonstr.Append(b, id)
 	b = append(b, respB...)
 	n := 0
 	for i := range req.Imp {
@@ -837,7 +838,7 @@ func (m *MockDSP) appendBadBids(b []byte, req *openrtb2.BidRequest, p *mockParam
 		price = max(price, req.Imp[0].BidFloor)
 	}
 	b = append(b, respA...)
-	b = appendJSONString(b, req.ID)
+	b = jsonstr.Append(b, req.ID)
 	b = append(b, respB...)
 	b = m.appendBid(b, "mock-unknown-imp-"+impID, &c, price, false, false)
 	b = append(b, ',')
@@ -853,56 +854,6 @@ func (m *MockDSP) appendBadBids(b []byte, req *openrtb2.BidRequest, p *mockParam
 
 func appendEmptySeatBid(b []byte, id string) []byte {
 	b = append(b, respA...)
-	b = appendJSONString(b, id)
+	b = jsonstr.Append(b, id)
 	return append(b, `,"seatbid":[]}`...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, replacing invalid UTF-8 with
-// U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -50,6 +50,8 @@ type Event struct {
 	SSP string `json:"ssp,omitempty"`
 	// Currency is the exchange currency: the unit of the micros fields.
 	Currency string `json:"cur"`
+	// Test marks an auction the SSP sent with test=1: not billable.
+	Test bool `json:"test,omitempty"`
 
 	// Notice fields (win, bill, loss).
 

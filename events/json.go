@@ -28,6 +28,9 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = appendOptString(dst, `,"ssp":`, e.SSP)
 	dst = append(dst, `,"cur":`...)
 	dst = jsonstr.Append(dst, e.Currency)
+	if e.Test {
+		dst = append(dst, `,"test":true`...)
+	}
 
 	dst = appendOptString(dst, `,"imp_id":`, e.ImpID)
 	dst = appendOptString(dst, `,"bid_id":`, e.BidID)

@@ -69,7 +69,7 @@ func winEvent() *Event {
 func auctionEvent() *Event {
 	return &Event{
 		Type: Auction, ID: "a:ssp-one:a-2", Time: time.Date(2026, 12, 3, 16, 47, 32, 0, time.UTC),
-		AuctionID: "a-2", SSP: "ssp-one", Currency: "USD", Imps: 2,
+		AuctionID: "a-2", SSP: "ssp-one", Currency: "USD", Test: true, Imps: 2,
 		Bids: []Bid{
 			{DSP: "dsp-one", Seat: "s1", ImpID: "1", BidID: "x", Price: 2_000_000, Status: BidWon, Charge: 1_900_000, Clear: 1_710_000},
 			{DSP: "dsp-two", ImpID: "1", BidID: "y", DealID: "d", Price: 1_000_000, Status: BidLost},
@@ -152,6 +152,7 @@ func FuzzAppendJSON(f *testing.F) {
 		e := &Event{
 			Type: Type(typ), ID: id, Time: time.Unix(0, nanos), AuctionID: auctionID, SSP: ssp, Currency: cur,
 			BidID: bidID, DSP: dsp, BidPrice: currency.Micros(price), SSPPrice: currency.Micros(sspPrice), LossReason: n, Imps: n,
+			Test: n%3 == 0,
 		}
 		if n%2 != 0 {
 			e.Bids = []Bid{{DSP: dsp, BidID: bidID, Price: currency.Micros(price), Status: status, Charge: currency.Micros(sspPrice)}}

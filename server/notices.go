@@ -424,7 +424,7 @@ func (p *Public) auctionEvent(x *exchange, ev *events.Event) {
 		ssp = p.sspNames[x.ssp]
 	}
 	*ev = events.Event{Type: events.Auction, ID: "a:" + ssp + ":" + x.req.ID, Time: x.arrival.UTC(),
-		AuctionID: x.req.ID, SSP: ssp, Currency: p.cfg.Auction.Currency, Imps: len(x.req.Imp),
+		AuctionID: x.req.ID, SSP: ssp, Currency: p.cfg.Auction.Currency, Test: x.req.Test == 1, Imps: len(x.req.Imp),
 		DurationMicros: time.Since(x.arrival).Microseconds(),
 		Bids:           ev.Bids[:0], NoBids: ev.NoBids[:0], Unchecked: ev.Unchecked[:0]}
 	for i := range res.Bidders {

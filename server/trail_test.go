@@ -150,7 +150,7 @@ demand:
     endpoint: "`+blocked+`/bid"
     timeout: 250ms
 `, Options{Notices: trail, Events: stream})
-	const req = `{"id":"req-1","tmax":300,"bseat":["blocked-seat"],"imp":[{"id":"1","banner":{"w":300,"h":250}}],
+	const req = `{"id":"req-1","test":1,"tmax":300,"bseat":["blocked-seat"],"imp":[{"id":"1","banner":{"w":300,"h":250}}],
  "site":{"page":"https://news.example/a"},"device":{"ua":"Mozilla/5.0","ip":"192.0.2.1"}}`
 	resp := decodeResponse(t, post(t, url+"?ssp=ssp-one", []byte(req), nil))
 	bid := resp.SeatBid[0].Bid[0]
@@ -235,7 +235,7 @@ demand:
 		t.Errorf("win event %+v: want the SSP's 1.6 and the DSP's 2", w)
 	}
 	a := byType[events.Auction][0]
-	if a.ID != "a:ssp-one:req-1" || a.Imps != 1 || len(a.Bids) != 3 {
+	if a.ID != "a:ssp-one:req-1" || !a.Test || a.Imps != 1 || len(a.Bids) != 3 {
 		t.Fatalf("auction event %+v", a)
 	}
 	for _, eb := range a.Bids {

@@ -542,6 +542,8 @@ func (s *Supply) validateSeller(key string) error {
 		return fmt.Errorf("%s.seller_type: %q is not one of %s", key, s.SellerType, strings.Join(SellerTypes, ", "))
 	}
 	switch {
+	case s.SellerName == "" && !s.IsConfidential:
+		return fmt.Errorf("%s.seller_name: missing; sellers.json requires it unless is_confidential is true", key)
 	case s.SellerDomain == "" && !s.IsConfidential:
 		return fmt.Errorf("%s.seller_domain: missing; sellers.json requires it unless is_confidential is true", key)
 	case s.SellerDomain != "" && !isDomain(s.SellerDomain):

@@ -21,11 +21,17 @@ const sellersMaxAge = "public, max-age=3600"
 // sellersFile is sellers.json (IAB Tech Lab sellers.json 1.0), in the
 // specification's field order.
 type sellersFile struct {
-	ContactEmail   string                    `json:"contact_email,omitempty"`
-	ContactAddress string                    `json:"contact_address,omitempty"`
-	Version        string                    `json:"version"`
-	Identifiers    []config.SellerIdentifier `json:"identifiers,omitempty"`
-	Sellers        []sellerEntry             `json:"sellers"`
+	ContactEmail   string             `json:"contact_email,omitempty"`
+	ContactAddress string             `json:"contact_address,omitempty"`
+	Version        string             `json:"version"`
+	Identifiers    []sellerIdentifier `json:"identifiers,omitempty"`
+	Sellers        []sellerEntry      `json:"sellers"`
+}
+
+// sellerIdentifier is one of the exchange's business identifiers.
+type sellerIdentifier struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // sellerEntry is one seller of sellers.json; a confidential one shows no
@@ -55,8 +61,10 @@ func buildSellers(cfg *config.Config) *sellersJSON {
 		ContactEmail:   cfg.Sellers.ContactEmail,
 		ContactAddress: cfg.Sellers.ContactAddress,
 		Version:        cfg.Sellers.Version,
-		Identifiers:    cfg.Sellers.Identifiers,
 		Sellers:        []sellerEntry{},
+	}
+	for _, id := range cfg.Sellers.Identifiers {
+		f.Identifiers = append(f.Identifiers, sellerIdentifier{Name: id.Name, Value: id.Value})
 	}
 	for _, s := range cfg.Supply {
 		if s.SellerID == "" || s.Disabled {

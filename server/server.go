@@ -191,7 +191,7 @@ func (p *Public) handle(ctx *fasthttp.RequestCtx) {
 	switch path := ctx.Path(); {
 	case string(path) == AuctionPath:
 		p.handleAuction(ctx, nil)
-	case len(path) > len(auctionPrefix) && string(path[:len(auctionPrefix)]) == auctionPrefix:
+	case len(path) >= len(auctionPrefix) && string(path[:len(auctionPrefix)]) == auctionPrefix:
 		p.handleAuction(ctx, path[len(auctionPrefix):])
 	case p.sellers != nil && string(path) == SellersPath:
 		p.handleSellers(ctx)

@@ -46,12 +46,12 @@ func startSupplyPublic(t *testing.T, addr, yaml string, reg prometheus.Registere
 	return "http://" + ln.Addr().String()
 }
 
-const houseDemand = `
+const supplyHouse = `
 demand:
   - {name: house, type: house, line_items: [{id: b, cpm: 0.5, adm: "<b/>"}]}
 `
 
-var oneBanner = []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
+var supplyBanner = []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
 
 // A supply partner is named by the path (canonical) or by ?ssp=; a
 // missing, unknown or conflicting name gets 403 with the JSON error.
@@ -61,11 +61,11 @@ supply:
   - {name: ssp-a, token: s3cret}
   - {name: ssp-b}
   - {name: ssp-off, disabled: true}
-`+houseDemand, nil, nil)
+`+supplyHouse, nil, nil)
 	bearer := map[string]string{"Authorization": "Bearer s3cret"}
 	f := func(path string, header map[string]string, want int, wantErr string) {
 		t.Helper()
-		a := post(t, base+path, oneBanner, header)
+		a := post(t, base+path, supplyBanner, header)
 		if a.status != want {
 			t.Errorf("%s: status %d, want %d (%s)", path, a.status, want, a.body)
 			return
@@ -97,10 +97,10 @@ supply:
   - {name: local, allow_ips: ["10.0.0.0/8", "127.0.0.0/8"]}
   - {name: elsewhere, allow_ips: ["192.0.2.0/24", "2001:db8::/32"]}
   - {name: both, token: s3cret, allow_ips: ["127.0.0.1"]}
-`+houseDemand, nil, nil)
+`+supplyHouse, nil, nil)
 	f := func(name string, header map[string]string, want int) {
 		t.Helper()
-		a := post(t, base+"/openrtb2/auction/"+name, oneBanner, header)
+		a := post(t, base+"/openrtb2/auction/"+name, supplyBanner, header)
 		if a.status != want {
 			t.Errorf("%s: status %d, want %d (%s)", name, a.status, want, a.body)
 		}
@@ -125,11 +125,11 @@ supply:
 supply:
   - {name: v6, allow_ips: ["::1/128"]}
   - {name: v4only, allow_ips: ["127.0.0.0/8"]}
-`+houseDemand, nil, nil)
-	if a := post(t, base6+"/openrtb2/auction/v6", oneBanner, nil); a.status != 200 {
+`+supplyHouse, nil, nil)
+	if a := post(t, base6+"/openrtb2/auction/v6", supplyBanner, nil); a.status != 200 {
 		t.Errorf("v6 from ::1: status %d, want 200 (%s)", a.status, a.body)
 	}
-	if a := post(t, base6+"/openrtb2/auction/v4only", oneBanner, nil); a.status != 403 {
+	if a := post(t, base6+"/openrtb2/auction/v4only", supplyBanner, nil); a.status != 403 {
 		t.Errorf("v4only from ::1: status %d, want 403 (%s)", a.status, a.body)
 	}
 }
@@ -144,10 +144,10 @@ func TestSupplyRateLimit(t *testing.T) {
 supply:
   - {name: slow, rate_limit: 0.1}
   - {name: free}
-`+houseDemand, reg, nil)
+`+supplyHouse, reg, nil)
 	f := func(name string, want int) {
 		t.Helper()
-		a := post(t, base+"/openrtb2/auction/"+name, oneBanner, nil)
+		a := post(t, base+"/openrtb2/auction/"+name, supplyBanner, nil)
 		if a.status != want {
 			t.Errorf("%s: status %d, want %d (%s)", name, a.status, want, a.body)
 		}
@@ -317,7 +317,7 @@ func TestMalformedExtSChainGets400(t *testing.T) {
 	base := startSupplyPublic(t, "127.0.0.1:0", `
 exchange: {domain: adx.example}
 supply: [{name: s, seller_id: "9", seller_type: BOTH, is_confidential: true}]
-`+houseDemand, nil, nil)
+`+supplyHouse, nil, nil)
 	f := func(source, wantErr string) {
 		t.Helper()
 		a := post(t, base+"/openrtb2/auction/s", []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}],"source":`+source+`}`), nil)
@@ -395,7 +395,7 @@ supply:
   - {name: b, seller_id: "1002", seller_type: INTERMEDIARY, is_confidential: true}
   - {name: c}
   - {name: d, disabled: true, seller_id: "1004", seller_type: BOTH, seller_name: D, seller_domain: d.example}
-`+houseDemand, nil, nil)
+`+supplyHouse, nil, nil)
 	resp, err := client.Get(base + SellersPath)
 	if err != nil {
 		t.Fatal(err)
@@ -436,7 +436,7 @@ supply:
 	}
 
 	// Without exchange.domain there is no sellers.json.
-	plain := startSupplyPublic(t, "127.0.0.1:0", houseDemand, nil, nil)
+	plain := startSupplyPublic(t, "127.0.0.1:0", supplyHouse, nil, nil)
 	r, err := client.Get(plain + SellersPath)
 	if err != nil {
 		t.Fatal(err)

@@ -55,6 +55,11 @@ type Config struct {
 	Capture  Capture  `yaml:"capture"`
 	Notices  Notices  `yaml:"notices"`
 	Events   Events   `yaml:"events"`
+	// Exchange is who the exchange is to the supply chain.
+	Exchange Exchange `yaml:"exchange"`
+	// Sellers is the contact part of /sellers.json; the sellers are the
+	// supply partners with a seller_id.
+	Sellers Sellers `yaml:"sellers"`
 
 	// Source names where the config came from ("embedded default" or a path).
 	Source string `yaml:"-"`
@@ -551,13 +556,82 @@ type LineItem struct {
 
 // Supply is one supply partner (SSP) sending requests.
 type Supply struct {
-	// Name identifies the SSP; requests name it with ?ssp=NAME.
+	// Name identifies the SSP; requests name it in the path,
+	// /openrtb2/auction/NAME, or with ?ssp=NAME.
 	Name string `yaml:"name"`
 	// Token, when set, must arrive as "Authorization: Bearer TOKEN".
 	// It is a secret and is redacted by `adx config print`.
 	Token string `yaml:"token"`
+	// AllowIPs, when set, are the CIDR prefixes (IPv4 or IPv6; a bare
+	// address is one host) the SSP's connections must come from. The
+	// address checked is the TCP peer's: behind a load balancer that
+	// proxies connections it is the balancer's.
+	AllowIPs []string `yaml:"allow_ips"`
 	// Disabled rejects the SSP's requests with 403.
 	Disabled bool `yaml:"disabled"`
+
+	// TmaxCap caps the SSP's tmax (and auction.default_tmax for its
+	// requests without one); 0: no cap beyond auction.max_tmax.
+	TmaxCap Duration `yaml:"tmax_cap"`
+	// FloorMin raises each imp's bidfloor to at least this CPM, in the
+	// exchange currency (auction.currency), on imps whose floor is in
+	// that currency or absent; 0: none.
+	FloorMin float64 `yaml:"floor_min"`
+	// RateLimit bounds the SSP's requests per second (a token bucket that
+	// holds one second's worth, at least one); past it a request is
+	// answered 204 at once. 0: no limit.
+	RateLimit float64 `yaml:"rate_limit"`
+	// Test marks every request of the SSP test=1: demand partners must not
+	// bill it.
+	Test bool `yaml:"test"`
+
+	// SellerID is the SSP's id in the exchange's sellers.json and the sid
+	// of the exchange's node in source.schain; empty: neither.
+	SellerID string `yaml:"seller_id"`
+	// SellerName is the seller's legal name in sellers.json.
+	SellerName string `yaml:"seller_name"`
+	// SellerDomain is the seller's business domain in sellers.json;
+	// required unless IsConfidential.
+	SellerDomain string `yaml:"seller_domain"`
+	// SellerType is PUBLISHER, INTERMEDIARY or BOTH.
+	SellerType string `yaml:"seller_type"`
+	// IsConfidential keeps the seller's name and domain out of
+	// sellers.json.
+	IsConfidential bool `yaml:"is_confidential"`
+}
+
+// SellerTypes are the values supply[].seller_type may take (sellers.json
+// 1.0).
+var SellerTypes = []string{"PUBLISHER", "INTERMEDIARY", "BOTH"}
+
+// Exchange is the exchange's own identity in the supply chain.
+type Exchange struct {
+	// Domain is the exchange's advertising system domain: the asi of the
+	// node it appends to source.schain, and the domain buyers fetch
+	// /sellers.json from. Required when a supply partner has a seller_id.
+	Domain string `yaml:"domain"`
+}
+
+// Sellers is the part of the exchange's sellers.json (IAB Tech Lab
+// sellers.json 1.0) that is not a seller.
+type Sellers struct {
+	// ContactEmail is the address to ask about the file.
+	ContactEmail string `yaml:"contact_email"`
+	// ContactAddress is the exchange's business address.
+	ContactAddress string `yaml:"contact_address"`
+	// Version is the sellers.json version: "1.0".
+	Version string `yaml:"version"`
+	// Identifiers are the exchange's business identifiers, such as its
+	// TAG-ID or DUNS number.
+	Identifiers []SellerIdentifier `yaml:"identifiers"`
+}
+
+// SellerIdentifier is one business identifier in sellers.json.
+type SellerIdentifier struct {
+	// Name is the identifier's kind, for example TAG-ID or DUNS.
+	Name string `yaml:"name"`
+	// Value is the identifier.
+	Value string `yaml:"value"`
 }
 
 // Load reads a config file over the built-in defaults. An empty path means
@@ -680,6 +754,7 @@ func Defaults() *Config {
 			File:          EventFile{Path: "adx-events/events.jsonl", MaxBytes: 256 << 20, MaxAge: Duration(time.Hour), Keep: 48},
 			Kafka:         Kafka{Topic: "adx-events", ClientID: "adx"},
 		},
+		Sellers: Sellers{Version: "1.0"},
 		Auction: Auction{
 			DefaultTmax:  Duration(200e6),
 			MaxTmax:      Duration(1e9),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -159,18 +160,10 @@ func (c *Config) Validate() error {
 		}
 		names[d.Name] = i
 	}
-	ssps := make(map[string]int, len(c.Supply))
-	for i, s := range c.Supply {
-		key := fmt.Sprintf("supply[%d]", i)
-		if !isName(s.Name) {
-			return fmt.Errorf("%s.name: %q must be 1-64 letters, digits, '-', '_' or '.'", key, s.Name)
-		}
-		if j, dup := ssps[s.Name]; dup {
-			return fmt.Errorf("%s.name: %q is already the name of supply[%d]", key, s.Name, j)
-		}
-		ssps[s.Name] = i
+	if err := c.validateSupply(); err != nil {
+		return err
 	}
-	return nil
+	return c.validateSellers()
 }
 
 func (d *Demand) validate(key string) error {
@@ -483,4 +476,142 @@ func (e *Events) validate() error {
 		}
 	}
 	return nil
+}
+
+// validateSupply checks the supply partners: names, the address allow
+// lists, the per-partner auction settings and the sellers.json fields.
+func (c *Config) validateSupply() error {
+	ssps := make(map[string]int, len(c.Supply))
+	sellers := make(map[string]int, len(c.Supply))
+	for i := range c.Supply {
+		s := &c.Supply[i]
+		key := fmt.Sprintf("supply[%d]", i)
+		if !isName(s.Name) {
+			return fmt.Errorf("%s.name: %q must be 1-64 letters, digits, '-', '_' or '.'", key, s.Name)
+		}
+		if j, dup := ssps[s.Name]; dup {
+			return fmt.Errorf("%s.name: %q is already the name of supply[%d]", key, s.Name, j)
+		}
+		ssps[s.Name] = i
+		if _, err := ParseAllowIPs(s.AllowIPs); err != nil {
+			return fmt.Errorf("%s.allow_ips%w", key, err)
+		}
+		switch {
+		case s.TmaxCap < 0:
+			return fmt.Errorf("%s.tmax_cap: must not be negative, got %s", key, s.TmaxCap)
+		case s.TmaxCap > 0 && s.TmaxCap <= c.Auction.SafetyMargin:
+			return fmt.Errorf("%s.tmax_cap: %s leaves no time after auction.safety_margin %s", key, s.TmaxCap, c.Auction.SafetyMargin)
+		case !(s.FloorMin >= 0) || s.FloorMin > c.Auction.MaxBidPrice:
+			return fmt.Errorf("%s.floor_min: %v is outside 0..auction.max_bid_price (%v)", key, s.FloorMin, c.Auction.MaxBidPrice)
+		case !(s.RateLimit >= 0 && s.RateLimit <= 1e7):
+			return fmt.Errorf("%s.rate_limit: %v is outside 0..10000000 requests per second (0: no limit)", key, s.RateLimit)
+		}
+		if err := s.validateSeller(key); err != nil {
+			return err
+		}
+		if s.SellerID == "" {
+			continue
+		}
+		if j, dup := sellers[s.SellerID]; dup {
+			return fmt.Errorf("%s.seller_id: %q is already the seller_id of supply[%d]", key, s.SellerID, j)
+		}
+		sellers[s.SellerID] = i
+		if c.Exchange.Domain == "" {
+			return fmt.Errorf("exchange.domain: missing; %s.seller_id needs it as the asi of the exchange's supply chain node and the home of /sellers.json", key)
+		}
+	}
+	return nil
+}
+
+// validateSeller checks s's sellers.json fields, which only a partner
+// with a seller_id has.
+func (s *Supply) validateSeller(key string) error {
+	if s.SellerID == "" {
+		if s.SellerType != "" || s.SellerName != "" || s.SellerDomain != "" || s.IsConfidential {
+			return fmt.Errorf("%s.seller_id: missing; seller_type, seller_name, seller_domain and is_confidential describe a seller", key)
+		}
+		return nil
+	}
+	switch {
+	case len(s.SellerID) > 128 || strings.ContainsFunc(s.SellerID, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return fmt.Errorf("%s.seller_id: %q must be at most 128 characters without spaces or control characters", key, s.SellerID)
+	case s.SellerType == "":
+		return fmt.Errorf("%s.seller_type: missing; want one of %s", key, strings.Join(SellerTypes, ", "))
+	}
+	if err := checkOneOf(key+".seller_type", []string{s.SellerType}, SellerTypes); err != nil {
+		return fmt.Errorf("%s.seller_type: %q is not one of %s", key, s.SellerType, strings.Join(SellerTypes, ", "))
+	}
+	switch {
+	case s.SellerName == "" && !s.IsConfidential:
+		return fmt.Errorf("%s.seller_name: missing; sellers.json requires it unless is_confidential is true", key)
+	case s.SellerDomain == "" && !s.IsConfidential:
+		return fmt.Errorf("%s.seller_domain: missing; sellers.json requires it unless is_confidential is true", key)
+	case s.SellerDomain != "" && !isDomain(s.SellerDomain):
+		return fmt.Errorf("%s.seller_domain: %q is not a domain such as publisher.example (no scheme or path)", key, s.SellerDomain)
+	}
+	return nil
+}
+
+// validateSellers checks the exchange's identity and sellers.json header.
+func (c *Config) validateSellers() error {
+	if d := c.Exchange.Domain; d != "" && !isDomain(d) {
+		return fmt.Errorf("exchange.domain: %q is not a domain such as adx.example (no scheme or path)", d)
+	}
+	sl := &c.Sellers
+	switch {
+	case sl.Version != "1.0":
+		return fmt.Errorf("sellers.version: %q is not a sellers.json version this exchange writes; want \"1.0\"", sl.Version)
+	case sl.ContactEmail != "" && (!strings.Contains(sl.ContactEmail, "@") || strings.ContainsAny(sl.ContactEmail, " <>")):
+		return fmt.Errorf("sellers.contact_email: %q is not an email address", sl.ContactEmail)
+	}
+	for i, id := range sl.Identifiers {
+		if id.Name == "" || id.Value == "" {
+			return fmt.Errorf("sellers.identifiers[%d]: name and value are both required", i)
+		}
+	}
+	return nil
+}
+
+// ParseAllowIPs parses supply[].allow_ips: CIDR prefixes or bare
+// addresses (one host each), IPv4 or IPv6. IPv4-mapped IPv6 forms are read
+// as IPv4. An error starts with the bad entry's index, "[1]: ...".
+func ParseAllowIPs(list []string) ([]netip.Prefix, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	out := make([]netip.Prefix, 0, len(list))
+	for i, s := range list {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("[%d]: %q is not a CIDR prefix such as 192.0.2.0/24 or 2001:db8::/32, nor an address", i, s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// isDomain reports whether s looks like a DNS name: dot-separated labels of
+// letters, digits and '-', at least two of them.
+func isDomain(s string) bool {
+	if len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

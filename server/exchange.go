@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -28,6 +27,11 @@ type exchange struct {
 	// ssp is the supply partner's index in the partner metrics (0 without
 	// a supply list).
 	ssp int
+	// pathSSP is the supply partner named in the path, valid while the
+	// handler runs; empty: none.
+	pathSSP []byte
+	// account is the supply partner; nil without a supply list.
+	account *supplyAccount
 	// admitted: the request holds an admission slot, given back at the end.
 	admitted bool
 	// body is the request body, inflated; releaseBody gives its buffer back.
@@ -45,8 +49,10 @@ type exchange struct {
 
 // handleAuction is the request path: each line is one stage, in order,
 // and a stage that ends the request says how in its outcome.
-func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
-	x := &exchange{ctx: ctx, arrival: ctx.Time()}
+// pathSSP is the supply partner's name from the path, nil when the path
+// names none.
+func (p *Public) handleAuction(ctx *fasthttp.RequestCtx, pathSSP []byte) {
+	x := &exchange{ctx: ctx, arrival: ctx.Time(), pathSSP: pathSSP}
 	defer p.finish(x)
 	o := p.admit(x)
 	if o.goesOn() {
@@ -73,8 +79,8 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx) {
 	p.respond(x, o)
 }
 
-// admit is the first stage: a POST from a known supply partner, then
-// admission control. Past max_inflight, past the adaptive limit that keeps
+// admit is the first stage: a POST from a known supply partner within its
+// rate limit, then admission control. Past max_inflight, past the adaptive limit that keeps
 // the CPU from taking more than it can answer in time, or near the memory
 // limit, the request is refused at once, never queued, so that an overload
 // cannot grow memory or latency.
@@ -159,12 +165,17 @@ func (p *Public) enrich(x *exchange) outcome {
 }
 
 // policy applies the rules on what leaves for demand: the privacy rule
-// truncates the IP, and the time budget sets the auction's deadline.
+// truncates the IP; the supply partner's settings (test, floor minimum,
+// tmax cap) apply and the exchange joins the supply chain; and the time
+// budget sets the auction's deadline.
 func (p *Public) policy(x *exchange) outcome {
 	if enrich.TruncateIPs(&x.req) {
 		p.metrics.truncated.Inc()
 	}
-	tmax := auction.Budget(x.req.TMax, p.cfg.Auction.DefaultTmax.D(), p.cfg.Auction.MaxTmax.D())
+	if o := p.applySupply(x); !o.goesOn() {
+		return o
+	}
+	tmax := x.capBudget(auction.Budget(x.req.TMax, p.cfg.Auction.DefaultTmax.D(), p.cfg.Auction.MaxTmax.D()))
 	x.deadline = x.arrival.Add(tmax - p.cfg.Auction.SafetyMargin.D())
 	return outcome{}
 }
@@ -175,7 +186,7 @@ func (p *Public) runAuction(x *exchange) outcome {
 	p.metrics.auctionSeconds.Observe(time.Since(x.arrival).Seconds())
 	p.partners.observe(x.ssp, x.result)
 	if p.sampled() {
-		p.logAuction(&x.req, x.result, x.arrival, x.deadline)
+		p.logAuction(x)
 	}
 	if !x.result.Response(&x.req, &x.resp) {
 		return outcome{end: noBid}
@@ -236,6 +247,9 @@ func (p *Public) respond(x *exchange, o outcome) {
 		}
 	case invalidTraffic:
 		p.metrics.blockedIVT(o.reason).Inc()
+	case rateLimited:
+		p.metrics.shed[shedSSPRate].Inc()
+		p.partners.rateLimited[x.ssp].Inc()
 	case shed:
 		p.metrics.shed[o.cause].Inc()
 		if p.cfg.HTTP.ShedStatus != fasthttp.StatusNoContent {
@@ -283,41 +297,17 @@ func (p *Public) sampled() bool {
 	return p.cfg.Log.SampleRate > 0 && rand.Float64() < p.cfg.Log.SampleRate
 }
 
-// checkSupply admits the request when no supply partners are configured, or
-// when ?ssp=NAME names an enabled one whose token, if any, matches.
-func (p *Public) checkSupply(x *exchange) outcome {
-	ctx := x.ctx
-	if p.supply == nil {
-		return outcome{}
-	}
-	name := ctx.QueryArgs().Peek("ssp")
-	if len(name) == 0 {
-		return end(forbidden, "the supply partner is missing: add ?ssp=NAME to the URL")
-	}
-	s, ok := p.supply[string(name)]
-	if !ok {
-		return end(forbidden, "unknown supply partner "+strconv.Quote(string(name)))
-	}
-	if s.Disabled {
-		return end(forbidden, "supply partner "+strconv.Quote(s.Name)+" is disabled")
-	}
-	x.ssp = p.supplyIndex[s.Name]
-	if s.Token != "" {
-		auth := ctx.Request.Header.Peek("Authorization")
-		const prefix = "Bearer "
-		if len(auth) <= len(prefix) || string(auth[:len(prefix)]) != prefix ||
-			subtle.ConstantTimeCompare(auth[len(prefix):], []byte(s.Token)) != 1 {
-			return end(unauthorized, "supply partner "+strconv.Quote(s.Name)+" needs a valid Authorization: Bearer token")
-		}
-	}
-	return outcome{}
-}
-
 // logAuction writes one sampled request's line.
-func (p *Public) logAuction(req *openrtb2.BidRequest, res *auction.Result, arrival, deadline time.Time) {
-	attrs := make([]slog.Attr, 0, 6+len(res.Bidders))
+func (p *Public) logAuction(x *exchange) {
+	req, res, arrival, deadline := &x.req, x.result, x.arrival, x.deadline
+	ssp := anySSP
+	if p.supply != nil {
+		ssp = p.sspNames[x.ssp]
+	}
+	attrs := make([]slog.Attr, 0, 7+len(res.Bidders))
 	attrs = append(attrs,
 		slog.String("id", req.ID),
+		slog.String("ssp", ssp),
 		slog.Int("imps", len(req.Imp)),
 		slog.Int("winners", len(res.Winners)),
 		slog.Duration("took", time.Since(arrival)),

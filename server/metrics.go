@@ -88,7 +88,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	shed := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "adx_http_shed_total",
-		Help: "Requests refused at once, by reason: inflight (http.max_inflight auctions were running), overload (the CPU could not take more: the adaptive admission limit, http.sched_latency_target), inflight_memory (running auctions held their share of the Go memory limit, http.inflight_memory_ratio) or memory (what the GC cannot free neared the limit, http.shed_memory_ratio).",
+		Help: "Requests refused at once, by reason: inflight (http.max_inflight auctions were running), overload (the CPU could not take more: the adaptive admission limit, http.sched_latency_target), inflight_memory (running auctions held their share of the Go memory limit, http.inflight_memory_ratio), memory (what the GC cannot free neared the limit, http.shed_memory_ratio), or ssp_rate (a supply partner past its supply[].rate_limit, answered 204).",
 	}, []string{"reason"})
 	for c, name := range shedCauseNames {
 		m.shed[c] = shed.WithLabelValues(name)

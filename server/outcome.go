@@ -13,8 +13,12 @@ const (
 	methodNotAllowed
 	// unauthorized: the supply partner's token is missing or wrong (401).
 	unauthorized
-	// forbidden: no, an unknown or a disabled supply partner (403).
+	// forbidden: no, an unknown or a disabled supply partner, or one
+	// sending from an address it may not use (403).
 	forbidden
+	// rateLimited: past the supply partner's rate_limit, answered as a
+	// no-bid (204) at once.
+	rateLimited
 	// shed: admission control refused the request (http.shed_status).
 	shed
 	// tooLarge: the body, inflated, passes http.max_body_bytes (413).
@@ -41,10 +45,11 @@ const (
 	shedOverload                        // the adaptive admission limit
 	shedMemory                          // the GC cannot free enough below the memory limit
 	shedInflightMemory                  // running auctions hold their share of the memory limit
+	shedSSPRate                         // the supply partner's rate_limit (ending rateLimited)
 	numShedCauses
 )
 
-var shedCauseNames = [numShedCauses]string{"inflight", "overload", "memory", "inflight_memory"}
+var shedCauseNames = [numShedCauses]string{"inflight", "overload", "memory", "inflight_memory", "ssp_rate"}
 
 // outcome is what a stage says of a request: the zero value lets it go
 // on; anything else ends it, with the detail respond needs.
@@ -80,7 +85,7 @@ func (e ending) status(shedStatus int) int {
 		return fasthttp.StatusBadRequest
 	case bid:
 		return fasthttp.StatusOK
-	default: // invalidTraffic, noBid
+	default: // rateLimited, invalidTraffic, noBid
 		return fasthttp.StatusNoContent
 	}
 }

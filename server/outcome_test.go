@@ -13,6 +13,7 @@ func TestEndingStatus(t *testing.T) {
 		methodNotAllowed:    405,
 		unauthorized:        401,
 		forbidden:           403,
+		rateLimited:         204,
 		shed:                503,
 		tooLarge:            413,
 		unsupportedEncoding: 415,

@@ -16,11 +16,13 @@ const anySSP = "any"
 // labels are the config's partner names, so their number is bounded; the
 // counters are made once, so that counting is an index, not a lookup.
 type partnerMetrics struct {
-	auctions []prometheus.Counter   // by supply partner
-	bids     [][]prometheus.Counter // [ssp][dsp]
-	wins     [][]prometheus.Counter
-	gross    [][]prometheus.Counter
-	net      [][]prometheus.Counter
+	auctions []prometheus.Counter // by supply partner
+	// rateLimited counts requests past the partner's rate_limit.
+	rateLimited []prometheus.Counter
+	bids        [][]prometheus.Counter // [ssp][dsp]
+	wins        [][]prometheus.Counter
+	gross       [][]prometheus.Counter
+	net         [][]prometheus.Counter
 }
 
 // sspNames returns the supply labels of cfg, indexed as supplyIndex does.
@@ -64,12 +66,17 @@ func newPartnerMetrics(reg prometheus.Registerer, ssps, dsps []string) *partnerM
 		Name: "adx_partner_cpm_micros_total",
 		Help: "Sum of winning prices (CPMs) in micros of the exchange currency, by supply and demand partner: side gross is what the DSPs are charged, net what the SSPs are paid. Divide by 1e9 for the spend in currency units.",
 	}, []string{"ssp", "dsp", "side"})
+	limited := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adx_partner_rate_limited_total",
+		Help: "Requests answered 204 at once because the supply partner passed its supply[].rate_limit, by supply partner.",
+	}, []string{"ssp"})
 	if reg != nil {
-		reg.MustRegister(auctions, bids, wins, cpm)
+		reg.MustRegister(auctions, bids, wins, cpm, limited)
 	}
 	m := &partnerMetrics{}
 	for _, s := range ssps {
 		m.auctions = append(m.auctions, auctions.WithLabelValues(s))
+		m.rateLimited = append(m.rateLimited, limited.WithLabelValues(s))
 		var b, w, g, n []prometheus.Counter
 		for _, d := range dsps {
 			b = append(b, bids.WithLabelValues(s, d))

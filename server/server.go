@@ -25,7 +25,9 @@ import (
 	"github.com/adx-exchange/adx/notice"
 )
 
-// AuctionPath is the public OpenRTB endpoint.
+// AuctionPath is the public OpenRTB endpoint. A supply partner posts to
+// AuctionPath + "/" + its name, the canonical form, or names itself with
+// ?ssp=NAME.
 const AuctionPath = "/openrtb2/auction"
 
 // Public is the public OpenRTB server. Build it with NewPublic, run it with
@@ -45,7 +47,8 @@ type Public struct {
 	costPerByte int64
 	log         *slog.Logger
 	metrics     *Metrics
-	supply      map[string]config.Supply
+	// supply are the supply partners by name; nil: any caller is served.
+	supply map[string]*supplyAccount
 	// supplyIndex is each supply partner's index in partners.
 	supplyIndex map[string]int
 	partners    *partnerMetrics
@@ -63,7 +66,9 @@ type Public struct {
 	// sampleEvents is events.auction_sample as a threshold on a random
 	// uint64.
 	sampleEvents uint64
-	srv          *fasthttp.Server
+	// sellers is sellers.json; nil: not served.
+	sellers *sellersJSON
+	srv     *fasthttp.Server
 
 	draining atomic.Bool
 }
@@ -112,12 +117,13 @@ func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *
 	}
 	metrics.admit.Store(p.admission)
 	if len(cfg.Supply) > 0 {
-		p.supply = make(map[string]config.Supply, len(cfg.Supply))
+		p.supply = make(map[string]*supplyAccount, len(cfg.Supply))
 		p.supplyIndex = make(map[string]int, len(cfg.Supply))
 		for i, s := range cfg.Supply {
-			p.supply[s.Name], p.supplyIndex[s.Name] = s, i
+			p.supply[s.Name], p.supplyIndex[s.Name] = newSupplyAccount(s, i), i
 		}
 	}
+	p.sellers = buildSellers(cfg)
 	p.partners = newPartnerMetrics(metrics.reg, sspNames(cfg), dspNames(cfg))
 	p.dspNames = dspNames(cfg)
 	p.dspIndex = make(map[string]int, len(p.dspNames))
@@ -184,7 +190,11 @@ func (p *Public) handle(ctx *fasthttp.RequestCtx) {
 	}
 	switch path := ctx.Path(); {
 	case string(path) == AuctionPath:
-		p.handleAuction(ctx)
+		p.handleAuction(ctx, nil)
+	case len(path) >= len(auctionPrefix) && string(path[:len(auctionPrefix)]) == auctionPrefix:
+		p.handleAuction(ctx, path[len(auctionPrefix):])
+	case p.sellers != nil && string(path) == SellersPath:
+		p.handleSellers(ctx)
 	case p.trail.Signer != nil && string(path) == WinPath:
 		p.handleNotice(ctx, notice.KindWin)
 	case p.trail.Signer != nil && string(path) == BillPath:

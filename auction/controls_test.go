@@ -211,8 +211,7 @@ func TestBreakerOpensProbesAndCloses(t *testing.T) {
 	d.failing.Store(true)
 	run("failure 1 of 4 calls", OutcomeError, breakerClosed)
 	run("failure 2 of 4 calls", OutcomeError, breakerClosed)
-	run("failure 3 of 4 calls: 75% but under min_requests", OutcomeError, breakerOpen)
-	// 1 success + 3 failures = 4 calls, 75% failed: open.
+	run("failure 3: 3 of 4 calls failed", OutcomeError, breakerOpen)
 	calls := d.calls.Load()
 	run("open", OutcomeNotEligible, breakerOpen)
 	clock.advance(999 * time.Millisecond)

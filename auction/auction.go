@@ -79,7 +79,14 @@ func New(bidders []Bidder, rules Rules, metrics *Metrics) *Auction {
 		a.remote++
 		a.remoteIdx = append(a.remoteIdx, i)
 		if e, ok := b.(encodedBidder); ok {
-			a.mediaUsers[e.mediaSet()]++
+			ctl := e.control()
+			if ctl.target == nil || len(ctl.target.sizes) == 0 { // else it encodes its own
+				a.mediaUsers[e.mediaSet()]++
+			}
+			if ctl.breaker != nil {
+				ctl.breaker.gauge = metrics.breakerState.WithLabelValues(b.Name())
+				ctl.breaker.gauge.Set(float64(ctl.breaker.state.Load()))
+			}
 		}
 	}
 	return a

@@ -30,7 +30,9 @@ type HTTPBidder struct {
 	name     string
 	endpoint string
 	timeout  time.Duration
-	media    mediaMask
+	media    mediaMask // media_types narrowed by targeting.formats
+	types    mediaMask // media_types
+	ctl      controls
 	headers  [][2]string
 	currency string
 	client   *fasthttp.Client
@@ -45,7 +47,8 @@ func NewHTTPBidder(d config.Demand, client config.DSPClient, currency string) *H
 		name:     d.Name,
 		endpoint: d.Endpoint,
 		timeout:  d.Timeout.D(),
-		media:    parseMediaTypes(d.MediaTypes, mediaAll),
+		types:    parseMediaTypes(d.MediaTypes, mediaAll),
+		ctl:      newControls(&d),
 		currency: currency,
 		client: &fasthttp.Client{
 			Name:                   "adx",
@@ -58,6 +61,7 @@ func NewHTTPBidder(d config.Demand, client config.DSPClient, currency string) *H
 			DisablePathNormalizing: true,
 		},
 	}
+	b.media = b.types & parseMediaTypes(d.Targeting.Formats, mediaAll)
 	for k, v := range d.Headers {
 		b.headers = append(b.headers, [2]string{k, v})
 	}
@@ -69,7 +73,11 @@ func (b *HTTPBidder) Name() string { return b.name }
 
 // Bid calls the DSP and returns the bids of its answer.
 func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, error) {
-	body, err := encodeFor(req, b.media, 1)
+	var t *targeting
+	if b.ctl.target != nil && len(b.ctl.target.sizes) > 0 {
+		t = b.ctl.target
+	}
+	body, err := encodeFor(req, b.media, t, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +87,12 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 
 // mediaSet returns the imp kinds the DSP is sent.
 func (b *HTTPBidder) mediaSet() mediaMask { return b.media }
+
+// mediaTypes returns the imp kinds of the DSP's media types.
+func (b *HTTPBidder) mediaTypes() mediaMask { return b.types }
+
+// control returns the DSP's demand controls.
+func (b *HTTPBidder) control() *controls { return &b.ctl }
 
 // requestBodies are the pooled bodies of DSP requests: the shared encoded
 // request with this DSP's tmax spliced in.

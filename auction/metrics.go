@@ -11,15 +11,20 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	bids     *prometheus.CounterVec
 	dropped  *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	panics   prometheus.Counter
+	filtered *prometheus.CounterVec
+	// breakerState is each DSP's breaker: 0 closed, 1 half-open, 2 open.
+	breakerState *prometheus.GaugeVec
+	latency      *prometheus.HistogramVec
+	panics       prometheus.Counter
 }
 
 type bidderSeries struct {
 	outcome [numOutcomes]prometheus.Counter
 	dropped [numDropReasons]prometheus.Counter
-	bids    prometheus.Counter
-	latency prometheus.Observer
+	// filtered counts the auctions a demand control kept from the bidder.
+	filtered [numFilterReasons]prometheus.Counter
+	bids     prometheus.Counter
+	latency  prometheus.Observer
 }
 
 // LatencyBuckets suit a 100 ms world: 0.5 ms to 500 ms.
@@ -41,6 +46,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "adx_bids_dropped_total",
 			Help: "Bids dropped before the auction, by demand partner and reason.",
 		}, []string{"demand", "reason"}),
+		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_demand_filtered_total",
+			Help: "Requests not sent to a demand partner by its demand controls, by reason (qps, breaker_open, pretargeting_*); also counted as not_eligible in adx_demand_requests_total.",
+		}, []string{"demand", "reason"}),
+		breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "adx_demand_breaker_state",
+			Help: "Each demand partner's circuit breaker: 0 closed, 1 half-open, 2 open.",
+		}, []string{"demand"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "adx_demand_latency_seconds",
 			Help:    "Time from calling a demand partner to its answer (or the deadline).",
@@ -52,7 +65,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.bids, m.dropped, m.latency, m.panics)
+		reg.MustRegister(m.requests, m.bids, m.dropped, m.filtered, m.breakerState, m.latency, m.panics)
 	}
 	return m
 }
@@ -66,6 +79,9 @@ func (m *Metrics) seriesFor(name string) bidderSeries {
 	}
 	for r := range numDropReasons {
 		s.dropped[r] = m.dropped.WithLabelValues(name, r.String())
+	}
+	for r := range numFilterReasons {
+		s.filtered[r] = m.filtered.WithLabelValues(name, r.String())
 	}
 	s.bids = m.bids.WithLabelValues(name)
 	s.latency = m.latency.WithLabelValues(name)

@@ -15,6 +15,10 @@ type call struct {
 	body     *sharedBody // the request encoded for the bidder; nil: it encodes
 	deadline time.Time
 	answers  chan<- answer
+	// breaker, when set, let the call through in generation gen and is
+	// told how it ended.
+	breaker *breaker
+	gen     uint64
 }
 
 // answer is a remote bidder's result, sent back to its auction.
@@ -24,7 +28,29 @@ type answer struct {
 }
 
 func (c *call) run() {
-	c.answers <- answer{c.i, c.a.callBidder(c.a.bidders[c.i], c.req, c.body, c.deadline)}
+	r := c.a.callBidder(c.a.bidders[c.i], c.req, c.body, c.deadline)
+	if c.breaker != nil {
+		c.breaker.done(c.gen, breakerResult(&r), c.a.bidders[c.i].(encodedBidder).control().now())
+	}
+	c.answers <- answer{c.i, r}
+}
+
+// breakerResult is what r tells a DSP's breaker: an error or a timeout is a
+// failure, a bid or a no-bid a success. A timeout without waiting for the
+// DSP (too little time left to call it) says nothing of the DSP.
+func breakerResult(r *BidderResult) callResult {
+	switch r.Outcome {
+	case OutcomeBid, OutcomeNoBid:
+		return callSuccess
+	case OutcomeTimeout:
+		if r.Wait == 0 {
+			return callNone
+		}
+		return callFailure
+	case OutcomeError:
+		return callFailure
+	}
+	return callNone
 }
 
 // workerIdle is how long a worker waits for a call before it exits.

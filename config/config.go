@@ -502,6 +502,16 @@ type Demand struct {
 	// MediaTypes limits the imps sent to the DSP to these kinds (banner,
 	// video, audio, native); empty means all.
 	MediaTypes []string `yaml:"media_types"`
+	// QPS caps the calls per second to the DSP (a token bucket holding one
+	// second of calls); a request past it is not sent. 0: no cap
+	// (openrtb only).
+	QPS int `yaml:"qps"`
+	// Breaker stops calling a DSP whose calls fail or time out too often,
+	// and probes it back (openrtb only). On by default.
+	Breaker Breaker `yaml:"breaker"`
+	// Targeting is what the DSP wants to be sent; a request it does not
+	// want is not sent (openrtb only). Empty: everything.
+	Targeting Targeting `yaml:"targeting"`
 	// BidMultiplier adjusts the partner's bid prices before ranking, in
 	// (0, 1]: 0.9 for a partner known to bid gross of fees it keeps. 0
 	// (unset) is 1. It cannot exceed 1: the SSP would be paid more than
@@ -516,6 +526,89 @@ type Demand struct {
 	// LineItems are the house partner's ads (house only).
 	LineItems []LineItem `yaml:"line_items"`
 }
+
+// Breaker is a demand partner's circuit breaker. Calls that fail (an
+// error or a timeout) are counted over Window; once at least MinRequests
+// calls in it have ended and the failed share reaches FailureRatio, the
+// breaker opens: the DSP is not called for OpenFor. Then HalfOpenProbes
+// calls are let through: all succeeding (a bid or a no-bid) closes it, one
+// failing opens it again. A zero field takes its default (WithDefaults).
+type Breaker struct {
+	// Disabled turns the breaker off: the DSP is always called.
+	Disabled bool `yaml:"disabled"`
+	// FailureRatio is the failed share of calls that opens the breaker,
+	// in (0, 1]; default 0.5.
+	FailureRatio float64 `yaml:"failure_ratio"`
+	// MinRequests is the fewest calls in a window the ratio is judged on;
+	// default 20.
+	MinRequests int `yaml:"min_requests"`
+	// Window is the span calls are counted over, restarting empty; default
+	// 10s.
+	Window Duration `yaml:"window"`
+	// OpenFor is how long an open breaker keeps the DSP uncalled before
+	// probing it; default 5s.
+	OpenFor Duration `yaml:"open_for"`
+	// HalfOpenProbes is how many calls probe a DSP after OpenFor; default 3.
+	HalfOpenProbes int `yaml:"half_open_probes"`
+}
+
+// WithDefaults returns b with each zero field set to its default.
+func (b Breaker) WithDefaults() Breaker {
+	if b.FailureRatio == 0 {
+		b.FailureRatio = 0.5
+	}
+	if b.MinRequests == 0 {
+		b.MinRequests = 20
+	}
+	if b.Window == 0 {
+		b.Window = Duration(10 * time.Second)
+	}
+	if b.OpenFor == 0 {
+		b.OpenFor = Duration(5 * time.Second)
+	}
+	if b.HalfOpenProbes == 0 {
+		b.HalfOpenProbes = 3
+	}
+	return b
+}
+
+// Targeting is a demand partner's pretargeting: the requests and imps it
+// wants to be sent. Every list is optional; an empty one admits all. A
+// request fails a rule that needs a field it lacks (no country, no device
+// type, no os), except that the bundle rules judge only app requests and
+// the domain rules only site requests.
+type Targeting struct {
+	// Countries admits requests whose device.geo.country is one of these
+	// ISO-3166-1 alpha-3 codes (USA, DEU), as OpenRTB carries it.
+	Countries []string `yaml:"countries"`
+	// DeviceTypes admits requests whose device.devicetype is one of these
+	// (OpenRTB list 5.21, 1-7).
+	DeviceTypes []int `yaml:"device_types"`
+	// OS admits requests whose device.os is one of these, compared without
+	// regard to case (iOS, Android).
+	OS []string `yaml:"os"`
+	// Formats are the imp kinds the DSP is sent (banner, video, audio,
+	// native), narrowing media_types: other imps are removed.
+	Formats []string `yaml:"formats"`
+	// Sizes are "WxH" sizes: a banner or video imp none of whose sizes is
+	// one of them is removed. Imps without a size, audio and native, stay.
+	Sizes []string `yaml:"sizes"`
+	// Inventory admits "app" requests, "site" requests, or both.
+	Inventory []string `yaml:"inventory"`
+	// Bundles admits app requests whose app.bundle is one of these.
+	Bundles []string `yaml:"bundles"`
+	// BlockBundles refuses app requests whose app.bundle is one of these.
+	BlockBundles []string `yaml:"block_bundles"`
+	// Domains admits site requests whose site.domain is one of these or a
+	// subdomain of one.
+	Domains []string `yaml:"domains"`
+	// BlockDomains refuses site requests whose site.domain is one of these
+	// or a subdomain of one.
+	BlockDomains []string `yaml:"block_domains"`
+}
+
+// Inventory kinds of Targeting.Inventory.
+var Inventory = []string{"app", "site"}
 
 // PriceEncryption are one demand partner's keys for the encrypted price
 // scheme of "decrypt price confirmations": web-safe base64 of 32 bytes

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,6 +174,9 @@ func (d *Demand) validate(key string) error {
 	if err := checkMediaTypes(key+".media_types", d.MediaTypes); err != nil {
 		return err
 	}
+	if err := d.validateControls(key); err != nil {
+		return err
+	}
 	if !(d.BidMultiplier >= 0 && d.BidMultiplier <= 1) {
 		return fmt.Errorf("%s.bid_multiplier: %v is outside (0, 1] (0: unset, 1)", key, d.BidMultiplier)
 	}
@@ -227,6 +231,97 @@ func (d *Demand) validate(key string) error {
 		return fmt.Errorf("%s.type: %q is unknown; want %q or %q", key, d.Type, DemandOpenRTB, DemandHouse)
 	}
 	return nil
+}
+
+// validateControls checks the partner's demand controls: qps, breaker and
+// targeting, which only a DSP over HTTP has.
+func (d *Demand) validateControls(key string) error {
+	if d.Type == DemandHouse {
+		switch {
+		case d.QPS != 0:
+			return fmt.Errorf("%s.qps: only an openrtb partner has a qps cap", key)
+		case d.Breaker != (Breaker{}):
+			return fmt.Errorf("%s.breaker: only an openrtb partner has a breaker", key)
+		case !d.Targeting.empty():
+			return fmt.Errorf("%s.targeting: only an openrtb partner has targeting; a line item has its own", key)
+		}
+		return nil
+	}
+	if d.QPS < 0 || d.QPS > 1e7 {
+		return fmt.Errorf("%s.qps: %d is outside 0..10000000 (0: no cap)", key, d.QPS)
+	}
+	b := &d.Breaker
+	switch {
+	case !(b.FailureRatio >= 0 && b.FailureRatio <= 1):
+		return fmt.Errorf("%s.breaker.failure_ratio: %v is outside (0, 1] (0: the default, 0.5)", key, b.FailureRatio)
+	case b.MinRequests < 0 || b.MinRequests > 1e6:
+		return fmt.Errorf("%s.breaker.min_requests: %d is outside 1..1000000 (0: the default, 20)", key, b.MinRequests)
+	case b.Window < 0 || b.Window > Duration(time.Hour):
+		return fmt.Errorf("%s.breaker.window: %s is outside 0..1h (0: the default, 10s)", key, b.Window)
+	case b.OpenFor < 0 || b.OpenFor > Duration(time.Hour):
+		return fmt.Errorf("%s.breaker.open_for: %s is outside 0..1h (0: the default, 5s)", key, b.OpenFor)
+	case b.HalfOpenProbes < 0 || b.HalfOpenProbes > 1000:
+		return fmt.Errorf("%s.breaker.half_open_probes: %d is outside 1..1000 (0: the default, 3)", key, b.HalfOpenProbes)
+	}
+	t := &d.Targeting
+	tkey := key + ".targeting"
+	for i, c := range t.Countries {
+		if len(c) != 3 || strings.ToUpper(c) != c {
+			return fmt.Errorf("%s.countries[%d]: %q is not an ISO-3166-1 alpha-3 code such as USA", tkey, i, c)
+		}
+	}
+	for i, dt := range t.DeviceTypes {
+		if dt < 1 || dt > 7 {
+			return fmt.Errorf("%s.device_types[%d]: %d is not an OpenRTB device type (1-7)", tkey, i, dt)
+		}
+	}
+	for i, name := range t.OS {
+		if name == "" {
+			return fmt.Errorf("%s.os[%d]: empty", tkey, i)
+		}
+	}
+	if err := checkMediaTypes(tkey+".formats", t.Formats); err != nil {
+		return err
+	}
+	if len(t.Formats) > 0 && len(d.MediaTypes) > 0 {
+		shared := false
+		for _, f := range t.Formats {
+			shared = shared || slices.Contains(d.MediaTypes, f)
+		}
+		if !shared {
+			return fmt.Errorf("%s.formats: %v has no kind in common with media_types %v: the DSP would never be called", tkey, t.Formats, d.MediaTypes)
+		}
+	}
+	for i, s := range t.Sizes {
+		if _, _, ok := ParseSize(s); !ok {
+			return fmt.Errorf("%s.sizes[%d]: %q is not a size such as 300x250", tkey, i, s)
+		}
+	}
+	if err := checkOneOf(tkey+".inventory", t.Inventory, Inventory); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"bundles", t.Bundles}, {"block_bundles", t.BlockBundles}, {"domains", t.Domains}, {"block_domains", t.BlockDomains}} {
+		for i, v := range l.list {
+			if v == "" || strings.TrimSpace(v) != v {
+				return fmt.Errorf("%s.%s[%d]: %q must be non-empty, without spaces around it", tkey, l.name, i, v)
+			}
+			if strings.HasSuffix(l.name, "domains") {
+				if strings.ToLower(v) != v || strings.HasPrefix(v, ".") || strings.Contains(v, "/") {
+					return fmt.Errorf("%s.%s[%d]: %q must be a lowercase domain such as example.com", tkey, l.name, i, v)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// empty reports whether t targets nothing: every request is wanted.
+func (t *Targeting) empty() bool {
+	return len(t.Countries)+len(t.DeviceTypes)+len(t.OS)+len(t.Formats)+len(t.Sizes)+len(t.Inventory)+
+		len(t.Bundles)+len(t.BlockBundles)+len(t.Domains)+len(t.BlockDomains) == 0
 }
 
 func (li *LineItem) validate(key string) error {

@@ -90,7 +90,9 @@ func (d *captureDSP) reset() {
 	d.mu.Unlock()
 }
 
-func noBid(ctx *fasthttp.RequestCtx, _ *openrtb2.BidRequest) { ctx.SetStatusCode(fasthttp.StatusNoContent) }
+func noBid(ctx *fasthttp.RequestCtx, _ *openrtb2.BidRequest) {
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
 
 // bidJSON is an answer with one bid on imp 1, its JSON padded with pad
 // spaces.

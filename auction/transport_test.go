@@ -320,3 +320,30 @@ func (m *runtimeMem) read() {
 	runtime.ReadMemStats(&s)
 	m.total = s.TotalAlloc
 }
+
+// appendGzipTMax closes a gzipPrefix into one gzip member that inflates
+// to the body with its tmax, the empty object included.
+func TestAppendGzipTMax(t *testing.T) {
+	f := func(body, want string) {
+		t.Helper()
+		gz, crc, err := gzipPrefix(nil, []byte(body[:len(body)-1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := appendGzipTMax([]byte("kept"), gz, crc, []byte(body), 42)
+		if string(out[:4]) != "kept" {
+			t.Fatalf("%s: dst's bytes were overwritten", body)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(out[4:]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr) // checks the CRC-32 and the size
+		if err != nil || string(got) != want {
+			t.Errorf("%s: inflates to %q (%v), want %q", body, got, err, want)
+		}
+	}
+	f(`{}`, `{"tmax":42}`)
+	f(`{"id":"r"}`, `{"id":"r","tmax":42}`)
+	f(`{"id":"`+strings.Repeat("x", 100<<10)+`"}`, `{"id":"`+strings.Repeat("x", 100<<10)+`","tmax":42}`)
+}

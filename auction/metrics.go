@@ -85,9 +85,13 @@ func (m *Metrics) seriesFor(name string) bidderSeries {
 
 func (s *bidderSeries) observe(r *BidderResult) {
 	s.outcome[r.Outcome].Inc()
-	var ae *answerError
-	if r.Outcome == OutcomeError && errors.As(r.Err, &ae) {
-		s.refused[ae.reason].Inc()
+	if r.Outcome == OutcomeError {
+		// Declared here: its address escapes, and it would cost every
+		// call an allocation.
+		var ae *answerError
+		if errors.As(r.Err, &ae) {
+			s.refused[ae.reason].Inc()
+		}
 	}
 	if r.Outcome != OutcomeNotEligible {
 		s.latency.Observe(r.Latency.Seconds())

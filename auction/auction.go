@@ -51,9 +51,9 @@ type Auction struct {
 	remote   int            // bidders called over the network
 	// remoteIdx are the indexes of the remote bidders in bidders.
 	remoteIdx []int
-	// mediaUsers[m] counts the encoded bidders taking media m: the
-	// references to the request encoded for m.
-	mediaUsers [mediaAll + 1]int32
+	// mediaUsers[k] counts the encoded bidders of kind k: the references
+	// to the request encoded for k.
+	mediaUsers [numBodyKinds]int32
 	// workers run the remote bidder calls.
 	workers workerPool
 }
@@ -81,7 +81,7 @@ func New(bidders []Bidder, rules Rules, metrics *Metrics) *Auction {
 		if e, ok := b.(encodedBidder); ok {
 			ctl := e.control()
 			if ctl.target == nil || len(ctl.target.sizes) == 0 { // else it encodes its own
-				a.mediaUsers[e.mediaSet()]++
+				a.mediaUsers[e.bodyKind()]++
 			}
 			if ctl.breaker != nil {
 				ctl.breaker.gauge = metrics.breakerState.WithLabelValues(b.Name())

@@ -26,17 +26,54 @@ type encodedBidder interface {
 	mediaTypes() mediaMask
 	// control returns the bidder's demand controls.
 	control() *controls
+	// bodyKind is the imp kinds and OpenRTB version the bidder is sent.
+	bodyKind() bodyKind
 	// bidEncoded is Bid with the request encoded in body; it releases body
 	// once it no longer reads it, and reports how long it waited for the
 	// answer.
 	bidEncoded(req *openrtb2.BidRequest, body *sharedBody, deadline time.Time) (dspAnswer, time.Duration, error)
 }
 
+// bodyKind is what a request is encoded for: a set of imp kinds (a
+// mediaMask), and kind25 for a DSP taking OpenRTB 2.5.
+type bodyKind uint8
+
+// kind25 marks a request in OpenRTB 2.5 (openrtb.Downgrade25).
+const kind25 = bodyKind(mediaAll) + 1
+
+// numBodyKinds bounds the bodyKinds.
+const numBodyKinds = 2 * (mediaAll + 1)
+
+func (k bodyKind) media() mediaMask { return mediaMask(k &^ kind25) }
+
 // sharedBody is a request encoded once for several bidders, pooled: the
 // last bidder to release it gives it back.
 type sharedBody struct {
 	b    []byte
 	refs atomic.Int32
+	// gz is the body gzip-compressed, but for its closing brace
+	// (gzipPrefix), and crc its CRC-32; both are set by the first gzip
+	// bidder to need them (gzipped), once.
+	gz     []byte
+	crc    uint32
+	gzErr  error
+	gzOnce sync.Once
+}
+
+// gzipped returns s compressed for appendGzipTMax, compressing it on the
+// first call.
+func (s *sharedBody) gzipped() ([]byte, uint32, error) {
+	s.gzOnce.Do(func() {
+		if len(s.b) < 2 {
+			s.gzErr = fmt.Errorf("BUG: an encoded request of %d bytes", len(s.b))
+			return
+		}
+		s.gz, s.crc, s.gzErr = gzipPrefix(s.gz[:0], s.b[:len(s.b)-1])
+		if s.gzErr != nil {
+			s.gzErr = fmt.Errorf("cannot gzip the request: %w", s.gzErr)
+		}
+	})
+	return s.gz, s.crc, s.gzErr
 }
 
 // maxPooledBody bounds the encoded requests kept for reuse.
@@ -46,7 +83,7 @@ var sharedBodies = sync.Pool{New: func() any { return new(sharedBody) }}
 
 // release gives up one reference to s.
 func (s *sharedBody) release() {
-	if s.refs.Add(-1) == 0 && cap(s.b) <= maxPooledBody {
+	if s.refs.Add(-1) == 0 && cap(s.b) <= maxPooledBody && cap(s.gz) <= maxPooledBody {
 		sharedBodies.Put(s)
 	}
 }
@@ -58,10 +95,11 @@ func (s *sharedBody) releaseN(n int32) {
 	}
 }
 
-// encodeFor encodes req for bidders taking media, without tmax, for users
-// references; with t, only the imps that fit its sizes. It returns
-// ErrNotEligible when req has no such imp.
-func encodeFor(req *openrtb2.BidRequest, media mediaMask, t *targeting, users int32) (*sharedBody, error) {
+// encodeFor encodes req for bidders of kind (imp kinds and OpenRTB
+// version), without tmax, for users references; with t, only the imps
+// that fit its sizes. It returns ErrNotEligible when req has no such imp.
+func encodeFor(req *openrtb2.BidRequest, kind bodyKind, t *targeting, users int32) (*sharedBody, error) {
+	media := kind.media()
 	out := *req
 	out.TMax = 0 // each bidder splices in its own
 	if media != mediaAll || t != nil {
@@ -83,8 +121,16 @@ func encodeFor(req *openrtb2.BidRequest, media mediaMask, t *targeting, users in
 			}
 		}
 	}
+	enc := &out
+	if kind&kind25 != 0 {
+		var err error
+		if enc, err = openrtb.Downgrade25(&out); err != nil {
+			return nil, fmt.Errorf("cannot convert the request to OpenRTB 2.5: %w", err)
+		}
+	}
 	s := sharedBodies.Get().(*sharedBody)
-	b, err := openrtb.AppendRequest(s.b[:0], &out)
+	s.gz, s.crc, s.gzErr, s.gzOnce = s.gz[:0], 0, nil, sync.Once{}
+	b, err := openrtb.AppendRequest(s.b[:0], enc)
 	if err != nil {
 		sharedBodies.Put(s)
 		return nil, fmt.Errorf("cannot encode the request: %w", err)
@@ -108,11 +154,11 @@ func takes(imp *openrtb2.Imp, media mediaMask, t *targeting) bool {
 // encoded, is not started: its result is set in res.
 func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers chan<- answer, res *Result) int {
 	var (
-		bodies [mediaAll + 1]*sharedBody
-		errs   [mediaAll + 1]error
+		bodies [numBodyKinds]*sharedBody
+		errs   [numBodyKinds]error
 		// skipped[m] counts the bidders of bodies[m] not started: their
 		// references are given back at the end.
-		skipped [mediaAll + 1]int32
+		skipped [numBodyKinds]int32
 	)
 	var reqMedia mediaMask
 	for i := range req.Imp {
@@ -123,10 +169,10 @@ func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers c
 		b := a.bidders[i]
 		c := call{a: a, i: i, req: req, deadline: deadline, answers: answers}
 		if e, ok := b.(encodedBidder); ok {
-			m := e.mediaSet()
+			m := e.bodyKind()
 			ctl := e.control()
 			shared := ctl.target == nil || len(ctl.target.sizes) == 0
-			reason, ok := a.admit(ctl, req, reqMedia, e.mediaTypes(), m, &c)
+			reason, ok := a.admit(ctl, req, reqMedia, e.mediaTypes(), e.mediaSet(), &c)
 			if !ok {
 				if shared {
 					skipped[m]++

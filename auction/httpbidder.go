@@ -22,6 +22,10 @@ const maxDSPResponseBytes = 2 << 20
 // without being made.
 const minCallTime = 2 * time.Millisecond
 
+// minTMax is the least tmax a DSP is sent once its network allowance is
+// taken off, in ms: 0 would mean no limit at all.
+const minTMax = 1
+
 // HTTPBidder is a DSP reached over HTTP with OpenRTB: it is sent the
 // request, with tmax cut to the time left and only the imps it takes, and
 // its BidResponse is read until the deadline. Connections are pooled and
@@ -33,6 +37,13 @@ type HTTPBidder struct {
 	media    mediaMask // media_types narrowed by targeting.formats
 	types    mediaMask // media_types
 	ctl      controls
+	// allowance is taken off the tmax the DSP is sent (network_allowance).
+	allowance time.Duration
+	// gzip sends the requests compressed.
+	gzip bool
+	kind bodyKind
+	// version is the X-Openrtb-Version header.
+	version  string
 	headers  [][2]string
 	currency string
 	client   *fasthttp.Client
@@ -44,12 +55,15 @@ type HTTPBidder struct {
 // own default; currency is the exchange's currency.
 func NewHTTPBidder(d config.Demand, client config.DSPClient, currency string) *HTTPBidder {
 	b := &HTTPBidder{
-		name:     d.Name,
-		endpoint: d.Endpoint,
-		timeout:  d.Timeout.D(),
-		types:    parseMediaTypes(d.MediaTypes, mediaAll),
-		ctl:      newControls(&d),
-		currency: currency,
+		name:      d.Name,
+		endpoint:  d.Endpoint,
+		timeout:   d.Timeout.D(),
+		allowance: d.NetworkAllowance.D(),
+		gzip:      d.Gzip,
+		types:     parseMediaTypes(d.MediaTypes, mediaAll),
+		ctl:       newControls(&d),
+		version:   config.OpenRTB26,
+		currency:  currency,
 		client: &fasthttp.Client{
 			Name:                   "adx",
 			MaxConnsPerHost:        client.MaxConns,
@@ -62,6 +76,11 @@ func NewHTTPBidder(d config.Demand, client config.DSPClient, currency string) *H
 		},
 	}
 	b.media = b.types & parseMediaTypes(d.Targeting.Formats, mediaAll)
+	b.kind = bodyKind(b.media)
+	if d.OpenRTBVersion == config.OpenRTB25 {
+		b.kind |= kind25
+		b.version = config.OpenRTB25
+	}
 	for k, v := range d.Headers {
 		b.headers = append(b.headers, [2]string{k, v})
 	}
@@ -77,7 +96,7 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 	if b.ctl.target != nil && len(b.ctl.target.sizes) > 0 {
 		t = b.ctl.target
 	}
-	body, err := encodeFor(req, b.media, t, 1)
+	body, err := encodeFor(req, b.kind, t, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -85,11 +104,18 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 	return ans.bids, err
 }
 
-// mediaSet returns the imp kinds the DSP is sent.
+// bodyKind returns the imp kinds and OpenRTB version the DSP is sent.
+func (b *HTTPBidder) bodyKind() bodyKind { return b.kind }
+
+// mediaSet returns the imp kinds the DSP is sent: its media types
+// narrowed by its targeting's formats.
 func (b *HTTPBidder) mediaSet() mediaMask { return b.media }
 
 // mediaTypes returns the imp kinds of the DSP's media types.
 func (b *HTTPBidder) mediaTypes() mediaMask { return b.types }
+
+// An HTTPBidder is sent the request encoded once for all DSPs alike.
+var _ encodedBidder = (*HTTPBidder)(nil)
 
 // control returns the DSP's demand controls.
 func (b *HTTPBidder) control() *controls { return &b.ctl }
@@ -123,8 +149,21 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 		body.release()
 		return dspAnswer{}, 0, errTimeout
 	}
+	// The DSP is given the time left but for its answer's way back; the
+	// call itself still runs until deadline.
+	tmax := max((left - b.allowance).Milliseconds(), minTMax)
 	buf := requestBodies.Get().(*[]byte)
-	*buf = openrtb.AppendWithTMax((*buf)[:0], body.b, left.Milliseconds())
+	if b.gzip {
+		gz, crc, err := body.gzipped()
+		if err != nil {
+			body.release()
+			requestBodies.Put(buf)
+			return dspAnswer{}, 0, err
+		}
+		*buf = appendGzipTMax((*buf)[:0], gz, crc, body.b, tmax)
+	} else {
+		*buf = openrtb.AppendWithTMax((*buf)[:0], body.b, tmax)
+	}
 	body.release()
 	defer func() {
 		if cap(*buf) <= maxPooledBody {
@@ -139,7 +178,11 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 	hreq.SetRequestURI(b.endpoint)
 	hreq.Header.SetMethod(fasthttp.MethodPost)
 	hreq.Header.SetContentType("application/json")
-	hreq.Header.Set("X-Openrtb-Version", "2.6")
+	hreq.Header.Set("X-Openrtb-Version", b.version)
+	hreq.Header.Set(fasthttp.HeaderAcceptEncoding, "gzip")
+	if b.gzip {
+		hreq.Header.Set(fasthttp.HeaderContentEncoding, "gzip")
+	}
 	for _, h := range b.headers {
 		hreq.Header.Set(h[0], h[1])
 	}
@@ -151,6 +194,9 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
 			return dspAnswer{}, wait, fmt.Errorf("%w: %w", errTimeout, err)
 		}
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+			return dspAnswer{}, wait, &answerError{refuseTooLarge, err}
+		}
 		return dspAnswer{}, wait, err
 	}
 	switch hresp.StatusCode() {
@@ -160,13 +206,15 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 	default:
 		return dspAnswer{}, wait, &statusError{code: hresp.StatusCode()}
 	}
-	if len(hresp.Header.ContentEncoding()) > 0 && string(hresp.Header.ContentEncoding()) != "identity" {
-		return dspAnswer{}, wait, fmt.Errorf("unsupported Content-Encoding %q", hresp.Header.ContentEncoding())
-	}
 	raw := hresp.Body()
 	if len(raw) == 0 {
 		return dspAnswer{}, wait, nil // 200 with an empty body is a common no-bid
 	}
+	raw, z, err := answerBody(hresp.Header.ContentEncoding(), raw, maxDSPResponseBytes)
+	if err != nil {
+		return dspAnswer{}, wait, err
+	}
+	defer z.release()
 	// An answer read or decoded after the deadline is thrown away by the
 	// auction anyway: stop working on it. Decoding a large answer takes
 	// milliseconds.

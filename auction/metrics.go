@@ -1,6 +1,8 @@
 package auction
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -16,6 +18,7 @@ type Metrics struct {
 	breakerState *prometheus.GaugeVec
 	latency      *prometheus.HistogramVec
 	panics       prometheus.Counter
+	refused      *prometheus.CounterVec
 }
 
 type bidderSeries struct {
@@ -25,6 +28,7 @@ type bidderSeries struct {
 	filtered [numFilterReasons]prometheus.Counter
 	bids     prometheus.Counter
 	latency  prometheus.Observer
+	refused  [numRefuseReasons]prometheus.Counter
 }
 
 // LatencyBuckets suit a 100 ms world: 0.5 ms to 500 ms.
@@ -63,9 +67,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "adx_bidder_panics_total",
 			Help: "Bidder panics recovered; each is a bug.",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_demand_answers_refused_total",
+			Help: "Demand partner answers refused before decoding, by reason (too_large: past 2 MiB on the wire or inflated, as a gzip bomb; bad_gzip; bad_encoding: a Content-Encoding other than gzip); each also counts as an error in adx_demand_requests_total.",
+		}, []string{"demand", "reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.bids, m.dropped, m.filtered, m.breakerState, m.latency, m.panics)
+		reg.MustRegister(m.requests, m.bids, m.dropped, m.filtered, m.breakerState, m.latency, m.panics, m.refused)
 	}
 	return m
 }
@@ -85,11 +93,22 @@ func (m *Metrics) seriesFor(name string) bidderSeries {
 	}
 	s.bids = m.bids.WithLabelValues(name)
 	s.latency = m.latency.WithLabelValues(name)
+	for r := range numRefuseReasons {
+		s.refused[r] = m.refused.WithLabelValues(name, r.String())
+	}
 	return s
 }
 
 func (s *bidderSeries) observe(r *BidderResult) {
 	s.outcome[r.Outcome].Inc()
+	if r.Outcome == OutcomeError {
+		// Declared here: its address escapes, and it would cost every
+		// call an allocation.
+		var ae *answerError
+		if errors.As(r.Err, &ae) {
+			s.refused[ae.reason].Inc()
+		}
+	}
 	if r.Outcome != OutcomeNotEligible {
 		s.latency.Observe(r.Latency.Seconds())
 	}

@@ -493,6 +493,21 @@ type Demand struct {
 	// Timeout is an upper bound for one call; the request's remaining tmax
 	// may cut it shorter (openrtb only).
 	Timeout Duration `yaml:"timeout"`
+	// NetworkAllowance is taken off the tmax the DSP is sent, so that an
+	// answer given at the end of the DSP's own budget still has time to
+	// travel back; the auction itself still waits until its deadline. The
+	// DSP is never sent less than 1ms (openrtb only).
+	NetworkAllowance Duration `yaml:"network_allowance"`
+	// Gzip sends the DSP its requests gzip-compressed (Content-Encoding:
+	// gzip). Answers are taken gzip-compressed from every DSP, set or not
+	// (openrtb only).
+	Gzip bool `yaml:"gzip"`
+	// OpenRTBVersion is the OpenRTB version the DSP speaks: "2.6" (or
+	// empty, the default) is sent the request as it is; "2.5" is sent it
+	// with the 2.6 fields moved to their 2.5 places (regs.ext.gdpr,
+	// user.ext.eids, source.ext.schain...) and the 2.6-only fields left out
+	// (openrtb only).
+	OpenRTBVersion string `yaml:"openrtb_version"`
 	// MaxConns bounds open connections to the DSP; 0 takes
 	// dsp_client.max_conns (openrtb only).
 	MaxConns int `yaml:"max_conns"`

@@ -230,6 +230,40 @@ func (d *Demand) validate(key string) error {
 	default:
 		return fmt.Errorf("%s.type: %q is unknown; want %q or %q", key, d.Type, DemandOpenRTB, DemandHouse)
 	}
+	return d.validateTransport(key)
+}
+
+// OpenRTB versions a demand partner may speak (demand[].openrtb_version).
+const (
+	OpenRTB25 = "2.5"
+	OpenRTB26 = "2.6"
+)
+
+// validateTransport checks how an openrtb partner is called: the network
+// allowance, gzip and the OpenRTB version. A house partner sets none.
+func (d *Demand) validateTransport(key string) error {
+	if d.Type != DemandOpenRTB {
+		switch {
+		case d.NetworkAllowance != 0:
+			return fmt.Errorf("%s.network_allowance: only an openrtb partner is called over the network", key)
+		case d.Gzip:
+			return fmt.Errorf("%s.gzip: only an openrtb partner is sent requests", key)
+		case d.OpenRTBVersion != "":
+			return fmt.Errorf("%s.openrtb_version: only an openrtb partner is sent requests", key)
+		}
+		return nil
+	}
+	if d.NetworkAllowance < 0 || d.NetworkAllowance > Duration(time.Second) {
+		return fmt.Errorf("%s.network_allowance: %s is outside 0..1s", key, d.NetworkAllowance)
+	}
+	if d.Timeout > 0 && d.NetworkAllowance >= d.Timeout {
+		return fmt.Errorf("%s.network_allowance: %s leaves the DSP no time within its timeout %s", key, d.NetworkAllowance, d.Timeout)
+	}
+	switch d.OpenRTBVersion {
+	case "", OpenRTB25, OpenRTB26:
+	default:
+		return fmt.Errorf("%s.openrtb_version: %q is not %q or %q", key, d.OpenRTBVersion, OpenRTB25, OpenRTB26)
+	}
 	return nil
 }
 

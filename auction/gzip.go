@@ -1,16 +1,15 @@
 package auction
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
-	"io"
 	"strconv"
 	"sync"
 
 	"github.com/klauspost/compress/flate"
-	"github.com/klauspost/compress/gzip"
+
+	"github.com/adx-exchange/adx/internal/inflate"
 )
 
 // Gzip requests. A request goes to several DSPs encoded once, each with its
@@ -132,89 +131,19 @@ func (e *answerError) Unwrap() error { return e.err }
 // errInflatedTooLarge is an answer whose inflated size passes the bound.
 var errInflatedTooLarge = errors.New("the gzip answer inflates past " + strconv.Itoa(maxDSPResponseBytes) + " bytes")
 
-// The content codings a DSP may answer in, compared case-insensitively
-// (RFC 9110 §8.4.1).
-var (
-	codingIdentity = []byte("identity")
-	codingGzip     = []byte("gzip")
-	codingXGzip    = []byte("x-gzip")
-)
-
-// inflater is a pooled gzip reader and the buffer it inflates into.
-type inflater struct {
-	zr  *gzip.Reader
-	src bytes.Reader
-	buf []byte
-}
-
-var inflaters sync.Pool
-
 // answerBody returns raw, a DSP answer's body in the content coding enc,
-// inflated when gzip, to at most limit bytes, and the inflater to give back
-// (release) once the bytes are no longer read; nil when raw is returned as
-// it is. A gzip bomb is refused as soon as it passes limit: it never costs
-// more than limit bytes.
-func answerBody(enc, raw []byte, limit int) ([]byte, *inflater, error) {
+// inflated when gzip, to at most limit bytes, and the buffer to release
+// once the bytes are no longer read (nil when raw is returned as it is). A
+// gzip bomb is refused as soon as it passes limit.
+func answerBody(enc, raw []byte, limit int) ([]byte, *inflate.Buffer, error) {
+	body, z, err := inflate.Body(enc, raw, limit)
 	switch {
-	case len(enc) == 0 || bytes.EqualFold(enc, codingIdentity):
-		return raw, nil, nil
-	case bytes.EqualFold(enc, codingGzip) || bytes.EqualFold(enc, codingXGzip):
-	default:
+	case err == nil:
+		return body, z, nil
+	case errors.Is(err, inflate.ErrTooLarge):
+		return nil, nil, &answerError{refuseTooLarge, errInflatedTooLarge}
+	case errors.Is(err, inflate.ErrUnsupported):
 		return nil, nil, &answerError{refuseBadEncoding, errors.New("unsupported Content-Encoding " + strconv.Quote(string(enc)))}
 	}
-	z, _ := inflaters.Get().(*inflater)
-	if z == nil {
-		z = &inflater{}
-	}
-	z.src.Reset(raw)
-	var err error
-	if z.zr == nil {
-		z.zr, err = gzip.NewReader(&z.src)
-	} else {
-		err = z.zr.Reset(&z.src)
-	}
-	if err != nil {
-		z.release()
-		return nil, nil, &answerError{refuseBadGzip, err}
-	}
-	z.zr.Multistream(false)
-	z.buf = z.buf[:0]
-	for {
-		if len(z.buf) == cap(z.buf) {
-			// Double, but never past the limit: append's growth by a
-			// quarter would allocate five times the final size.
-			n := max(2*cap(z.buf), 4<<10)
-			if n >= limit {
-				n = limit + 1
-			}
-			b := make([]byte, len(z.buf), n)
-			z.buf = b[:copy(b, z.buf)]
-		}
-		// Never inflate more than one byte past the limit.
-		n, rerr := z.zr.Read(z.buf[len(z.buf):min(cap(z.buf), limit+1)])
-		z.buf = z.buf[:len(z.buf)+n]
-		if len(z.buf) > limit {
-			z.release()
-			return nil, nil, &answerError{refuseTooLarge, errInflatedTooLarge}
-		}
-		if rerr == io.EOF {
-			return z.buf, z, nil
-		}
-		if rerr != nil {
-			z.release()
-			return nil, nil, &answerError{refuseBadGzip, rerr}
-		}
-	}
-}
-
-// release gives z back to the pool, unless its buffer grew past what is
-// worth keeping; nil is a no-op.
-func (z *inflater) release() {
-	if z == nil {
-		return
-	}
-	z.src.Reset(nil)
-	if cap(z.buf) <= maxPooledBody {
-		inflaters.Put(z)
-	}
+	return nil, nil, &answerError{refuseBadGzip, err}
 }

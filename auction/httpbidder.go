@@ -214,7 +214,7 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 	if err != nil {
 		return dspAnswer{}, wait, err
 	}
-	defer z.release()
+	defer z.Release()
 	// An answer read or decoded after the deadline is thrown away by the
 	// auction anyway: stop working on it. Decoding a large answer takes
 	// milliseconds.

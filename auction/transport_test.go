@@ -179,7 +179,7 @@ func TestGzipBombIsBounded(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "too_large") {
 		t.Fatalf("a 16 MiB bomb: error %v, want too_large", err)
 	}
-	z.release()
+	z.Release()
 	if grew := after.total - before.total; grew > 3*maxDSPResponseBytes {
 		t.Errorf("inflating the bomb allocated %d bytes, want at most 3 times the %d bound (the buffer doubles up to it)", grew, maxDSPResponseBytes)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/adx-exchange/adx/enrich"
 	"github.com/adx-exchange/adx/events"
 	"github.com/adx-exchange/adx/internal/admission"
+	"github.com/adx-exchange/adx/internal/inflate"
 	"github.com/adx-exchange/adx/openrtb"
 )
 
@@ -34,9 +35,10 @@ type exchange struct {
 	account *supplyAccount
 	// admitted: the request holds an admission slot, given back at the end.
 	admitted bool
-	// body is the request body, inflated; releaseBody gives its buffer back.
-	body        []byte
-	releaseBody func()
+	// body is the request body, inflated into inflated (nil when it came
+	// uncompressed), which finish gives back.
+	body     []byte
+	inflated *inflate.Buffer
 	// charged is the in-flight memory charged for the request.
 	charged int64
 	// req is the decoded request. Bidder goroutines may read it after the
@@ -109,12 +111,12 @@ func (p *Public) admit(x *exchange) outcome {
 // in-flight memory bound: before decoding, so that a burst of large
 // requests is refused before it allocates.
 func (p *Public) read(x *exchange) outcome {
-	body, release, err := requestBody(x.ctx, p.cfg.HTTP.MaxBodyBytes)
-	x.releaseBody = release
+	body, inflated, err := inflate.Body(x.ctx.Request.Header.ContentEncoding(), x.ctx.Request.Body(), p.cfg.HTTP.MaxBodyBytes)
+	x.inflated = inflated
 	switch {
-	case errors.Is(err, errBodyTooLarge):
+	case errors.Is(err, inflate.ErrTooLarge):
 		return end(tooLarge, "request body exceeds "+strconv.Itoa(p.cfg.HTTP.MaxBodyBytes)+" bytes after inflation")
-	case errors.Is(err, errBadEncoding):
+	case errors.Is(err, inflate.ErrUnsupported):
 		return end(unsupportedEncoding, "Content-Encoding "+strconv.Quote(string(x.ctx.Request.Header.ContentEncoding()))+" is not supported; use gzip or none")
 	case err != nil:
 		return end(invalidRequest, err.Error())
@@ -278,9 +280,7 @@ func (p *Public) finish(x *exchange) {
 	if x.charged != 0 {
 		p.metrics.inflightBytes.Add(-x.charged)
 	}
-	if x.releaseBody != nil {
-		x.releaseBody()
-	}
+	x.inflated.Release()
 	if x.admitted {
 		p.admission.Release()
 	}

@@ -159,14 +159,23 @@ func testSIGTERMUnderLoad(t *testing.T) {
 	code := a.waitExit(10 * time.Second)
 
 	drainEnd := sigAt.Add(sz.drainDelay)
-	before, during, after := newTally(), newTally(), newTally()
+	// A connection dialed just before the drain delay ends may reach adx's
+	// accept queue just after: the client's clock and the kernel's final
+	// ACK are apart by up to the machine's scheduling lag. Those dialed
+	// within that lag of the end (at least 5ms) are tallied apart, not
+	// judged.
+	edge := max(5*time.Millisecond, percentile(lag, 0.99))
+	before, during, atEnd, after := newTally(), newTally(), newTally(), newTally()
 	var bad []sent
 	for _, s := range results {
 		switch {
 		case s.at.Before(sigAt):
 			before.add(s.o)
-		case s.at.Before(drainEnd):
+		case s.at.Before(drainEnd.Add(-edge)):
 			during.add(s.o)
+		case s.at.Before(drainEnd):
+			atEnd.add(s.o)
+			continue
 		default:
 			after.add(s.o)
 			continue
@@ -182,7 +191,7 @@ func testSIGTERMUnderLoad(t *testing.T) {
 		}
 	}
 	figure(t, "sigterm", "rate", strconv.FormatFloat(rate, 'f', 0, 64)+"/s", "drain_delay", sz.drainDelay,
-		"before_sigterm", before, "during_drain", during, "after_drain", after, "dropped", dropped,
+		"before_sigterm", before, "during_drain", during, "drain_end_edge", atEnd, "edge", ms(edge), "after_drain", after, "dropped", dropped,
 		"resets_before_drain_end", resets, "bad_before_drain_end", len(bad), "exit", code,
 		"send_lag_p99", ms(percentile(lag, 0.99)))
 	if code != 0 {
@@ -190,7 +199,7 @@ func testSIGTERMUnderLoad(t *testing.T) {
 	}
 	if len(bad) > 0 {
 		first := bad[0]
-		t.Errorf("%d requests sent before the drain delay ended were not answered 200/204 (%d resets); first, %v after SIGTERM: %s %s",
+		t.Errorf("%d requests sent before the drain delay ended (less the edge) were not answered 200/204 (%d resets); first, %v after SIGTERM: %s %s",
 			len(bad), resets, first.at.Sub(sigAt).Round(time.Millisecond), first.o.key(), first.o.err)
 	}
 	if dropped > 0 {

@@ -397,7 +397,6 @@ func (p *Public) handleNotice(ctx *fasthttp.RequestCtx, kind byte) {
 	p.metrics.count(endpointNotice, fasthttp.StatusNoContent)
 }
 
-
 // eventID is a notice event's idempotency key, also sent to the DSP with
 // its notice: the kind, the SSP, the auction and the imp, which has one
 // winning bid.

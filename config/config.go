@@ -60,6 +60,8 @@ type Config struct {
 	// Sellers is the contact part of /sellers.json; the sellers are the
 	// supply partners with a seller_id.
 	Sellers Sellers `yaml:"sellers"`
+	// Reload says how adx notices a changed config file.
+	Reload Reload `yaml:"reload"`
 
 	// Source names where the config came from ("embedded default" or a path).
 	Source string `yaml:"-"`
@@ -199,6 +201,17 @@ var GeoOverrideFields = []string{"geo", "connectiontype", "carrier", "mccmnc"}
 
 // AnonymousIPFlags are the values geo.block may name.
 var AnonymousIPFlags = []string{"hosting_provider", "public_proxy", "tor_exit_node", "vpn", "residential_proxy", "anonymous"}
+
+// Reload says how adx notices a changed config file (-config FILE); the
+// embedded default never changes. SIGHUP reloads the file as well.
+type Reload struct {
+	// Watch watches the file's directory for changes (fsnotify), which
+	// also sees a Kubernetes ConfigMap update.
+	Watch bool `yaml:"watch"`
+	// Interval is how often the file is polled beside the watch, for
+	// changes the watch misses; 0 turns polling off.
+	Interval Duration `yaml:"interval"`
+}
 
 // Shutdown shapes the graceful drain on SIGTERM.
 type Shutdown struct {
@@ -863,6 +876,7 @@ func Defaults() *Config {
 			Kafka:         Kafka{Topic: "adx-events", ClientID: "adx"},
 		},
 		Sellers: Sellers{Version: "1.0"},
+		Reload:  Reload{Watch: true, Interval: Duration(30e9)},
 		Auction: Auction{
 			DefaultTmax:  Duration(200e6),
 			MaxTmax:      Duration(1e9),

@@ -45,6 +45,8 @@ var Settings = []Setting{
 	integer("auction.maxImps", "most imps in a request; more get 400 (`count`)", func(c *Config) *int { return &c.Auction.MaxImps }),
 	integer("auction.maxBidsPerResponse", "most bids taken from one demand partner's answer; the rest are dropped (`count`)", func(c *Config) *int { return &c.Auction.MaxBidsPerResponse }),
 	float("auction.maxBidPrice", "highest bid CPM in the exchange currency; dearer bids are dropped (`price`)", func(c *Config) *float64 { return &c.Auction.MaxBidPrice }),
+	boolean("reload.watch", "watch the -config file for changes and apply them live", func(c *Config) *bool { return &c.Reload.Watch }),
+	dur("reload.interval", "also poll the -config file for changes this often (`duration`); 0 = off", func(c *Config) *Duration { return &c.Reload.Interval }),
 	dur("shutdown.drainDelay", "on SIGTERM, time to keep serving after /readyz turns 503 (`duration`)", func(c *Config) *Duration { return &c.Shutdown.DrainDelay }),
 	dur("shutdown.timeout", "on SIGTERM, longest wait for in-flight auctions once accepting stops (`duration`)", func(c *Config) *Duration { return &c.Shutdown.Timeout }),
 	str("currency.file", "exchange rates `file`, JSON or the ECB's eurofxref-daily.xml; empty: the exchange currency alone", func(c *Config) *string { return &c.Currency.File }),

@@ -59,6 +59,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("http.inflight_memory_ratio: %v is outside 0..1 (0 turns the in-flight memory bound off)", h.InflightMemoryRatio)
 	case h.Backlog < 0 || h.Backlog > 1<<20:
 		return fmt.Errorf("http.backlog: %d is outside 0..1048576 (0 means net.core.somaxconn)", h.Backlog)
+	case c.Reload.Interval < 0:
+		return fmt.Errorf("reload.interval: must not be negative (0 turns polling off), got %s", c.Reload.Interval)
 	case c.Shutdown.DrainDelay < 0:
 		return fmt.Errorf("shutdown.drain_delay: must not be negative, got %s", c.Shutdown.DrainDelay)
 	case c.Shutdown.Timeout <= 0:

@@ -25,6 +25,8 @@ import (
 type exchange struct {
 	ctx     *fasthttp.RequestCtx
 	arrival time.Time
+	// g is the config in service when the request arrived, used to the end.
+	g *generation
 	// ssp is the supply partner's index in the partner metrics (0 without
 	// a supply list).
 	ssp int
@@ -54,7 +56,7 @@ type exchange struct {
 // pathSSP is the supply partner's name from the path, nil when the path
 // names none.
 func (p *Public) handleAuction(ctx *fasthttp.RequestCtx, pathSSP []byte) {
-	x := &exchange{ctx: ctx, arrival: ctx.Time(), pathSSP: pathSSP}
+	x := &exchange{ctx: ctx, arrival: ctx.Time(), pathSSP: pathSSP, g: p.gen.Load()}
 	defer p.finish(x)
 	o := p.admit(x)
 	if o.goesOn() {
@@ -123,7 +125,7 @@ func (p *Public) read(x *exchange) outcome {
 	}
 	x.body = body
 	if budget := p.inflightBudget(); budget > 0 {
-		cost := int64(len(body))*p.costPerByte + costPerRequest
+		cost := int64(len(body))*x.g.costPerByte + costPerRequest
 		if n := p.metrics.inflightBytes.Add(cost); n > budget && n != cost {
 			p.metrics.inflightBytes.Add(-cost)
 			return outcome{end: shed, cause: shedInflightMemory, msg: "overloaded: running auctions hold the memory this instance allows"}
@@ -139,7 +141,7 @@ func (p *Public) decode(x *exchange) outcome {
 	if err := openrtb.DecodeRequest(x.body, &x.req); err != nil {
 		return end(invalidRequest, err.Error())
 	}
-	if err := p.auction.ValidateRequest(&x.req); err != nil {
+	if err := x.g.auction.ValidateRequest(&x.req); err != nil {
 		return end(invalidRequest, err.Error())
 	}
 	if p.capture != nil && p.capture.Sample() {
@@ -158,7 +160,7 @@ func (p *Public) enrich(x *exchange) outcome {
 		p.metrics.deviceMatch(e.Device)
 	}
 	if e.Invalid != "" {
-		if p.sampled() {
+		if x.g.sampled() {
 			p.log.LogAttrs(context.Background(), slog.LevelInfo, "auction", slog.String("id", x.req.ID), slog.String("blocked", e.Invalid))
 		}
 		return outcome{end: invalidTraffic, reason: e.Invalid}
@@ -177,17 +179,18 @@ func (p *Public) policy(x *exchange) outcome {
 	if o := p.applySupply(x); !o.goesOn() {
 		return o
 	}
-	tmax := x.capBudget(auction.Budget(x.req.TMax, p.cfg.Auction.DefaultTmax.D(), p.cfg.Auction.MaxTmax.D()))
-	x.deadline = x.arrival.Add(tmax - p.cfg.Auction.SafetyMargin.D())
+	a := &x.g.cfg.Auction
+	tmax := x.capBudget(auction.Budget(x.req.TMax, a.DefaultTmax.D(), a.MaxTmax.D()))
+	x.deadline = x.arrival.Add(tmax - a.SafetyMargin.D())
 	return outcome{}
 }
 
 // runAuction runs the auction among the demand partners.
 func (p *Public) runAuction(x *exchange) outcome {
-	x.result = p.auction.Run(&x.req, x.deadline)
+	x.result = x.g.auction.Run(&x.req, x.deadline)
 	p.metrics.auctionSeconds.Observe(time.Since(x.arrival).Seconds())
-	p.partners.observe(x.ssp, x.result)
-	if p.sampled() {
+	x.g.partners.observe(x.ssp, x.result)
+	if x.g.sampled() {
 		p.logAuction(x)
 	}
 	if !x.result.Response(&x.req, &x.resp) {
@@ -203,7 +206,7 @@ func (p *Public) runAuction(x *exchange) outcome {
 // the bids that lost adx's auction get their loss notices.
 func (p *Public) notices(x *exchange) {
 	if p.trail.Signer == nil {
-		p.notice.Response(&x.req, x.result, &x.resp)
+		x.g.notice.Response(&x.req, x.result, &x.resp)
 		return
 	}
 	p.exchangeNotices(x)
@@ -214,7 +217,7 @@ func (p *Public) notices(x *exchange) {
 
 // events records a sample of the auctions, each with every bid's fate.
 func (p *Public) events(x *exchange) {
-	if p.stream == nil || p.sampleEvents == 0 || rand.Uint64() >= p.sampleEvents {
+	if p.stream == nil || x.g.sampleEvents == 0 || rand.Uint64() >= x.g.sampleEvents {
 		return
 	}
 	ev := auctionEvents.Get().(*events.Event)
@@ -251,7 +254,7 @@ func (p *Public) respond(x *exchange, o outcome) {
 		p.metrics.blockedIVT(o.reason).Inc()
 	case rateLimited:
 		p.metrics.shed[shedSSPRate].Inc()
-		p.partners.rateLimited[x.ssp].Inc()
+		x.g.partners.rateLimited[x.ssp].Inc()
 	case shed:
 		p.metrics.shed[o.cause].Inc()
 		if p.cfg.HTTP.ShedStatus != fasthttp.StatusNoContent {
@@ -292,17 +295,12 @@ var responseBufs = sync.Pool{New: func() any { return new([]byte) }}
 // maxPooledResponse bounds the response buffers kept for reuse.
 const maxPooledResponse = 64 << 10
 
-// sampled reports whether this request's line is logged (log.sample_rate).
-func (p *Public) sampled() bool {
-	return p.cfg.Log.SampleRate > 0 && rand.Float64() < p.cfg.Log.SampleRate
-}
-
 // logAuction writes one sampled request's line.
 func (p *Public) logAuction(x *exchange) {
 	req, res, arrival, deadline := &x.req, x.result, x.arrival, x.deadline
 	ssp := anySSP
-	if p.supply != nil {
-		ssp = p.sspNames[x.ssp]
+	if x.g.supply != nil {
+		ssp = x.g.sspNames[x.ssp]
 	}
 	attrs := make([]slog.Attr, 0, 7+len(res.Bidders))
 	attrs = append(attrs,

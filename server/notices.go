@@ -103,31 +103,46 @@ type noticeMetrics struct {
 	billedGross, billedNet [][]prometheus.Counter
 }
 
-func newNoticeMetrics(reg prometheus.Registerer, ssps, dsps []string) *noticeMetrics {
-	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "adx_notices_total",
-		Help: "Win, billing and loss notices fired at adx by the SSPs, by kind and outcome; only accepted ones are recorded and passed on to the DSP.",
-	}, []string{"kind", "outcome"})
-	partner := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "adx_partner_notices_total",
-		Help: "Accepted win, billing and loss notices, by supply and demand partner.",
-	}, []string{"ssp", "dsp", "kind"})
-	billed := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "adx_partner_billed_micros_total",
-		Help: "Sum of billed prices (CPMs) in micros of the exchange currency, by supply and demand partner: side gross is what the DSPs are billed, net what the SSPs reported. Divide by 1e9 for the spend in currency units.",
-	}, []string{"ssp", "dsp", "side"})
-	if reg != nil {
-		reg.MustRegister(outcomes, partner, billed)
+// noticeVecs are the notice metrics' vectors, registered once; each config
+// in service takes its counters from them (noticeVecs.forPartners), as
+// partnerVecs does.
+type noticeVecs struct {
+	outcomes, partner, billed *prometheus.CounterVec
+}
+
+func newNoticeVecs(reg prometheus.Registerer) *noticeVecs {
+	v := &noticeVecs{
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_notices_total",
+			Help: "Win, billing and loss notices fired at adx by the SSPs, by kind and outcome; only accepted ones are recorded and passed on to the DSP.",
+		}, []string{"kind", "outcome"}),
+		partner: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_partner_notices_total",
+			Help: "Accepted win, billing and loss notices, by supply and demand partner.",
+		}, []string{"ssp", "dsp", "kind"}),
+		billed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_partner_billed_micros_total",
+			Help: "Sum of billed prices (CPMs) in micros of the exchange currency, by supply and demand partner: side gross is what the DSPs are billed, net what the SSPs reported. Divide by 1e9 for the spend in currency units.",
+		}, []string{"ssp", "dsp", "side"}),
 	}
+	if reg != nil {
+		reg.MustRegister(v.outcomes, v.partner, v.billed)
+	}
+	return v
+}
+
+// forPartners returns the counters of supply partners ssps and demand
+// partners dsps, indexed as they are.
+func (v *noticeVecs) forPartners(ssps, dsps []string) *noticeMetrics {
 	m := &noticeMetrics{}
 	for k, kind := range noticeKinds {
 		for o := range numNoticeOutcomes {
-			m.outcomes[k][o] = outcomes.WithLabelValues(kindName(kind), noticeOutcomeNames[o])
+			m.outcomes[k][o] = v.outcomes.WithLabelValues(kindName(kind), noticeOutcomeNames[o])
 		}
 		m.byPartner[k] = make([][]prometheus.Counter, len(ssps))
 		for s, ssp := range ssps {
 			for _, dsp := range dsps {
-				m.byPartner[k][s] = append(m.byPartner[k][s], partner.WithLabelValues(ssp, dsp, kindName(kind)))
+				m.byPartner[k][s] = append(m.byPartner[k][s], v.partner.WithLabelValues(ssp, dsp, kindName(kind)))
 			}
 		}
 	}
@@ -135,8 +150,8 @@ func newNoticeMetrics(reg prometheus.Registerer, ssps, dsps []string) *noticeMet
 	m.billedNet = make([][]prometheus.Counter, len(ssps))
 	for s, ssp := range ssps {
 		for _, dsp := range dsps {
-			m.billedGross[s] = append(m.billedGross[s], billed.WithLabelValues(ssp, dsp, "gross"))
-			m.billedNet[s] = append(m.billedNet[s], billed.WithLabelValues(ssp, dsp, "net"))
+			m.billedGross[s] = append(m.billedGross[s], v.billed.WithLabelValues(ssp, dsp, "gross"))
+			m.billedNet[s] = append(m.billedNet[s], v.billed.WithLabelValues(ssp, dsp, "net"))
 		}
 	}
 	return m
@@ -164,11 +179,11 @@ func (p *Public) exchangeNotices(x *exchange) {
 			bid.NURL, bid.BURL, bid.LURL = "", "", ""
 		}
 	}
-	p.notice.Response(&x.req, x.result, resp)
+	x.g.notice.Response(&x.req, x.result, resp)
 	now := time.Now()
 	ssp := ""
-	if p.supply != nil {
-		ssp = p.sspNames[x.ssp]
+	if x.g.supply != nil {
+		ssp = x.g.sspNames[x.ssp]
 	}
 	buf := noticeBufs.Get().(*[]byte)
 	hint := 0
@@ -181,7 +196,7 @@ func (p *Public) exchangeNotices(x *exchange) {
 				continue // BUG: a response bid is a winner's copy
 			}
 			c := notice.Claims{AuctionID: x.req.ID, ImpID: bid.ImpID, BidID: bid.ID, SSP: ssp,
-				DSP: p.dspNames[w.BidderIndex()], Seat: sb.Seat, Currency: x.result.Currency,
+				DSP: x.g.dspNames[w.BidderIndex()], Seat: sb.Seat, Currency: x.result.Currency,
 				BidPrice: int64(w.BidPrice), Charge: int64(w.Charge), Clear: int64(w.Clear), Price: int64(w.Price)}
 			if w.Deal != nil {
 				c.DealID = w.Deal.ID
@@ -260,11 +275,11 @@ func (p *Public) fireLosses(x *exchange) {
 // fireLoss queues the loss notice lurl of bidder i's bid.
 func (p *Public) fireLoss(x *exchange, i int, br *auction.BidderResult, impID, bidID, lurl string, loss int, minToWin int64) {
 	c := notice.Claims{Kind: notice.KindLoss, AuctionID: x.req.ID, ImpID: impID, BidID: bidID, DSP: br.Name, Seat: br.Seat, URL: lurl}
-	if p.supply != nil {
-		c.SSP = p.sspNames[x.ssp]
+	if x.g.supply != nil {
+		c.SSP = x.g.sspNames[x.ssp]
 	}
-	u := p.notice.Notice(nil, &c, i, 0, loss, minToWin)
-	p.trail.Sender.Send(notice.Outgoing{Kind: notice.KindLoss, Partner: i, URL: string(u), Key: "l:" + c.SSP + ":" + x.req.ID + ":" + impID + ":" + br.Name + ":" + bidID})
+	u := x.g.notice.Notice(nil, &c, i, 0, loss, minToWin)
+	p.trail.Sender.Send(notice.Outgoing{Kind: notice.KindLoss, Partner: x.g.senderIndex[i], URL: string(u), Key: "l:" + c.SSP + ":" + x.req.ID + ":" + impID + ":" + br.Name + ":" + bidID})
 }
 
 // handleNotice acts on a notice the SSP fires at /win, /bill or /loss:
@@ -273,9 +288,10 @@ func (p *Public) fireLoss(x *exchange, i int, br *auction.BidderResult, impID, b
 // the event and queues the DSP's own notice. Refused notices never reach a
 // DSP.
 func (p *Public) handleNotice(ctx *fasthttp.RequestCtx, kind byte) {
+	g := p.gen.Load()
 	row := kindRow(kind)
 	refuse := func(o, status int, msg string) {
-		p.noticeMetrics.outcomes[row][o].Inc()
+		g.noticeMetrics.outcomes[row][o].Inc()
 		if status == fasthttp.StatusServiceUnavailable {
 			ctx.Response.Header.Set("Retry-After", "1")
 		}
@@ -354,10 +370,10 @@ func (p *Public) handleNotice(ctx *fasthttp.RequestCtx, kind byte) {
 			return
 		}
 	}
-	dsp, known := p.dspIndex[c.DSP]
+	dsp, known := g.dspIndex[c.DSP]
 	if c.URL != "" && known && p.trail.Sender != nil {
-		u := p.notice.Notice(nil, &c, dsp, int64(ev.DSPPrice), loss, minToWin)
-		if !p.trail.Sender.Send(notice.Outgoing{Kind: kind, Partner: dsp, URL: string(u), Key: ev.ID}) && kind == notice.KindBill {
+		u := g.notice.Notice(nil, &c, dsp, int64(ev.DSPPrice), loss, minToWin)
+		if !p.trail.Sender.Send(notice.Outgoing{Kind: kind, Partner: g.senderIndex[dsp], URL: string(u), Key: ev.ID}) && kind == notice.KindBill {
 			// Billing is money: the SSP fires it again rather than the DSP
 			// never hearing of it.
 			p.trail.Replay.Release(token)
@@ -365,29 +381,20 @@ func (p *Public) handleNotice(ctx *fasthttp.RequestCtx, kind byte) {
 			return
 		}
 	}
-	p.noticeMetrics.outcomes[row][noticeAccepted].Inc()
-	if s, ok := p.sspIndexOf(c.SSP); ok && known {
-		p.noticeMetrics.byPartner[row][s][dsp].Inc()
+	g.noticeMetrics.outcomes[row][noticeAccepted].Inc()
+	if s, ok := g.sspIndexOf(c.SSP); ok && known {
+		g.noticeMetrics.byPartner[row][s][dsp].Inc()
 		if kind == notice.KindBill {
-			p.noticeMetrics.billedGross[s][dsp].Add(float64(ev.DSPPrice))
+			g.noticeMetrics.billedGross[s][dsp].Add(float64(ev.DSPPrice))
 			net := c.Clear
 			if reported && c.Price > 0 {
 				net = min(mulDiv(sspPrice, c.Clear, c.Price), c.Clear)
 			}
-			p.noticeMetrics.billedNet[s][dsp].Add(float64(net))
+			g.noticeMetrics.billedNet[s][dsp].Add(float64(net))
 		}
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 	p.metrics.count(endpointNotice, fasthttp.StatusNoContent)
-}
-
-// sspIndexOf returns the supply partner's row in the partner metrics.
-func (p *Public) sspIndexOf(name string) (int, bool) {
-	if p.supply == nil {
-		return 0, name == ""
-	}
-	i, ok := p.supplyIndex[name]
-	return i, ok
 }
 
 // eventID is a notice event's idempotency key, also sent to the DSP with
@@ -420,8 +427,8 @@ func mulDiv(a, b, c int64) int64 {
 func (p *Public) auctionEvent(x *exchange, ev *events.Event) {
 	res := x.result
 	ssp := ""
-	if p.supply != nil {
-		ssp = p.sspNames[x.ssp]
+	if x.g.supply != nil {
+		ssp = x.g.sspNames[x.ssp]
 	}
 	*ev = events.Event{Type: events.Auction, ID: "a:" + ssp + ":" + x.req.ID, Time: x.arrival.UTC(),
 		AuctionID: x.req.ID, SSP: ssp, Currency: p.cfg.Auction.Currency, Test: x.req.Test == 1, Imps: len(x.req.Imp),

@@ -49,40 +49,56 @@ func dspNames(cfg *config.Config) []string {
 	return names
 }
 
-func newPartnerMetrics(reg prometheus.Registerer, ssps, dsps []string) *partnerMetrics {
-	auctions := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "adx_partner_auctions_total",
-		Help: "Auctions run, by supply partner (\"any\" without a supply list).",
-	}, []string{"ssp"})
-	bids := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "adx_partner_bids_total",
-		Help: "Bids that passed every check, by supply and demand partner.",
-	}, []string{"ssp", "dsp"})
-	wins := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "adx_partner_wins_total",
-		Help: "Winning bids, by supply and demand partner.",
-	}, []string{"ssp", "dsp"})
-	cpm := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "adx_partner_cpm_micros_total",
-		Help: "Sum of winning prices (CPMs) in micros of the exchange currency, by supply and demand partner: side gross is what the DSPs are charged, net what the SSPs are paid. Divide by 1e9 for the spend in currency units.",
-	}, []string{"ssp", "dsp", "side"})
-	limited := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "adx_partner_rate_limited_total",
-		Help: "Requests answered 204 at once because the supply partner passed its supply[].rate_limit, by supply partner.",
-	}, []string{"ssp"})
-	if reg != nil {
-		reg.MustRegister(auctions, bids, wins, cpm, limited)
+// partnerVecs are the partner metrics' vectors, registered once; each
+// config in service takes its counters from them (partnerVecs.forPartners),
+// so that a reload adds the new partners' series without registering
+// anything. Series of partners a reload removed stay, unchanged.
+type partnerVecs struct {
+	auctions, bids, wins, cpm, limited *prometheus.CounterVec
+}
+
+func newPartnerVecs(reg prometheus.Registerer) *partnerVecs {
+	v := &partnerVecs{
+		auctions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_partner_auctions_total",
+			Help: "Auctions run, by supply partner (\"any\" without a supply list).",
+		}, []string{"ssp"}),
+		bids: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_partner_bids_total",
+			Help: "Bids that passed every check, by supply and demand partner.",
+		}, []string{"ssp", "dsp"}),
+		wins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_partner_wins_total",
+			Help: "Winning bids, by supply and demand partner.",
+		}, []string{"ssp", "dsp"}),
+		cpm: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_partner_cpm_micros_total",
+			Help: "Sum of winning prices (CPMs) in micros of the exchange currency, by supply and demand partner: side gross is what the DSPs are charged, net what the SSPs are paid. Divide by 1e9 for the spend in currency units.",
+		}, []string{"ssp", "dsp", "side"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_partner_rate_limited_total",
+			Help: "Requests answered 204 at once because the supply partner passed its supply[].rate_limit, by supply partner.",
+		}, []string{"ssp"}),
 	}
+	if reg != nil {
+		reg.MustRegister(v.auctions, v.bids, v.wins, v.cpm, v.limited)
+	}
+	return v
+}
+
+// forPartners returns the counters of supply partners ssps and demand
+// partners dsps, indexed as they are.
+func (v *partnerVecs) forPartners(ssps, dsps []string) *partnerMetrics {
 	m := &partnerMetrics{}
 	for _, s := range ssps {
-		m.auctions = append(m.auctions, auctions.WithLabelValues(s))
-		m.rateLimited = append(m.rateLimited, limited.WithLabelValues(s))
+		m.auctions = append(m.auctions, v.auctions.WithLabelValues(s))
+		m.rateLimited = append(m.rateLimited, v.limited.WithLabelValues(s))
 		var b, w, g, n []prometheus.Counter
 		for _, d := range dsps {
-			b = append(b, bids.WithLabelValues(s, d))
-			w = append(w, wins.WithLabelValues(s, d))
-			g = append(g, cpm.WithLabelValues(s, d, "gross"))
-			n = append(n, cpm.WithLabelValues(s, d, "net"))
+			b = append(b, v.bids.WithLabelValues(s, d))
+			w = append(w, v.wins.WithLabelValues(s, d))
+			g = append(g, v.cpm.WithLabelValues(s, d, "gross"))
+			n = append(n, v.cpm.WithLabelValues(s, d, "net"))
 		}
 		m.bids, m.wins, m.gross, m.net = append(m.bids, b), append(m.wins, w), append(m.gross, g), append(m.net, n)
 	}

@@ -61,15 +61,15 @@ demand:
 		var c prometheus.Counter
 		switch name {
 		case "auctions":
-			c = p.partners.auctions[sspIndex(t, labels[0])]
+			c = p.gen.Load().partners.auctions[sspIndex(t, labels[0])]
 		case "wins":
-			c = p.partners.wins[sspIndex(t, labels[0])][dspIndex(t, labels[1])]
+			c = p.gen.Load().partners.wins[sspIndex(t, labels[0])][dspIndex(t, labels[1])]
 		case "bids":
-			c = p.partners.bids[sspIndex(t, labels[0])][dspIndex(t, labels[1])]
+			c = p.gen.Load().partners.bids[sspIndex(t, labels[0])][dspIndex(t, labels[1])]
 		case "gross":
-			c = p.partners.gross[sspIndex(t, labels[0])][dspIndex(t, labels[1])]
+			c = p.gen.Load().partners.gross[sspIndex(t, labels[0])][dspIndex(t, labels[1])]
 		case "net":
-			c = p.partners.net[sspIndex(t, labels[0])][dspIndex(t, labels[1])]
+			c = p.gen.Load().partners.net[sspIndex(t, labels[0])][dspIndex(t, labels[1])]
 		}
 		var m dto.Metric
 		if err := c.Write(&m); err != nil {

@@ -88,7 +88,12 @@ func buildSellers(cfg *config.Config) *sellersJSON {
 
 // handleSellers serves sellers.json to GET and HEAD, with a validator so
 // that crawlers revalidate for a 304.
-func (p *Public) handleSellers(ctx *fasthttp.RequestCtx) {
+// sellers is the file of the config in service; nil: not served.
+func (p *Public) handleSellers(ctx *fasthttp.RequestCtx, sellers *sellersJSON) {
+	if sellers == nil {
+		p.noSuchEndpoint(ctx)
+		return
+	}
 	if !ctx.IsGet() && !ctx.IsHead() {
 		ctx.Response.Header.Set("Allow", "GET, HEAD")
 		p.fail(ctx, endpointOther, fasthttp.StatusMethodNotAllowed, "method "+string(ctx.Method())+" is not allowed; use GET")
@@ -96,13 +101,13 @@ func (p *Public) handleSellers(ctx *fasthttp.RequestCtx) {
 	}
 	h := &ctx.Response.Header
 	h.Set("Cache-Control", sellersMaxAge)
-	h.Set("ETag", p.sellers.etag)
-	if string(ctx.Request.Header.Peek("If-None-Match")) == p.sellers.etag {
+	h.Set("ETag", sellers.etag)
+	if string(ctx.Request.Header.Peek("If-None-Match")) == sellers.etag {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		p.metrics.count(endpointOther, fasthttp.StatusNotModified)
 		return
 	}
 	ctx.SetContentType("application/json")
-	ctx.SetBody(p.sellers.body)
+	ctx.SetBody(sellers.body)
 	p.metrics.count(endpointOther, fasthttp.StatusOK)
 }

@@ -33,42 +33,29 @@ const AuctionPath = "/openrtb2/auction"
 // Public is the public OpenRTB server. Build it with NewPublic, run it with
 // Serve, stop it with Shutdown.
 type Public struct {
-	cfg     *config.Config
-	auction *auction.Auction
+	// cfg is the config at start, for the settings that need a restart
+	// (http.*, notices, events); what reloads is in gen.
+	cfg *config.Config
+	// gen is the config in service and what the request path derives from
+	// it; Reload swaps it.
+	gen atomic.Pointer[generation]
 	// enricher is the enrich stage: geo and device data, invalid traffic.
-	enricher enrich.Enricher
-	// notice expands the macros of the winning bids.
-	notice    *notice.Expander
+	enricher  enrich.Enricher
 	capture   *capture.Writer // nil: no capture
 	memory    *memguard.Guard // nil: no memory shedding
 	admission *admission.Limiter
-	// costPerByte is what one body byte costs an auction in memory:
-	// decoding plus a copy and an answer per remote DSP.
-	costPerByte int64
-	log         *slog.Logger
-	metrics     *Metrics
-	// supply are the supply partners by name; nil: any caller is served.
-	supply map[string]*supplyAccount
-	// supplyIndex is each supply partner's index in partners.
-	supplyIndex map[string]int
-	partners    *partnerMetrics
-	// sspNames and dspNames are the partners' names by index (sspNames
-	// only with a supply list); dspIndex is the reverse of dspNames.
-	sspNames []string
-	dspNames []string
-	dspIndex map[string]int
+	log       *slog.Logger
+	metrics   *Metrics
+	// partnerVecs and noticeVecs (nil without exchange-owned notices) give
+	// each generation its partner counters.
+	partnerVecs *partnerVecs
+	noticeVecs  *noticeVecs
 	// notices are the exchange-owned notices; zero: the demand partners'
 	// own notice URLs go to the SSP, expanded.
-	trail         Notices
-	noticeMetrics *noticeMetrics
+	trail Notices
 	// events records sampled auctions and every notice; nil: no events.
 	stream *events.Stream
-	// sampleEvents is events.auction_sample as a threshold on a random
-	// uint64.
-	sampleEvents uint64
-	// sellers is sellers.json; nil: not served.
-	sellers *sellersJSON
-	srv     *fasthttp.Server
+	srv    *fasthttp.Server
 
 	draining atomic.Bool
 }
@@ -108,40 +95,23 @@ type Options struct {
 
 // NewPublic returns the public server for cfg, running auctions on auc.
 func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *slog.Logger, opts Options) *Public {
-	p := &Public{cfg: cfg, capture: opts.Capture, memory: opts.Memory, auction: auc, log: log, metrics: metrics,
-		enricher:    enrich.Enricher{Geo: opts.Geo, Devices: opts.Devices, FilterBots: cfg.DeviceDB.FilterBots},
-		notice:      notice.FromConfig(cfg),
-		costPerByte: costDecodePerByte + costRemotePerByte*int64(auc.RemoteBidders()), admission: opts.Admission}
+	p := &Public{cfg: cfg, capture: opts.Capture, memory: opts.Memory, log: log, metrics: metrics,
+		enricher:  enrich.Enricher{Geo: opts.Geo, Devices: opts.Devices, FilterBots: cfg.DeviceDB.FilterBots},
+		admission: opts.Admission}
 	if p.admission == nil {
 		p.admission = admission.New(admission.Options{Max: cfg.HTTP.MaxInflight})
 	}
 	metrics.admit.Store(p.admission)
-	if len(cfg.Supply) > 0 {
-		p.supply = make(map[string]*supplyAccount, len(cfg.Supply))
-		p.supplyIndex = make(map[string]int, len(cfg.Supply))
-		for i, s := range cfg.Supply {
-			p.supply[s.Name], p.supplyIndex[s.Name] = newSupplyAccount(s, i), i
-		}
-	}
-	p.sellers = buildSellers(cfg)
-	p.partners = newPartnerMetrics(metrics.reg, sspNames(cfg), dspNames(cfg))
-	p.dspNames = dspNames(cfg)
-	p.dspIndex = make(map[string]int, len(p.dspNames))
-	for i, n := range p.dspNames {
-		p.dspIndex[n] = i
-	}
-	if p.supply != nil {
-		p.sspNames = sspNames(cfg)
-	}
+	p.partnerVecs = newPartnerVecs(metrics.reg)
 	if opts.Notices.Signer != nil {
 		if opts.Notices.Replay == nil {
 			panic("BUG: server.Options.Notices has a Signer without a ReplayGuard")
 		}
 		p.trail = opts.Notices
-		p.noticeMetrics = newNoticeMetrics(metrics.reg, sspNames(cfg), p.dspNames)
+		p.noticeVecs = newNoticeVecs(metrics.reg)
 	}
 	p.stream = opts.Events
-	p.sampleEvents = sampleThreshold(cfg.Events.AuctionSample)
+	p.gen.Store(p.newGeneration(cfg, auc))
 	p.srv = &fasthttp.Server{
 		Name:                  "adx",
 		Handler:               p.handle,
@@ -193,8 +163,8 @@ func (p *Public) handle(ctx *fasthttp.RequestCtx) {
 		p.handleAuction(ctx, nil)
 	case len(path) >= len(auctionPrefix) && string(path[:len(auctionPrefix)]) == auctionPrefix:
 		p.handleAuction(ctx, path[len(auctionPrefix):])
-	case p.sellers != nil && string(path) == SellersPath:
-		p.handleSellers(ctx)
+	case string(path) == SellersPath:
+		p.handleSellers(ctx, p.gen.Load().sellers)
 	case p.trail.Signer != nil && string(path) == WinPath:
 		p.handleNotice(ctx, notice.KindWin)
 	case p.trail.Signer != nil && string(path) == BillPath:
@@ -202,8 +172,12 @@ func (p *Public) handle(ctx *fasthttp.RequestCtx) {
 	case p.trail.Signer != nil && string(path) == LossPath:
 		p.handleNotice(ctx, notice.KindLoss)
 	default:
-		p.fail(ctx, endpointOther, fasthttp.StatusNotFound, "no such endpoint "+strconv.Quote(string(ctx.Path()))+"; bid requests go to POST "+AuctionPath)
+		p.noSuchEndpoint(ctx)
 	}
+}
+
+func (p *Public) noSuchEndpoint(ctx *fasthttp.RequestCtx) {
+	p.fail(ctx, endpointOther, fasthttp.StatusNotFound, "no such endpoint "+strconv.Quote(string(ctx.Path()))+"; bid requests go to POST "+AuctionPath)
 }
 
 // inflightBudget is the memory running auctions may hold, in bytes: 0 when

@@ -60,7 +60,7 @@ func newSupplyAccount(s config.Supply, index int) *supplyAccount {
 // only its own authenticated requests spend its budget.
 func (p *Public) checkSupply(x *exchange) outcome {
 	ctx := x.ctx
-	if p.supply == nil {
+	if x.g.supply == nil {
 		return outcome{}
 	}
 	name := x.pathSSP
@@ -73,7 +73,7 @@ func (p *Public) checkSupply(x *exchange) outcome {
 	if len(name) == 0 {
 		return end(forbidden, "the supply partner is missing: post to "+auctionPrefix+"NAME")
 	}
-	a, ok := p.supply[string(name)]
+	a, ok := x.g.supply[string(name)]
 	if !ok {
 		return end(forbidden, "unknown supply partner "+strconv.Quote(string(name)))
 	}
@@ -133,10 +133,10 @@ func (p *Public) applySupply(x *exchange) outcome {
 		x.req.Test = 1
 	}
 	if a.cfg.FloorMin > 0 {
-		raiseFloors(x.req.Imp, a.cfg.FloorMin, p.cfg.Auction.Currency)
+		raiseFloors(x.req.Imp, a.cfg.FloorMin, x.g.cfg.Auction.Currency)
 	}
 	if a.cfg.SellerID != "" {
-		if err := extendSChain(&x.req, p.cfg.Exchange.Domain, a.cfg.SellerID); err != nil {
+		if err := extendSChain(&x.req, x.g.cfg.Exchange.Domain, a.cfg.SellerID); err != nil {
 			return end(invalidRequest, err.Error())
 		}
 	}

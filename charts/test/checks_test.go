@@ -526,9 +526,24 @@ func TestNoContainerRunsAsRoot(t *testing.T) {
 	}
 }
 
-// checksum/config changes with the config and only with it.
+// checksum/config, with restartOnConfigChange, changes with the config and
+// only with it; without it (the default: adx reloads its config) the pods
+// carry none, so a config change does not roll them.
 func TestChecksumFollowsConfig(t *testing.T) {
+	if got, ok := render(t, map[string]any{}).deployment(t).Spec.Template.Annotations["checksum/config"]; ok {
+		t.Errorf("checksum/config = %q by default, want none: adx reloads its config without a roll", got)
+	}
+	// By default only what adx cannot reload rolls the pods.
+	restart := func(y string) string {
+		return render(t, with(t, map[string]any{}, y)).deployment(t).Spec.Template.Annotations["checksum/config-restart"]
+	}
+	if base := restart(""); len(base) != 64 ||
+		restart("config: {demand: [{name: house2, type: house}], auction: {default_tmax: 150ms}}") != base ||
+		restart("config: {http: {max_inflight: 7}}") == base || restart("config: {auction: {currency: EUR}}") == base {
+		t.Errorf("checksum/config-restart must change with the settings that need a restart, and only with them")
+	}
 	sum := func(vals map[string]any) string {
+		vals = with(t, vals, "restartOnConfigChange: true")
 		return render(t, vals).deployment(t).Spec.Template.Annotations["checksum/config"]
 	}
 	base := sum(map[string]any{})

@@ -231,11 +231,11 @@ func TestNoticesKeysWarning(t *testing.T) {
 	}
 }
 
-// TestNoticeKeyRotationRollsPods: a new key id changes the config, so the
-// pods roll and mount the Secret's new key.
+// TestNoticeKeyRotationRollsPods: a new key id changes the config, which
+// adx cannot reload, so the pods roll and mount the Secret's new key.
 func TestNoticeKeyRotationRollsPods(t *testing.T) {
 	sum := func(y string) string {
-		return render(t, with(t, map[string]any{}, y)).deployment(t).Spec.Template.Annotations["checksum/config"]
+		return render(t, with(t, map[string]any{}, y)).deployment(t).Spec.Template.Annotations["checksum/config-restart"]
 	}
 	if sum("notices: {keysSecret: k, keyIds: [a]}") == sum("notices: {keysSecret: k, keyIds: [b, a]}") {
 		t.Errorf("adding a notice key id must change checksum/config")

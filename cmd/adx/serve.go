@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -45,35 +44,41 @@ func init() {
 // loadConfig parses the shared -config flag and the override flags, and
 // returns the effective config.
 func loadConfig(fs *flag.FlagSet, args []string) (*config.Config, int, bool) {
-	return loadConfigArgs(fs, args, false)
+	cfg, _, code, ok := loadConfigSource(fs, args, false)
+	return cfg, code, ok
 }
 
 // loadConfigArgs is loadConfig for a subcommand that may take positional
 // arguments after its flags.
 func loadConfigArgs(fs *flag.FlagSet, args []string, positional bool) (*config.Config, int, bool) {
+	cfg, _, code, ok := loadConfigSource(fs, args, positional)
+	return cfg, code, ok
+}
+
+// loadConfigSource is loadConfigArgs that also returns where the config
+// came from, for reloads.
+func loadConfigSource(fs *flag.FlagSet, args []string, positional bool) (*config.Config, configSource, int, bool) {
 	path := fs.String("config", "", "YAML config `file`; without it the embedded default is used (env ADX_CONFIG)")
 	ov := config.RegisterFlags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
-		return nil, code, false
+		return nil, configSource{}, code, false
 	}
 	if fs.NArg() > 0 && !positional {
 		fmt.Fprintf(fs.Output(), "adx: unexpected arguments %q\n", fs.Args())
-		return nil, 2, false
+		return nil, configSource{}, 2, false
 	}
-	cfg, err := config.Load(config.ConfigPath(fs, *path, os.Getenv))
-	if err == nil {
-		err = ov.Apply(cfg, os.Getenv)
-	}
+	src := configSource{path: config.ConfigPath(fs, *path, os.Getenv), ov: ov}
+	cfg, err := src.load()
 	if err != nil {
 		fmt.Fprintf(fs.Output(), "adx: %v\n", err)
-		return nil, 1, false
+		return nil, configSource{}, 1, false
 	}
-	return cfg, 0, true
+	return cfg, src, 0, true
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", "", "Serve OpenRTB auctions on -http.listen and the admin endpoints on -admin.listen.\nFlags override ADX_* environment variables, which override the config file.", stderr)
-	cfg, code, ok := loadConfig(fs, args)
+	cfg, src, code, ok := loadConfigSource(fs, args, false)
 	if !ok {
 		return code
 	}
@@ -109,10 +114,19 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	// Runs once the public server has answered its last request.
 	defer tr.close(log, cfg.Shutdown.Timeout.D())
-	public := server.NewPublic(cfg, auction.FromConfig(cfg, data.rates, auction.NewMetrics(reg)), server.NewMetrics(reg), log,
+	aucMetrics := auction.NewMetrics(reg)
+	public := server.NewPublic(cfg, auction.FromConfig(cfg, data.rates, aucMetrics), server.NewMetrics(reg), log,
 		server.Options{Geo: data.geo, Devices: data.devices, Capture: st.capture, Memory: st.memory, Admission: st.admit,
 			Notices: tr.notices, Events: tr.stream})
-	admin := newAdmin(cfg, log, reg, data)
+	// The config file is watched from here on: a changed one is put in
+	// service without a restart, and a bad one leaves this one serving.
+	reloader, err := startConfigReload(src, public, data.rates, aucMetrics, log, reg)
+	if err != nil {
+		log.Error("cannot watch the config file", "err", err)
+		return 1
+	}
+	defer reloader.close()
+	admin := newAdmin(log, reg, data, reloader)
 	lns, err := listen(cfg, log, reg)
 	if err != nil {
 		log.Error("cannot listen", "err", err)
@@ -244,13 +258,13 @@ func (st *stages) stop() {
 
 // newAdmin builds the admin server: metrics, pprof, probes (ready once
 // every data file has loaded), version.
-func newAdmin(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry, data *dataFiles) *server.Admin {
+func newAdmin(log *slog.Logger, reg *prometheus.Registry, data *dataFiles, reloader *configReloader) *server.Admin {
 	build := server.ReadBuildInfo(version)
 	started := time.Now().UTC()
 	admin := server.NewAdmin(reg, func() any {
 		return map[string]any{
 			"build":    build,
-			"config":   map[string]string{"source": cfg.Source, "sha256": cfg.Hash},
+			"config":   reloader.status(),
 			"started":  started,
 			"data":     data.Files(),
 			"devicedb": data.devices.Version(),
@@ -303,18 +317,12 @@ func listen(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry) (*li
 // serveUntilSignal serves until SIGTERM or SIGINT, then drains, and
 // returns the exit code.
 func serveUntilSignal(cfg *config.Config, log *slog.Logger, public *server.Public, admin *server.Admin, lns *listeners) int {
-	names := make([]string, 0, len(cfg.Demand))
-	for _, d := range cfg.Demand {
-		if !d.Disabled {
-			names = append(names, d.Name+"("+d.Type+")")
-		}
-	}
 	// Catch signals before saying so: a SIGTERM right after "adx serving"
 	// must drain, not kill.
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	log.Info("adx serving", "public", lns.public.Addr().String(), "admin", lns.admin.Addr().String(),
-		"config", cfg.Source, "config_sha256", cfg.Hash, "demand", strings.Join(names, ","), "version", server.ReadBuildInfo(version).Version)
+		"config", cfg.Source, "config_sha256", cfg.Hash, "demand", demandNames(cfg), "version", server.ReadBuildInfo(version).Version)
 
 	publicDone := make(chan error, 1)
 	adminDone := make(chan error, 1)

@@ -232,6 +232,23 @@ keys:
 {{- end -}}
 {{- end -}}
 
+{{/* Input of checksum/config-restart: the settings of the rendered config
+that adx cannot reload live (docs/config.md, "Reloading without a
+restart"): the live ones (demand, supply, the auction but its currency,
+dsp_client, exchange, sellers, log) are left out. */}}
+{{- define "adx.configRestartChecksum" -}}
+{{- if .Values.configSecret.name -}}
+{{- include "adx.configChecksum" . -}}
+{{- else -}}
+{{- $cfg := include "adx.config" . | fromYaml -}}
+{{- range list "demand" "supply" "dsp_client" "exchange" "sellers" "log" -}}
+{{- $_ := unset $cfg . -}}
+{{- end -}}
+{{- $_ := set $cfg "auction" (dict "currency" (dig "auction" "currency" "" $cfg)) -}}
+{{- toYaml $cfg | sha256sum -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Cross-value checks the JSON schema cannot express well. */}}
 {{- define "adx.validate" -}}
 {{- if and .Values.autoscaling.hpa.enabled .Values.autoscaling.keda.enabled -}}

@@ -49,10 +49,10 @@ func (s *staticBidder) Bid(_ *openrtb2.BidRequest, _ time.Time) ([]openrtb2.Bid,
 }
 
 type goldenCase struct {
-	Description string                    `json:"description"`
-	Request     json.RawMessage           `json:"request"`
-	Limits      *goldenLimits             `json:"limits,omitempty"`
-	Rules       *goldenRules              `json:"rules,omitempty"`
+	Description string          `json:"description"`
+	Request     json.RawMessage `json:"request"`
+	Limits      *goldenLimits   `json:"limits,omitempty"`
+	Rules       *goldenRules    `json:"rules,omitempty"`
 	// Supply are the supply partner's settings the request comes under;
 	// absent, none.
 	Supply   *goldenSupply             `json:"supply,omitempty"`

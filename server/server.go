@@ -120,7 +120,7 @@ func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *
 		p.supply = make(map[string]*supplyAccount, len(cfg.Supply))
 		p.supplyIndex = make(map[string]int, len(cfg.Supply))
 		for i, s := range cfg.Supply {
-			p.supply[s.Name], p.supplyIndex[s.Name] = newSupplyAccount(s, i), i
+			p.supply[s.Name], p.supplyIndex[s.Name] = newSupplyAccount(s, i, auc), i
 		}
 	}
 	p.sellers = buildSellers(cfg)

@@ -28,8 +28,9 @@ type RunOptions struct {
 
 // Trace is a debugging request's record of its bidders' calls.
 type Trace struct {
-	// Calls[i] is bidder i's call, by index in the bidder list; zero for
-	// a bidder not called over HTTP or not answering before the deadline.
+	// Calls[i] is bidder i's call, by index in the bidder list: zero for
+	// a bidder not called over HTTP, or whose call had not ended at the
+	// deadline (a call that ended in a timeout has its request alone).
 	Calls []CallTrace
 }
 

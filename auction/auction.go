@@ -302,12 +302,25 @@ func (r *Result) DemandWait() time.Duration {
 	return w
 }
 
-// Run holds one auction for req, which must have been validated. It returns
-// by deadline, plus scheduling noise: bidders that have not answered by then
-// are counted as timeouts and their late answers are thrown away, and bids
-// still unchecked at the deadline are dropped (DropLate).
+// Run holds one auction for req, which must have been validated, under
+// the exchange's own settings: RunWith with no options.
 func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
+	return a.RunWith(req, deadline, nil)
+}
+
+// RunWith holds one auction for req, which must have been validated, under
+// a supply partner's options o (nil: none), which must come from this
+// Auction's SupplyOptions. It returns by deadline, plus scheduling noise:
+// bidders that have not answered by then are counted as timeouts and their
+// late answers are thrown away, and bids still unchecked at the deadline
+// are dropped (DropLate). A bidder o excludes is not called: it is not
+// eligible, filtered with FilterSupply. With o.Trace set, RunWith fills it
+// in.
+func (a *Auction) RunWith(req *openrtb2.BidRequest, deadline time.Time, o *RunOptions) *Result {
 	start := time.Now()
+	if o != nil && o.Trace != nil {
+		o.Trace.Calls = make([]CallTrace, len(a.bidders))
+	}
 	res := &Result{}
 	if len(a.bidders) <= inlineBidders {
 		res.Bidders = res.bidders[:len(a.bidders)]
@@ -331,12 +344,17 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 	remote := 0
 	if a.remote > 0 {
 		answers = make(chan answer, a.remote)
-		remote = a.fanOut(req, deadline, answers, res)
+		remote = a.fanOut(req, deadline, answers, res, o)
 	}
 	for i, b := range a.bidders {
-		if _, ok := b.(inProcess); ok {
-			res.Bidders[i] = a.callBidder(b, req, nil, deadline)
+		if _, ok := b.(inProcess); !ok {
+			continue
 		}
+		if o.excludes(i) {
+			a.filter(res, i, FilterSupply)
+			continue
+		}
+		res.Bidders[i] = a.callBidder(b, req, nil, deadline, nil)
 	}
 	if remote > 0 {
 		timer := acquireTimer(time.Until(deadline))
@@ -345,6 +363,9 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 			select {
 			case ans := <-answers:
 				res.Bidders[ans.i] = ans.r
+				if ans.tr != nil {
+					o.Trace.Calls[ans.i] = *ans.tr
+				}
 			case <-timer.C:
 				break collect
 			}
@@ -368,17 +389,24 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 		races = make([]impRace, len(req.Imp))
 	}
 	for i := range res.Bidders {
-		a.validateBids(req, &x, &imps, deadline, i, &res.Bidders[i], races)
+		a.validateBids(req, &x, &imps, deadline, i, &res.Bidders[i], races, o)
 		a.series[i].observe(&res.Bidders[i])
 	}
-	res.Winners = a.winners(req, &x, races, res.Currency, res.winners[:0])
+	res.Winners = a.winners(req, &x, races, res.Currency, res.winners[:0], o)
 	return res
+}
+
+// filter sets bidder i's result: not called, filtered for reason.
+func (a *Auction) filter(res *Result, i int, reason FilterReason) {
+	res.Bidders[i] = BidderResult{Name: a.bidders[i].Name(), Outcome: OutcomeNotEligible, Err: filteredErrors[reason]}
+	a.series[i].filtered[reason].Inc()
 }
 
 // callBidder runs one bidder and turns its panic, if any, into an error:
 // a broken partner never takes the exchange down.
-// With body, b is an encodedBidder given the request already encoded.
-func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, body *sharedBody, deadline time.Time) (r BidderResult) {
+// With body, b is an encodedBidder given the request already encoded; tr,
+// when set, records its HTTP call.
+func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, body *sharedBody, deadline time.Time, tr *CallTrace) (r BidderResult) {
 	start := time.Now()
 	r.Name = b.Name()
 	defer func() {
@@ -396,7 +424,7 @@ func (a *Auction) callBidder(b Bidder, req *openrtb2.BidRequest, body *sharedBod
 	)
 	if body != nil {
 		var ans dspAnswer
-		ans, r.Wait, err = b.(encodedBidder).bidEncoded(req, body, deadline)
+		ans, r.Wait, err = b.(encodedBidder).bidEncoded(req, body, deadline, tr)
 		bids, r.Seat, r.Seats, r.Currency = ans.bids, ans.seat, ans.seats, ans.cur
 	} else if ab, ok := b.(answeringBidder); ok {
 		var ans dspAnswer

@@ -49,13 +49,36 @@ func (s *staticBidder) Bid(_ *openrtb2.BidRequest, _ time.Time) ([]openrtb2.Bid,
 }
 
 type goldenCase struct {
-	Description string                    `json:"description"`
-	Request     json.RawMessage           `json:"request"`
-	Limits      *goldenLimits             `json:"limits,omitempty"`
-	Rules       *goldenRules              `json:"rules,omitempty"`
-	Bidders     []goldenBidder            `json:"bidders"`
-	Response    *openrtb2.BidResponse     `json:"response"`
-	Dropped     map[string]map[string]int `json:"dropped"`
+	Description string          `json:"description"`
+	Request     json.RawMessage `json:"request"`
+	Limits      *goldenLimits   `json:"limits,omitempty"`
+	Rules       *goldenRules    `json:"rules,omitempty"`
+	// Supply are the supply partner's settings the request comes under;
+	// absent, none.
+	Supply   *goldenSupply             `json:"supply,omitempty"`
+	Bidders  []goldenBidder            `json:"bidders"`
+	Response *openrtb2.BidResponse     `json:"response"`
+	Dropped  map[string]map[string]int `json:"dropped"`
+	// Filtered are the bidders not called, with the reason.
+	Filtered map[string]string `json:"filtered,omitempty"`
+}
+
+// goldenSupply are a supply partner's auction settings, as config names
+// them.
+type goldenSupply struct {
+	AuctionType int      `json:"auction_type,omitempty"`
+	TakeRate    *float64 `json:"take_rate,omitempty"`
+	Demand      []string `json:"demand,omitempty"`
+	BlockDemand []string `json:"block_demand,omitempty"`
+}
+
+// options returns the RunOptions of s on a; nil for none.
+func (s *goldenSupply) options(a *Auction) *RunOptions {
+	if s == nil {
+		return nil
+	}
+	o := a.SupplyOptions(&config.Supply{AuctionType: s.AuctionType, TakeRate: s.TakeRate, Demand: s.Demand, BlockDemand: s.BlockDemand})
+	return &o
 }
 
 // goldenLimits are the auction limits of a case, as config names them;
@@ -173,13 +196,22 @@ func TestGolden(t *testing.T) {
 			if err := openrtb.ValidateRequest(&req, openrtb.Limits{}); err != nil {
 				t.Fatalf("request: %v", err)
 			}
-			res := goldenAuction(t, &gc).Run(&req, time.Now().Add(time.Second))
+			a := goldenAuction(t, &gc)
+			res := a.RunWith(&req, time.Now().Add(time.Second), gc.Supply.options(a))
 			resp := &openrtb2.BidResponse{}
 			if !res.Response(&req, resp) {
 				resp = nil
 			}
 			dropped := map[string]map[string]int{}
+			var filtered map[string]string
 			for _, br := range res.Bidders {
+				var fe *FilteredError
+				if errors.As(br.Err, &fe) {
+					if filtered == nil {
+						filtered = map[string]string{}
+					}
+					filtered[br.Name] = fe.Reason.String()
+				}
 				for reason, n := range br.Dropped {
 					if n > 0 {
 						if dropped[br.Name] == nil {
@@ -190,7 +222,7 @@ func TestGolden(t *testing.T) {
 				}
 			}
 			if *update {
-				gc.Response, gc.Dropped = resp, dropped
+				gc.Response, gc.Dropped, gc.Filtered = resp, dropped, filtered
 				out, _ := json.MarshalIndent(gc, "", "  ")
 				if err := os.WriteFile(file, append(out, '\n'), 0o644); err != nil {
 					t.Fatal(err)
@@ -202,6 +234,9 @@ func TestGolden(t *testing.T) {
 			}
 			if got, want := mustJSON(t, dropped), mustJSON(t, gc.Dropped); got != want {
 				t.Errorf("%s\ndropped:\n got %s\nwant %s", gc.Description, got, want)
+			}
+			if got, want := mustJSON(t, filtered), mustJSON(t, gc.Filtered); got != want {
+				t.Errorf("%s\nfiltered:\n got %s\nwant %s", gc.Description, got, want)
 			}
 		})
 	}

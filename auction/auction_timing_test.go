@@ -160,7 +160,7 @@ func validateAndPick(req *openrtb2.BidRequest, results []BidderResult, deadline 
 	imps := newImpIndex(req.Imp)
 	races := make([]impRace, len(req.Imp))
 	for i := range results {
-		a.validateBids(req, &fx{}, &imps, deadline, i, &results[i], races)
+		a.validateBids(req, &fx{}, &imps, deadline, i, &results[i], races, nil)
 	}
-	return a.winners(req, &fx{}, races, "USD", nil)
+	return a.winners(req, &fx{}, races, "USD", nil, nil)
 }

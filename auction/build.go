@@ -44,7 +44,7 @@ func RulesFromConfig(cfg *config.Config, rates *currency.Source) Rules {
 			t.Multiplier = currency.PPMFromFloat(d.BidMultiplier)
 		}
 		if d.TakeRate != nil {
-			t.TakeRate = currency.PPMFromFloat(*d.TakeRate)
+			t.TakeRate, t.OwnTakeRate = currency.PPMFromFloat(*d.TakeRate), true
 		}
 		r.Terms = append(r.Terms, t)
 	}

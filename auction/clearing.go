@@ -62,6 +62,9 @@ type Terms struct {
 	// TakeRate is the exchange's margin on the partner's bids, in [0, 1)
 	// (auction.take_rate, demand[].take_rate).
 	TakeRate currency.PPM
+	// OwnTakeRate says TakeRate is the partner's own (demand[].take_rate):
+	// a supply partner's take rate does not replace it.
+	OwnTakeRate bool
 }
 
 // DefaultTerms are a partner's terms when none are set: bids as they are,
@@ -205,7 +208,7 @@ const lateCheckEvery = 64
 // ties). Bids past Limits.MaxBidsPerResponse are dropped unchecked, and so
 // are the bids still unchecked when the deadline passes: the auction
 // answers on time whatever a partner sends.
-func (a *Auction) validateBids(req *openrtb2.BidRequest, x *fx, imps *impIndex, deadline time.Time, bidder int, r *BidderResult, races []impRace) {
+func (a *Auction) validateBids(req *openrtb2.BidRequest, x *fx, imps *impIndex, deadline time.Time, bidder int, r *BidderResult, races []impRace, o *RunOptions) {
 	if n := a.rules.Limits.MaxBidsPerResponse; n > 0 && len(r.Bids) > n {
 		r.Dropped[DropTooManyBids] += len(r.Bids) - n
 		r.Bids = r.Bids[:n]
@@ -213,7 +216,7 @@ func (a *Auction) validateBids(req *openrtb2.BidRequest, x *fx, imps *impIndex, 
 			r.Seats = r.Seats[:n]
 		}
 	}
-	terms := a.terms(bidder)
+	terms := a.termsFor(bidder, o)
 	kept := 0
 	for i := range r.Bids {
 		if i > 0 && i%lateCheckEvery == 0 && time.Now().After(deadline) {
@@ -342,7 +345,7 @@ func dealAdmits(d *openrtb2.Deal, seat string, bid *openrtb2.Bid) bool {
 
 // winners clears every imp's race and returns the winners in imp order,
 // priced in the response currency cur, reusing buf's storage.
-func (a *Auction) winners(req *openrtb2.BidRequest, x *fx, races []impRace, cur string, buf []Winner) []Winner {
+func (a *Auction) winners(req *openrtb2.BidRequest, x *fx, races []impRace, cur string, buf []Winner, o *RunOptions) []Winner {
 	out := buf[:0]
 	for k := range races {
 		r := &races[k]
@@ -354,7 +357,7 @@ func (a *Auction) winners(req *openrtb2.BidRequest, x *fx, races []impRace, cur 
 		if w.bid == nil {
 			continue
 		}
-		win, ok := a.clear(req, x, w, r.runnerUp[class], r.hasRunner[class], cur)
+		win, ok := a.clear(req, x, w, r.runnerUp[class], r.hasRunner[class], cur, o)
 		if ok {
 			out = append(out, win)
 		}
@@ -369,8 +372,8 @@ func (a *Auction) winners(req *openrtb2.BidRequest, x *fx, races []impRace, cur 
 // of margin (what the SSP is paid), the charge to the DSP, gross, and the
 // price in the response currency. ok is false when the price cannot be
 // given in that currency (the rates went stale or lost it meanwhile).
-func (a *Auction) clear(req *openrtb2.BidRequest, x *fx, w *candidate, runnerUp currency.Micros, hasRunner bool, cur string) (Winner, bool) {
-	at := a.rules.Pricing.AuctionType
+func (a *Auction) clear(req *openrtb2.BidRequest, x *fx, w *candidate, runnerUp currency.Micros, hasRunner bool, cur string, o *RunOptions) (Winner, bool) {
+	at := a.auctionType(o)
 	if req.AT == FirstPrice || req.AT == SecondPrice {
 		at = int(req.AT)
 	}
@@ -398,7 +401,7 @@ func (a *Auction) clear(req *openrtb2.BidRequest, x *fx, w *candidate, runnerUp 
 	if at != FirstPrice && clear < w.net {
 		// The gross price whose net is clear: undo the take rate and the
 		// multiplier, rounding down, never above the bid.
-		t := a.terms(w.bidder)
+		t := a.termsFor(w.bidder, o)
 		charge = min(w.gross, clear.Scale(int64(currency.OnePPM), int64(currency.OnePPM-t.TakeRate), false).
 			Scale(int64(currency.OnePPM), int64(t.Multiplier), false))
 	}

@@ -29,18 +29,20 @@ const (
 	FilterDomain                          // site.domain not in targeting.domains, or in block_domains
 	FilterFormat                          // no imp of targeting.formats
 	FilterSize                            // no imp of targeting.sizes
+	FilterSupply                          // the supply partner's demand or block_demand leaves it out
 	numFilterReasons
 )
 
 var filterReasonNames = [numFilterReasons]string{"qps", "breaker_open", "pretargeting_inventory", "pretargeting_country",
 	"pretargeting_device_type", "pretargeting_os", "pretargeting_bundle", "pretargeting_domain", "pretargeting_format",
-	"pretargeting_size"}
+	"pretargeting_size", "supply_blocked"}
 
 // String returns the reason's metric label.
 func (r FilterReason) String() string { return filterReasonNames[r] }
 
-// FilteredError is the Err of a BidderResult whose DSP a demand control
-// kept the request from (Outcome OutcomeNotEligible).
+// FilteredError is the Err of a BidderResult whose DSP a demand control,
+// or the supply partner's demand lists, kept the request from (Outcome
+// OutcomeNotEligible).
 type FilteredError struct{ Reason FilterReason }
 
 func (e *FilteredError) Error() string { return "not sent: " + e.Reason.String() }

@@ -31,7 +31,8 @@ type encodedBidder interface {
 	// bidEncoded is Bid with the request encoded in body; it releases body
 	// once it no longer reads it, and reports how long it waited for the
 	// answer.
-	bidEncoded(req *openrtb2.BidRequest, body *sharedBody, deadline time.Time) (dspAnswer, time.Duration, error)
+	// tr, when set, records the call.
+	bidEncoded(req *openrtb2.BidRequest, body *sharedBody, deadline time.Time, tr *CallTrace) (dspAnswer, time.Duration, error)
 }
 
 // bodyKind is what a request is encoded for: a set of imp kinds (a
@@ -149,10 +150,10 @@ func takes(imp *openrtb2.Imp, media mediaMask, t *targeting) bool {
 
 // fanOut starts every remote bidder on a worker and returns how many it
 // started. The request is encoded once per set of media that encoded
-// bidders take (a bidder targeting sizes has its own); a bidder with no
-// imp of its media, filtered by its controls, or whose request cannot be
-// encoded, is not started: its result is set in res.
-func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers chan<- answer, res *Result) int {
+// bidders take (a bidder targeting sizes has its own); a bidder that o
+// excludes, with no imp of its media, filtered by its controls, or whose
+// request cannot be encoded, is not started: its result is set in res.
+func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers chan<- answer, res *Result, o *RunOptions) int {
 	var (
 		bodies [numBodyKinds]*sharedBody
 		errs   [numBodyKinds]error
@@ -168,7 +169,20 @@ func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers c
 	for _, i := range a.remoteIdx {
 		b := a.bidders[i]
 		c := call{a: a, i: i, req: req, deadline: deadline, answers: answers}
-		if e, ok := b.(encodedBidder); ok {
+		e, encoded := b.(encodedBidder)
+		if o.excludes(i) {
+			// Before the controls: a request never sent spends no QPS
+			// token nor a breaker probe.
+			if encoded && (e.control().target == nil || len(e.control().target.sizes) == 0) {
+				skipped[e.bodyKind()]++
+			}
+			a.filter(res, i, FilterSupply)
+			continue
+		}
+		if o != nil && o.Trace != nil {
+			c.trace = new(CallTrace)
+		}
+		if encoded {
 			m := e.bodyKind()
 			ctl := e.control()
 			shared := ctl.target == nil || len(ctl.target.sizes) == 0
@@ -177,8 +191,7 @@ func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers c
 				if shared {
 					skipped[m]++
 				}
-				res.Bidders[i] = BidderResult{Name: b.Name(), Outcome: OutcomeNotEligible, Err: filteredErrors[reason]}
-				a.series[i].filtered[reason].Inc()
+				a.filter(res, i, reason)
 				continue
 			}
 			var err error

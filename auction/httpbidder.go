@@ -100,7 +100,7 @@ func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrt
 	if err != nil {
 		return nil, err
 	}
-	ans, _, err := b.bidEncoded(req, body, deadline)
+	ans, _, err := b.bidEncoded(req, body, deadline, nil)
 	return ans.bids, err
 }
 
@@ -137,8 +137,9 @@ type dspAnswer struct {
 
 // bidEncoded is Bid with the request encoded (encodeFor), returning the
 // bids with their seats and currency, and how long the DSP took to answer,
-// from sending the request to reading the answer.
-func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, deadline time.Time) (_ dspAnswer, wait time.Duration, _ error) {
+// from sending the request to reading the answer. tr, when set, records
+// the request sent, the status and the answer.
+func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, deadline time.Time, tr *CallTrace) (_ dspAnswer, wait time.Duration, _ error) {
 	if b.timeout > 0 {
 		if d := time.Now().Add(b.timeout); d.Before(deadline) {
 			deadline = d
@@ -152,6 +153,10 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 	// The DSP is given the time left but for its answer's way back; the
 	// call itself still runs until deadline.
 	tmax := max((left - b.allowance).Milliseconds(), minTMax)
+	if tr != nil {
+		sent := openrtb.AppendWithTMax(nil, body.b, tmax)
+		tr.Request, tr.RequestBytes = traceBody(sent), len(sent)
+	}
 	buf := requestBodies.Get().(*[]byte)
 	if b.gzip {
 		gz, crc, err := body.gzipped()
@@ -199,6 +204,10 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 		}
 		return dspAnswer{}, wait, err
 	}
+	if tr != nil {
+		tr.Status = hresp.StatusCode()
+		tr.Answer, tr.AnswerBytes = traceBody(hresp.Body()), len(hresp.Body())
+	}
 	switch hresp.StatusCode() {
 	case fasthttp.StatusNoContent:
 		return dspAnswer{}, wait, nil
@@ -215,6 +224,9 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 		return dspAnswer{}, wait, err
 	}
 	defer z.Release()
+	if tr != nil {
+		tr.Answer, tr.AnswerBytes = traceBody(raw), len(raw)
+	}
 	// An answer read or decoded after the deadline is thrown away by the
 	// auction anyway: stop working on it. Decoding a large answer takes
 	// milliseconds.

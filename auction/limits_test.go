@@ -104,7 +104,7 @@ func TestValidateBidsLimits(t *testing.T) {
 		t.Helper()
 		a := New(nil, Rules{Currency: "USD", Limits: limits}, nil)
 		r := BidderResult{Name: "dsp", Bids: bids}
-		a.validateBids(req, &fx{}, &imps, deadline, 0, &r, make([]impRace, len(req.Imp)))
+		a.validateBids(req, &fx{}, &imps, deadline, 0, &r, make([]impRace, len(req.Imp)), nil)
 		if len(r.Bids) != kept {
 			t.Errorf("%s: kept %d bids, want %d", name, len(r.Bids), kept)
 		}
@@ -159,7 +159,7 @@ func TestValidateBidsKeepsOrder(t *testing.T) {
 	r := BidderResult{Bids: bids}
 	races := make([]impRace, len(req.Imp))
 	a := New(nil, Rules{Currency: "USD"}, nil)
-	a.validateBids(req, &fx{}, &imps, time.Now().Add(time.Hour), 0, &r, races)
+	a.validateBids(req, &fx{}, &imps, time.Now().Add(time.Hour), 0, &r, races, nil)
 	var ids string
 	for _, b := range r.Bids {
 		ids += b.ID + " "
@@ -168,7 +168,7 @@ func TestValidateBidsKeepsOrder(t *testing.T) {
 		t.Errorf("kept %q, want b1 b2 b5 b6 b7", ids)
 	}
 	// The winners point at the kept bids, after the compaction.
-	w := a.winners(req, &fx{}, races, "USD", nil)
+	w := a.winners(req, &fx{}, races, "USD", nil, nil)
 	if len(w) != 2 || w[0].Bid != &r.Bids[1] || w[1].Bid != &r.Bids[0] || w[0].Bid.ID != "b2" || w[1].Bid.ID != "b1" {
 		t.Errorf("winners %+v, want b2 (imp 0) and b1 (imp 1) in the kept bids", w)
 	}
@@ -224,9 +224,9 @@ func TestPickerMatchesReference(t *testing.T) {
 			races := make([]impRace, len(req.Imp))
 			a := New(nil, Rules{Currency: "USD"}, nil)
 			for b := range bidders {
-				a.validateBids(req, &fx{}, &imps, time.Now().Add(time.Hour), b, &bidders[b], races)
+				a.validateBids(req, &fx{}, &imps, time.Now().Add(time.Hour), b, &bidders[b], races, nil)
 			}
-			got := a.winners(req, &fx{}, races, "USD", nil)
+			got := a.winners(req, &fx{}, races, "USD", nil, nil)
 			if len(got) != len(want) {
 				t.Fatalf("%d imps, round %d: %d winners, want %d", nImps, round, len(got), len(want))
 			}

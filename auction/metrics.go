@@ -52,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"demand", "reason"}),
 		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adx_demand_filtered_total",
-			Help: "Requests not sent to a demand partner by its demand controls, by reason (qps, breaker_open, pretargeting_*); also counted as not_eligible in adx_demand_requests_total.",
+			Help: "Requests not sent to a demand partner by its demand controls or the supply partner's demand lists, by reason (qps, breaker_open, pretargeting_*, supply_blocked); also counted as not_eligible in adx_demand_requests_total.",
 		}, []string{"demand", "reason"}),
 		breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "adx_demand_breaker_state",

@@ -19,20 +19,24 @@ type call struct {
 	// told how it ended.
 	breaker *breaker
 	gen     uint64
+	// trace, when set, records the call for a debugging request.
+	trace *CallTrace
 }
 
 // answer is a remote bidder's result, sent back to its auction.
 type answer struct {
 	i int
 	r BidderResult
+	// tr is the call's trace, read by the auction only once received.
+	tr *CallTrace
 }
 
 func (c *call) run() {
-	r := c.a.callBidder(c.a.bidders[c.i], c.req, c.body, c.deadline)
+	r := c.a.callBidder(c.a.bidders[c.i], c.req, c.body, c.deadline, c.trace)
 	if c.breaker != nil {
 		c.breaker.done(c.gen, breakerResult(&r), c.a.bidders[c.i].(encodedBidder).control().now())
 	}
-	c.answers <- answer{c.i, r}
+	c.answers <- answer{c.i, r, c.trace}
 }
 
 // breakerResult is what r tells a DSP's breaker: an error or a timeout is a

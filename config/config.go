@@ -705,6 +705,21 @@ type Supply struct {
 	// Test marks every request of the SSP test=1: demand partners must not
 	// bill it.
 	Test bool `yaml:"test"`
+	// AuctionType is how the SSP's imps clear when neither the request nor
+	// a deal says: 1 first price, 2 second price; 0: auction.type.
+	AuctionType int `yaml:"auction_type"`
+	// TakeRate is the exchange's margin on the SSP's inventory, in
+	// [0, 1), in place of auction.take_rate; a demand partner with its own
+	// take_rate keeps it (docs/auction.md). nil: auction.take_rate.
+	TakeRate *float64 `yaml:"take_rate"`
+	// Demand names the demand partners the SSP's requests may go to;
+	// empty: all.
+	Demand []string `yaml:"demand"`
+	// BlockDemand names demand partners never called for the SSP.
+	BlockDemand []string `yaml:"block_demand"`
+	// Debug lets the SSP ask for a trace of each demand call in the
+	// response's ext.debug by sending ext.debug: 1 in its request.
+	Debug bool `yaml:"debug"`
 
 	// SellerID is the SSP's id in the exchange's sellers.json and the sid
 	// of the exchange's node in source.schain; empty: neither.

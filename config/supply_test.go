@@ -44,6 +44,16 @@ func TestSupplyErrorsNameTheKey(t *testing.T) {
 	f(ex+"supply:\n  - {name: a, seller_id: \"7\", seller_type: BOTH, is_confidential: true}\n  - {name: b, seller_id: \"7\", seller_type: PUBLISHER, seller_name: B, seller_domain: b.example}\n",
 		"supply[1].seller_id", `"7"`, "supply[0]")
 	f(ex+"supply:\n  - {name: a, seller_id: \"1\", seller_type: PUBLISHER, seller_domain: pub.example}\n", "supply[0].seller_name", "is_confidential")
+	const dsps = "demand:\n  - {name: dsp-a, type: openrtb, endpoint: \"http://127.0.0.1:9/bid\"}\n  - {name: dsp-b, type: openrtb, endpoint: \"http://127.0.0.1:9/bid\"}\n"
+	f(dsps+"supply:\n  - {name: a, auction_type: 3}\n", "supply[0].auction_type", "3")
+	f(dsps+"supply:\n  - {name: a, auction_type: -1}\n", "supply[0].auction_type")
+	f(dsps+"supply:\n  - {name: a, take_rate: 1}\n", "supply[0].take_rate", "[0, 1)")
+	f(dsps+"supply:\n  - {name: a, take_rate: -0.1}\n", "supply[0].take_rate")
+	f(dsps+"supply:\n  - {name: a, take_rate: .nan}\n", "supply[0].take_rate")
+	f(dsps+"supply:\n  - {name: a, demand: [dsp-a, dsp-c]}\n", "supply[0].demand[1]", `"dsp-c"`, "not the name of a demand partner")
+	f(dsps+"supply:\n  - {name: a, block_demand: [nope]}\n", "supply[0].block_demand[0]", `"nope"`)
+	f(dsps+"supply:\n  - {name: a, demand: [dsp-a, dsp-a]}\n", "supply[0].demand[1]", "twice")
+	f(dsps+"supply:\n  - {name: a, demand: [dsp-b], block_demand: [dsp-b]}\n", "supply[0].demand[0]", "block_demand")
 	f("exchange: {domain: \"https://adx.example\"}\n", "exchange.domain")
 	f("exchange: {domain: localhost}\n", "exchange.domain")
 	f("sellers: {version: \"2.0\"}\n", "sellers.version")

@@ -637,6 +637,9 @@ func (c *Config) validateSupply() error {
 		case !(s.RateLimit >= 0 && s.RateLimit <= 1e7):
 			return fmt.Errorf("%s.rate_limit: %v is outside 0..10000000 requests per second (0: no limit)", key, s.RateLimit)
 		}
+		if err := c.validateSupplyAuction(s, key); err != nil {
+			return err
+		}
 		if err := s.validateSeller(key); err != nil {
 			return err
 		}
@@ -649,6 +652,37 @@ func (c *Config) validateSupply() error {
 		sellers[s.SellerID] = i
 		if c.Exchange.Domain == "" {
 			return fmt.Errorf("exchange.domain: missing; %s.seller_id needs it as the asi of the exchange's supply chain node and the home of /sellers.json", key)
+		}
+	}
+	return nil
+}
+
+// validateSupplyAuction checks s's own auction settings: the auction
+// type, the take rate, and the demand partners it allows and blocks, which
+// must be configured demand partners.
+func (c *Config) validateSupplyAuction(s *Supply, key string) error {
+	switch {
+	case s.AuctionType != 0 && s.AuctionType != 1 && s.AuctionType != 2:
+		return fmt.Errorf("%s.auction_type: %d is not 1 (first price), 2 (second price) or 0 (auction.type)", key, s.AuctionType)
+	case s.TakeRate != nil && !(*s.TakeRate >= 0 && *s.TakeRate < 1):
+		return fmt.Errorf("%s.take_rate: %v is outside [0, 1)", key, *s.TakeRate)
+	}
+	for _, list := range []struct {
+		name  string
+		names []string
+	}{{"demand", s.Demand}, {"block_demand", s.BlockDemand}} {
+		for j, n := range list.names {
+			if !slices.ContainsFunc(c.Demand, func(d Demand) bool { return d.Name == n }) {
+				return fmt.Errorf("%s.%s[%d]: %q is not the name of a demand partner", key, list.name, j, n)
+			}
+			if slices.Index(list.names, n) < j {
+				return fmt.Errorf("%s.%s[%d]: %q is listed twice", key, list.name, j, n)
+			}
+		}
+	}
+	for j, n := range s.Demand {
+		if slices.Contains(s.BlockDemand, n) {
+			return fmt.Errorf("%s.demand[%d]: %q is also in block_demand", key, j, n)
 		}
 	}
 	return nil

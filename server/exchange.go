@@ -49,6 +49,9 @@ type exchange struct {
 	deadline time.Time
 	result   *auction.Result
 	resp     openrtb2.BidResponse
+	// trace is the record of the demand calls a debugging request asked
+	// for (supply[].debug); nil: none.
+	trace *auction.Trace
 }
 
 // handleAuction is the request path: each line is one stage, in order,
@@ -185,15 +188,34 @@ func (p *Public) policy(x *exchange) outcome {
 	return outcome{}
 }
 
-// runAuction runs the auction among the demand partners.
+// runAuction runs the auction among the demand partners, under the supply
+// partner's own auction settings. A debugging request gets the trace of
+// its demand calls in the response, even without a winner.
 func (p *Public) runAuction(x *exchange) outcome {
-	x.result = x.g.auction.Run(&x.req, x.deadline)
+	var opts *auction.RunOptions
+	if a := x.account; a != nil {
+		opts = &a.run
+		if a.cfg.Debug && wantsDebug(x.req.Ext) {
+			o := a.run
+			x.trace = &auction.Trace{}
+			o.Trace = x.trace
+			opts = &o
+		}
+	}
+	x.result = x.g.auction.RunWith(&x.req, x.deadline, opts)
 	p.metrics.auctionSeconds.Observe(time.Since(x.arrival).Seconds())
 	x.g.partners.observe(x.ssp, x.result)
 	if x.g.sampled() {
 		p.logAuction(x)
 	}
-	if !x.result.Response(&x.req, &x.resp) {
+	won := x.result.Response(&x.req, &x.resp)
+	if x.trace != nil {
+		if !won {
+			x.resp = openrtb2.BidResponse{ID: x.req.ID}
+		}
+		x.resp.Ext = debugExt(x.result, x.trace)
+	}
+	if !won {
 		return outcome{end: noBid}
 	}
 	return outcome{end: bid}
@@ -232,6 +254,9 @@ var auctionEvents = sync.Pool{New: func() any { return new(events.Event) }}
 // respond answers with the status the outcome maps to, and counts it.
 func (p *Public) respond(x *exchange, o outcome) {
 	ctx := x.ctx
+	if o.end == noBid && x.trace != nil {
+		o.end = bid // the trace goes back with no seatbid
+	}
 	switch o.end {
 	case bid:
 		scratch := responseBufs.Get().(*[]byte)

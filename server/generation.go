@@ -55,7 +55,7 @@ func (p *Public) newGeneration(cfg *config.Config, auc *auction.Auction) *genera
 		g.supply = make(map[string]*supplyAccount, len(cfg.Supply))
 		g.supplyIndex = make(map[string]int, len(cfg.Supply))
 		for i, s := range cfg.Supply {
-			g.supply[s.Name], g.supplyIndex[s.Name] = newSupplyAccount(s, i), i
+			g.supply[s.Name], g.supplyIndex[s.Name] = newSupplyAccount(s, i, auc), i
 		}
 		g.sspNames = sspNames(cfg)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prebid/openrtb/v20/openrtb2"
 	"github.com/valyala/fasthttp"
 
+	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
 )
 
@@ -34,16 +35,18 @@ type supplyAccount struct {
 	limit *tokenBucket
 	// tmaxCap caps the auction's time budget; 0: no cap.
 	tmaxCap time.Duration
+	// run are the partner's auction settings on the server's auction.
+	run auction.RunOptions
 }
 
-// newSupplyAccount parses s, the index-th supply partner. The config was
-// validated, so a parse error is a bug.
-func newSupplyAccount(s config.Supply, index int) *supplyAccount {
+// newSupplyAccount parses s, the index-th supply partner, for auctions on
+// auc. The config was validated, so a parse error is a bug.
+func newSupplyAccount(s config.Supply, index int, auc *auction.Auction) *supplyAccount {
 	allow, err := config.ParseAllowIPs(s.AllowIPs)
 	if err != nil {
 		panic("BUG: supply[" + strconv.Itoa(index) + "].allow_ips passed validation: " + err.Error())
 	}
-	a := &supplyAccount{cfg: s, index: index, allow: allow, tmaxCap: s.TmaxCap.D()}
+	a := &supplyAccount{cfg: s, index: index, allow: allow, tmaxCap: s.TmaxCap.D(), run: auc.SupplyOptions(&s)}
 	if s.Token != "" {
 		a.token = []byte(s.Token)
 	}

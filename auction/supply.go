@@ -1,0 +1,111 @@
+package auction
+
+import (
+	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/currency"
+)
+
+// RunOptions are one supply partner's auction settings: its auction type,
+// its take rate and the bidders it may not be sent to. They are built once
+// per partner with the Auction they belong to (SupplyOptions) and shared
+// by all the partner's requests, so that passing them costs an auction
+// nothing; a nil *RunOptions is the exchange's own settings.
+type RunOptions struct {
+	// AuctionType is FirstPrice or SecondPrice for a request without at;
+	// 0: Pricing.AuctionType.
+	AuctionType int
+	// TakeRate replaces the exchange's take rate, when HasTakeRate, for
+	// the bidders without a take rate of their own (Terms.OwnTakeRate).
+	TakeRate    currency.PPM
+	HasTakeRate bool
+	// exclude is the set of bidder indexes not called, a bit per bidder;
+	// nil: none.
+	exclude []uint64
+	// Trace, when set, is filled with each bidder's call: set it on a copy
+	// for one request only (it is written by the auction).
+	Trace *Trace
+}
+
+// Trace is a debugging request's record of its bidders' calls.
+type Trace struct {
+	// Calls[i] is bidder i's call, by index in the bidder list: zero for
+	// a bidder not called over HTTP, or whose call had not ended at the
+	// deadline (a call that ended in a timeout has its request alone).
+	Calls []CallTrace
+}
+
+// CallTrace is one HTTP call to a DSP, each body cut to TraceBodyBytes.
+type CallTrace struct {
+	// Request is the request sent, with its tmax, before compression;
+	// RequestBytes its whole length.
+	Request      []byte
+	RequestBytes int
+	// Status is the HTTP status; 0: no answer.
+	Status int
+	// Answer is the answer's body, inflated; AnswerBytes its whole length.
+	Answer      []byte
+	AnswerBytes int
+}
+
+// TraceBodyBytes bounds the request and answer kept in a CallTrace.
+const TraceBodyBytes = 4 << 10
+
+// traceBody returns a copy of b cut to TraceBodyBytes.
+func traceBody(b []byte) []byte {
+	return append([]byte(nil), b[:min(len(b), TraceBodyBytes)]...)
+}
+
+// SupplyOptions returns the RunOptions of supply partner s for this
+// Auction: its auction type, its take rate, and the bidders its demand
+// and block_demand lists leave out. s must have passed config validation.
+func (a *Auction) SupplyOptions(s *config.Supply) RunOptions {
+	o := RunOptions{AuctionType: s.AuctionType}
+	if s.TakeRate != nil {
+		o.TakeRate, o.HasTakeRate = currency.PPMFromFloat(*s.TakeRate), true
+	}
+	for i, b := range a.bidders {
+		name := b.Name()
+		out := contains(s.BlockDemand, name) || len(s.Demand) > 0 && !contains(s.Demand, name)
+		if !out {
+			continue
+		}
+		if o.exclude == nil {
+			o.exclude = make([]uint64, (len(a.bidders)+63)/64)
+		}
+		o.exclude[i/64] |= 1 << (i % 64)
+	}
+	return o
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// excludes reports whether bidder i is not called under o.
+func (o *RunOptions) excludes(i int) bool {
+	return o != nil && i/64 < len(o.exclude) && o.exclude[i/64]&(1<<(i%64)) != 0
+}
+
+// termsFor returns bidder i's terms for a request under o: the supply
+// partner's take rate replaces the exchange's unless the bidder has its
+// own.
+func (a *Auction) termsFor(i int, o *RunOptions) Terms {
+	t := a.terms(i)
+	if o != nil && o.HasTakeRate && !t.OwnTakeRate {
+		t.TakeRate = o.TakeRate
+	}
+	return t
+}
+
+// auctionType returns the auction type of a request without at under o.
+func (a *Auction) auctionType(o *RunOptions) int {
+	if o != nil && o.AuctionType != 0 {
+		return o.AuctionType
+	}
+	return a.rules.Pricing.AuctionType
+}

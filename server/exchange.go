@@ -55,9 +55,9 @@ type exchange struct {
 }
 
 // handleAuction is the request path: each line is one stage, in order,
-// and a stage that ends the request says how in its outcome.
-// pathSSP is the supply partner's name from the path, nil when the path
-// names none.
+// and a stage that ends the request says how in its outcome. pathSSP is
+// the supply partner's name from the path, nil when the path names none.
+// The request runs to its end on the config generation it started with.
 func (p *Public) handleAuction(ctx *fasthttp.RequestCtx, pathSSP []byte) {
 	x := &exchange{ctx: ctx, arrival: ctx.Time(), pathSSP: pathSSP, g: p.gen.Load()}
 	defer p.finish(x)
@@ -87,10 +87,10 @@ func (p *Public) handleAuction(ctx *fasthttp.RequestCtx, pathSSP []byte) {
 }
 
 // admit is the first stage: a POST from a known supply partner within its
-// rate limit, then admission control. Past max_inflight, past the adaptive limit that keeps
-// the CPU from taking more than it can answer in time, or near the memory
-// limit, the request is refused at once, never queued, so that an overload
-// cannot grow memory or latency.
+// rate limit, then admission control. Past max_inflight, past the adaptive
+// limit that keeps the CPU from taking more than it can answer in time, or
+// near the memory limit, the request is refused at once, never queued, so
+// that an overload cannot grow memory or latency.
 func (p *Public) admit(x *exchange) outcome {
 	ctx := x.ctx
 	if !ctx.IsPost() {

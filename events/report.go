@@ -46,6 +46,9 @@ type Summary struct {
 	// Malformed counts lines that are not an event: not JSON, a field of
 	// the wrong type, no type or no id, or longer than 64 MiB.
 	Malformed int64
+	// Tests counts the distinct events of test requests (test=1): counted
+	// among Events and by type, left out of every partner and money figure.
+	Tests int64
 
 	seen     map[[16]byte]struct{}
 	from, to time.Time
@@ -176,6 +179,10 @@ func (s *Summary) add(line []byte) {
 			s.to = e.Time
 		}
 	}
+	if e.Test {
+		s.Tests++
+		return
+	}
 	switch e.Type {
 	case Auction:
 		s.addAuction(&e)
@@ -292,6 +299,9 @@ type Report struct {
 	Events     int64 `json:"events"`
 	Duplicates int64 `json:"duplicates"`
 	Malformed  int64 `json:"malformed"`
+	// Tests is the events of test requests among Events, left out of the
+	// partner and money figures.
+	Tests int64 `json:"tests"`
 	// From and To are the earliest and latest event times; absent when no
 	// event has one.
 	From *time.Time `json:"from,omitempty"`
@@ -387,7 +397,7 @@ func (s *Summary) Report() Report {
 	s.init()
 	r := Report{
 		Inputs: s.Inputs, Lines: s.Lines, Events: s.Events,
-		Duplicates: s.Duplicates, Malformed: s.Malformed,
+		Duplicates: s.Duplicates, Malformed: s.Malformed, Tests: s.Tests,
 		Types:   map[string]int64{string(Auction): 0, string(Win): 0, string(Bill): 0, string(Loss): 0},
 		DSPs:    []DSPReport{},
 		SSPs:    []SSPReport{},
@@ -549,6 +559,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	r := s.Report()
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "inputs %d, lines %d: events %d, duplicates %d, malformed %d\n", r.Inputs, r.Lines, r.Events, r.Duplicates, r.Malformed)
+	if r.Tests > 0 {
+		fmt.Fprintf(ew, "test events %d: of test requests, left out of the figures below\n", r.Tests)
+	}
 	if r.From != nil {
 		fmt.Fprintf(ew, "time range: %s .. %s (%s)\n", r.From.Format(time.RFC3339Nano), r.To.Format(time.RFC3339Nano), r.To.Sub(*r.From))
 	} else {

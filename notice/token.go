@@ -50,6 +50,8 @@ type Claims struct {
 	BidPrice, Charge, Clear int64
 	// Price is the bid's price returned to the SSP, in micros of Currency.
 	Price int64
+	// Test marks a bid of a test request (test=1): not billable.
+	Test bool
 	// URL is the DSP's own notice URL for Kind (its nurl, burl or lurl),
 	// macros unexpanded; "" when it gave none.
 	URL string
@@ -226,7 +228,11 @@ const payloadVersion = 2
 // BidPrice, Charge, Clear, Price and the expiry in Unix seconds as
 // varints.
 func appendPayload(dst []byte, c *Claims, expires time.Time) []byte {
-	dst = append(dst, payloadVersion, c.Kind)
+	kind := c.Kind
+	if c.Test {
+		kind |= testBit
+	}
+	dst = append(dst, payloadVersion, kind)
 	for _, s := range [...]string{c.AuctionID, c.ImpID, c.BidID, c.SSP, c.DSP, c.Seat, c.DealID, c.Currency, c.URL} {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
@@ -236,6 +242,10 @@ func appendPayload(dst []byte, c *Claims, expires time.Time) []byte {
 	}
 	return dst
 }
+
+// testBit marks a test request's token in its kind byte: the kinds are
+// ASCII letters, below it.
+const testBit = 0x80
 
 // payloadStrings are the string fields of a payload, in order.
 func payloadStrings(c *Claims) [9]*string {
@@ -251,7 +261,7 @@ func parsePayload(p []byte) (Claims, error) {
 	if len(p) < 2 || p[0] != payloadVersion {
 		return c, ErrTokenMalformed
 	}
-	c.Kind = p[1]
+	c.Kind, c.Test = p[1]&^testBit, p[1]&testBit != 0
 	if c.Kind != KindWin && c.Kind != KindBill && c.Kind != KindLoss {
 		return c, ErrTokenMalformed
 	}

@@ -46,6 +46,7 @@ func TestTokenRoundTrip(t *testing.T) {
 	}
 	f("every field", claims)
 	f("zero", Claims{Kind: KindWin})
+	f("test request", Claims{Kind: KindBill, AuctionID: "a", Test: true})
 	f("loss without URL", Claims{Kind: KindLoss, AuctionID: "a", DSP: "d", Charge: 1})
 	f("negative and extreme amounts", Claims{Kind: KindWin, BidPrice: math.MaxInt64, Charge: math.MinInt64, Clear: -1, Price: 1 << 40})
 	f("long URL", Claims{Kind: KindWin, URL: "https://dsp.example/win?" + strings.Repeat("x=${AUCTION_PRICE}&", 200)})

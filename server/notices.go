@@ -201,6 +201,7 @@ func (p *Public) exchangeNotices(x *exchange) {
 			if w.Deal != nil {
 				c.DealID = w.Deal.ID
 			}
+			c.Test = x.req.Test == 1
 			// The three URLs share one string: one allocation.
 			b := (*buf)[:0]
 			c.Kind, c.URL = notice.KindWin, w.Bid.NURL
@@ -336,7 +337,7 @@ func (p *Public) handleNotice(ctx *fasthttp.RequestCtx, kind byte) {
 	ev := events.Event{ID: eventID(kind, c.SSP, c.AuctionID, c.ImpID), Time: now.UTC(), AuctionID: c.AuctionID,
 		SSP: c.SSP, Currency: p.cfg.Auction.Currency, ImpID: c.ImpID, BidID: c.BidID, DSP: c.DSP, Seat: c.Seat,
 		DealID: c.DealID, BidPrice: currency.Micros(c.BidPrice), Charge: currency.Micros(c.Charge),
-		Clear: currency.Micros(c.Clear), SSPPrice: -1, SSPCurrency: c.Currency}
+		Clear: currency.Micros(c.Clear), SSPPrice: -1, SSPCurrency: c.Currency, Test: c.Test}
 	if reported {
 		ev.SSPPrice = currency.Micros(sspPrice)
 	}

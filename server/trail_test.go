@@ -227,7 +227,7 @@ demand:
 		t.Fatalf("events %+v: want one auction, one bill, one win", evs)
 	}
 	b := byType[events.Bill][0]
-	if b.ID != "b:ssp-one:req-1:1" || b.SSP != "ssp-one" || b.DSP != "dsp-a" || b.Currency != "USD" || b.BidPrice != 2_500_000 ||
+	if b.ID != "b:ssp-one:req-1:1" || !b.Test || b.SSP != "ssp-one" || b.DSP != "dsp-a" || b.Currency != "USD" || b.BidPrice != 2_500_000 ||
 		b.Charge != 2_500_000 || b.Clear != 2_000_000 || b.SSPPrice != 2_000_000 || b.SSPCurrency != "USD" || b.DSPPrice != 2_500_000 {
 		t.Errorf("bill event %+v", b)
 	}

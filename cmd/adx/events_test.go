@@ -65,7 +65,7 @@ func TestEventsReport(t *testing.T) {
 
 	// The same events twice over: every one a duplicate the second time.
 	out, _, code := runAdx(t, nil, "events", "report", in, gzFile)
-	if code != 0 || !strings.Contains(out, "inputs 2, lines 32: events 10, duplicates 14, malformed 8") {
+	if code != 0 || !strings.Contains(out, "inputs 2, lines 34: events 11, duplicates 15, malformed 8") {
 		t.Errorf("two copies: exit %d, report starts %q", code, strings.SplitN(out, "\n", 2)[0])
 	}
 

@@ -82,16 +82,7 @@ func TestFileKeepsDefaultsItOmits(t *testing.T) {
 func TestErrorsNameTheKey(t *testing.T) {
 	f := func(doc string, want ...string) {
 		t.Helper()
-		_, err := Parse([]byte(doc), "bad.yaml")
-		if err == nil {
-			t.Errorf("%q: accepted, want an error", doc)
-			return
-		}
-		for _, w := range append(want, "bad.yaml") {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%q: error %q, want it to contain %q", doc, err, w)
-			}
-		}
+		rejects(t, doc, want...)
 	}
 	f("auction:\n  default_tmax: 200\n", "auction.default_tmax", "not a duration")
 	f("auction:\n  defualt_tmax: 200ms\n", "auction.defualt_tmax", "unknown key", "default_tmax")
@@ -404,6 +395,22 @@ func TestExampleConfigsAreValid(t *testing.T) {
 	for _, f := range files {
 		if _, err := Load(f); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// rejects checks that the config document doc is refused with an error
+// naming the file and holding each of want.
+func rejects(t *testing.T, doc string, want ...string) {
+	t.Helper()
+	_, err := Parse([]byte(doc), "bad.yaml")
+	if err == nil {
+		t.Errorf("%q: accepted, want an error", doc)
+		return
+	}
+	for _, w := range append(want, "bad.yaml") {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q: error %q, want it to contain %q", doc, err, w)
 		}
 	}
 }

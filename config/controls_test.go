@@ -9,17 +9,7 @@ import (
 func TestDemandControlsErrorsNameTheKey(t *testing.T) {
 	f := func(controls string, want ...string) {
 		t.Helper()
-		doc := "demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", " + controls + "}\n"
-		_, err := Parse([]byte(doc), "bad.yaml")
-		if err == nil {
-			t.Errorf("%q: accepted, want an error", controls)
-			return
-		}
-		for _, w := range want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%q: error %q, want it to contain %q", controls, err, w)
-			}
-		}
+		rejects(t, "demand:\n  - {name: a, type: openrtb, endpoint: \"http://h/\", "+controls+"}\n", want...)
 	}
 	f("qps: -1", "demand[0].qps")
 	f("breaker: {failure_ratio: 1.5}", "demand[0].breaker.failure_ratio")

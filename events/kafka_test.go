@@ -156,19 +156,7 @@ func checkKafka(t *testing.T, got []*kgo.Record, written []Record, retried map[s
 	have := make(map[string][]string) // key → first sightings in order
 	count := make(map[string]int)
 	for _, r := range got {
-		var e Event
-		if err := json.Unmarshal(r.Value, &e); err != nil {
-			t.Fatalf("record at %d/%d: %v: %q", r.Partition, r.Offset, err, r.Value)
-		}
-		if string(r.Key) != e.AuctionID {
-			t.Errorf("record %s has key %q, want its auction id", e.ID, r.Key)
-		}
-		if len(r.Headers) != 1 || r.Headers[0].Key != "id" || string(r.Headers[0].Value) != e.ID {
-			t.Errorf("record %s has headers %+v, want id", e.ID, r.Headers)
-		}
-		if c := r.Attrs.CompressionType(); c != 4 {
-			t.Errorf("record %s has compression %d, want zstd (4)", e.ID, c)
-		}
+		e := checkRecord(t, r)
 		count[e.ID]++
 		if count[e.ID] == 1 {
 			have[e.AuctionID] = append(have[e.AuctionID], e.ID)
@@ -648,4 +636,25 @@ func (lw *leaderWatch) staleProduces() int {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
 	return lw.stale
+}
+
+// checkRecord decodes the event of a record read back from the topic and
+// checks how the sink wrote it: keyed by its auction id, its id in an
+// "id" header, zstd-compressed.
+func checkRecord(t *testing.T, r *kgo.Record) Event {
+	t.Helper()
+	var e Event
+	if err := json.Unmarshal(r.Value, &e); err != nil {
+		t.Fatalf("record at %d/%d: %v: %q", r.Partition, r.Offset, err, r.Value)
+	}
+	if string(r.Key) != e.AuctionID {
+		t.Errorf("record %s has key %q, want its auction id", e.ID, r.Key)
+	}
+	if len(r.Headers) != 1 || r.Headers[0].Key != "id" || string(r.Headers[0].Value) != e.ID {
+		t.Errorf("record %s has headers %+v, want its id", e.ID, r.Headers)
+	}
+	if c := r.Attrs.CompressionType(); c != 4 {
+		t.Errorf("record %s has compression %d, want zstd (4)", e.ID, c)
+	}
+	return e
 }

@@ -1,7 +1,6 @@
 package events
 
 import (
-	"encoding/json"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -174,19 +173,7 @@ func checkTopic(t *testing.T, got []*kgo.Record, recorded, emitted []*Event, dro
 	have := make(map[string][]string) // key → ids in topic order
 	count := make(map[string]int)
 	for _, r := range got {
-		var e Event
-		if err := json.Unmarshal(r.Value, &e); err != nil {
-			t.Fatalf("record at %d/%d: %v: %q", r.Partition, r.Offset, err, r.Value)
-		}
-		if string(r.Key) != e.AuctionID {
-			t.Errorf("record %s has key %q, want its auction id", e.ID, r.Key)
-		}
-		if len(r.Headers) != 1 || r.Headers[0].Key != "id" || string(r.Headers[0].Value) != e.ID {
-			t.Errorf("record %s has headers %+v, want its id", e.ID, r.Headers)
-		}
-		if c := r.Attrs.CompressionType(); c != 4 {
-			t.Errorf("record %s has compression %d, want zstd (4)", e.ID, c)
-		}
+		e := checkRecord(t, r)
 		if count[e.ID]++; count[e.ID] > 1 {
 			t.Errorf("event %s arrived %d times", e.ID, count[e.ID])
 			continue

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/lint"
 	"helm.sh/helm/v3/pkg/lint/support"
@@ -715,26 +716,7 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		"pdb value type":             "podDisruptionBudget: {maxUnavailable: one}",
 		"topology whenUnsatisfiable": "topologySpread: {whenUnsatisfiable: Never}",
 	}
-	keys := make([]string, 0, len(bad))
-	for k := range bad {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, name := range keys {
-		vals, err := chartutil.ReadValues([]byte(bad[name]))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		cv, err := chartutil.CoalesceValues(c, vals.AsMap())
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if err := chartutil.ValidateAgainstSchema(c, cv); err == nil {
-			t.Errorf("schema accepts bad values (%s): %s", name, bad[name])
-		} else {
-			noteRejected()
-		}
-	}
+	schemaRejects(t, c, bad)
 	// Cross-value rules the templates enforce with fail.
 	for name, y := range map[string]string{
 		"geoipupdate without secret":    "geoip: {databases: {city: GeoLite2-City}, update: {enabled: true}}",
@@ -758,6 +740,32 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		}
 		if err := chartutil.ValidateAgainstSchema(c, cv); err != nil {
 			t.Errorf("%s: schema rejects good values: %v", name, err)
+		}
+	}
+}
+
+// schemaRejects checks that values.schema.json refuses each of bad's
+// values (name → YAML), in name order.
+func schemaRejects(t *testing.T, c *chart.Chart, bad map[string]string) {
+	t.Helper()
+	names := make([]string, 0, len(bad))
+	for n := range bad {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		vals, err := chartutil.ReadValues([]byte(bad[name]))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		cv, err := chartutil.CoalesceValues(c, vals.AsMap())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := chartutil.ValidateAgainstSchema(c, cv); err == nil {
+			t.Errorf("schema accepts bad values (%s): %s", name, bad[name])
+		} else {
+			noteRejected()
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -25,7 +26,8 @@ import (
 // default from config.Defaults().Notices.
 type SenderOptions struct {
 	// Partners are the demand partners' names, by index: the dsp label of
-	// the metrics (bounded by the config).
+	// the metrics (bounded by the config). Partners added to the config
+	// later are given their index by Sender.Partner.
 	Partners []string
 	// QueueSize bounds the notices held: queued, being fired, or waiting
 	// to be retried.
@@ -50,7 +52,8 @@ type SenderOptions struct {
 type Outgoing struct {
 	// Kind is KindWin, KindBill or KindLoss.
 	Kind byte
-	// Partner is the demand partner's index in SenderOptions.Partners.
+	// Partner is the demand partner's index: in SenderOptions.Partners,
+	// or as Sender.Partner returned it.
 	Partner int
 	// URL is the notice URL, fully expanded (Expander.Notice): http or
 	// https, fired with GET.
@@ -105,9 +108,12 @@ type Sender struct {
 	// stopping refuses new ones (Close gave up).
 	waiting  map[*firing]*time.Timer
 	stopping bool
-	// counts are the notices by partner (len(Partners): an unknown one),
-	// kind and outcome.
-	counts    []atomic.Uint64
+	// partners are the demand partners' names and counters, by index,
+	// replaced whole when Partner adds one; unknown counts the notices of
+	// an index out of range.
+	partners  atomic.Pointer[partnerTable]
+	addMu     sync.Mutex
+	unknown   partnerCounts
 	abandoned atomic.Int64
 	lastLog   atomic.Int64
 	closeErr  error
@@ -181,8 +187,12 @@ func NewSender(o SenderOptions) *Sender {
 		drained: make(chan struct{}),
 		quit:    make(chan struct{}),
 		waiting: make(map[*firing]*time.Timer),
-		counts:  make([]atomic.Uint64, (len(o.Partners)+1)*len(kindNames)*numOutcomes),
 	}
+	t := &partnerTable{names: slices.Clone(o.Partners), counts: make([]*partnerCounts, len(o.Partners))}
+	for i := range t.counts {
+		t.counts[i] = new(partnerCounts)
+	}
+	s.partners.Store(t)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.client = &http.Client{
 		// No proxy from the environment, as for the bid requests.
@@ -414,19 +424,57 @@ func (s *Sender) logFailure(f *firing, status int, err error) {
 		"kind", kindNames[kindIndex(f.Kind)], "host", host, "attempts", f.attempt, "status", status, "error", err)
 }
 
+// partnerCounts are one partner's notices by kind and outcome.
+type partnerCounts [len(kindNames) * numOutcomes]atomic.Uint64
+
+// partnerTable is the partners known to a Sender: names[i] is partner i,
+// counted in counts[i]. Never changed once published.
+type partnerTable struct {
+	names  []string
+	counts []*partnerCounts
+}
+
+// maxPartners bounds the partners a Sender counts apart (the dsp label):
+// past it, Partner answers -1 and the notices are counted as unknown.
+const maxPartners = 4096
+
+// Partner returns the index of the demand partner called name, adding it
+// when the Sender does not know it yet: a partner added by a config reload
+// gets its own counters from its first notice. Safe for concurrent use;
+// call it when a config is put in service, not per notice.
+func (s *Sender) Partner(name string) int {
+	if i := slices.Index(s.partners.Load().names, name); i >= 0 {
+		return i
+	}
+	s.addMu.Lock()
+	defer s.addMu.Unlock()
+	t := s.partners.Load()
+	if i := slices.Index(t.names, name); i >= 0 {
+		return i
+	}
+	if len(t.names) >= maxPartners {
+		return -1
+	}
+	n := &partnerTable{names: append(slices.Clip(t.names), name), counts: append(slices.Clip(t.counts), new(partnerCounts))}
+	s.partners.Store(n)
+	return len(n.names) - 1
+}
+
 func (s *Sender) partnerName(p int) string {
-	if p < 0 || p >= len(s.o.Partners) {
+	t := s.partners.Load()
+	if p < 0 || p >= len(t.names) {
 		return "unknown"
 	}
-	return s.o.Partners[p]
+	return t.names[p]
 }
 
 // counter returns the counter of partner p, kind k and outcome o.
 func (s *Sender) counter(p, k, o int) *atomic.Uint64 {
-	if p < 0 || p >= len(s.o.Partners) {
-		p = len(s.o.Partners)
+	c := &s.unknown
+	if t := s.partners.Load(); p >= 0 && p < len(t.counts) {
+		c = t.counts[p]
 	}
-	return &s.counts[(p*len(kindNames)+k)*numOutcomes+o]
+	return &c[k*numOutcomes+o]
 }
 
 func (s *Sender) count(n *Outgoing, o int) { s.counter(n.Partner, kindIndex(n.Kind), o).Add(1) }
@@ -456,15 +504,20 @@ func (c senderCollector) Describe(ch chan<- *prometheus.Desc) {
 // or kind's only once counted.
 func (c senderCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.s
-	for p := range len(s.o.Partners) + 1 {
+	t := s.partners.Load()
+	for p := range len(t.names) + 1 {
+		counts, name := &s.unknown, "unknown"
+		if p < len(t.names) {
+			counts, name = t.counts[p], t.names[p]
+		}
 		for k := range kindNames {
 			for o := range numOutcomes {
-				v := s.counter(p, k, o).Load()
-				if v == 0 && (p == len(s.o.Partners) || k == len(kindNames)-1) {
+				v := counts[k*numOutcomes+o].Load()
+				if v == 0 && (p == len(t.names) || k == len(kindNames)-1) {
 					continue
 				}
 				ch <- prometheus.MustNewConstMetric(noticesDesc, prometheus.CounterValue, float64(v),
-					s.partnerName(p), kindNames[k], outcomeNames[o])
+					name, kindNames[k], outcomeNames[o])
 			}
 		}
 	}

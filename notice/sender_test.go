@@ -463,6 +463,28 @@ func TestSenderCollector(t *testing.T) {
 	}
 }
 
+// A partner added after the Sender started (a config reload) gets an
+// index of its own and its own series; a known name keeps its index.
+func TestSenderPartnerAdded(t *testing.T) {
+	srv := startNoticeServer(t, func(http.ResponseWriter, *http.Request, int) {})
+	s := testSender(t, SenderOptions{})
+	if i := s.Partner("dsp-b"); i != 1 {
+		t.Fatalf("Partner(dsp-b) = %d, want 1", i)
+	}
+	c := s.Partner("dsp-c")
+	if c != 2 || s.Partner("dsp-c") != c {
+		t.Fatalf("Partner(dsp-c) = %d, then %d, want 2 both times", c, s.Partner("dsp-c"))
+	}
+	s.Send(Outgoing{Kind: KindWin, Partner: c, URL: srv.URL + "/win"})
+	waitCount(t, s, c, KindWin, outSent, 1)
+	if v := gatherValue(t, s, "adx_dsp_notices_total", map[string]string{"dsp": "dsp-c", "kind": "win", "outcome": "sent"}); v != 1 {
+		t.Errorf("dsp-c wins sent = %v, want 1", v)
+	}
+	if v := gatherValue(t, s, "adx_dsp_notices_total", map[string]string{"dsp": "dsp-c", "kind": "bill", "outcome": "failed"}); v != 0 {
+		t.Errorf("dsp-c bills failed = %v, want 0", v)
+	}
+}
+
 func testRegistry(s *Sender) *prometheus.Registry {
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(s.Collector())

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
@@ -35,8 +34,8 @@ type generation struct {
 	dspNames []string
 	dspIndex map[string]int
 	// senderIndex maps a demand partner's index to its index in the
-	// notice sender's partners, the demand partners at start; -1: one
-	// added since, counted by the sender as unknown.
+	// notice sender's partners (notice.Sender.Partner); -1 without a
+	// sender.
 	senderIndex []int
 	// noticeMetrics count the exchange-owned notices; nil without them.
 	noticeMetrics *noticeMetrics
@@ -65,10 +64,12 @@ func (p *Public) newGeneration(cfg *config.Config, auc *auction.Auction) *genera
 	for i, n := range g.dspNames {
 		g.dspIndex[n] = i
 	}
-	atStart := dspNames(p.cfg)
 	g.senderIndex = make([]int, len(g.dspNames))
 	for i, n := range g.dspNames {
-		g.senderIndex[i] = slices.Index(atStart, n)
+		g.senderIndex[i] = -1
+		if p.trail.Sender != nil {
+			g.senderIndex[i] = p.trail.Sender.Partner(n)
+		}
 	}
 	g.partners = p.partnerVecs.forPartners(sspNames(cfg), g.dspNames)
 	if p.noticeVecs != nil {

@@ -83,9 +83,21 @@ func New(bidders []Bidder, rules Rules, metrics *Metrics) *Auction {
 			if ctl.target == nil || len(ctl.target.sizes) == 0 { // else it encodes its own
 				a.mediaUsers[e.bodyKind()]++
 			}
-			if ctl.breaker != nil {
-				ctl.breaker.gauge = metrics.breakerState.WithLabelValues(b.Name())
-				ctl.breaker.gauge.Set(float64(ctl.breaker.state.Load()))
+			// A breaker or a shaper kept from the auction before (keep) is
+			// shared with its auctions still running.
+			if br := ctl.breaker; br != nil {
+				br.mu.Lock()
+				br.gauge = metrics.breakerState.WithLabelValues(b.Name())
+				br.gauge.Set(float64(br.state.Load()))
+				br.mu.Unlock()
+			}
+			if s := ctl.shaper; s != nil && s.lost == nil { // a kept one has its series
+				s.mu.Lock()
+				s.lost = metrics.shapedBids.WithLabelValues(b.Name())
+				s.explored = metrics.shapingExplored.WithLabelValues(b.Name())
+				s.gauge = metrics.shapingThreshold.WithLabelValues(b.Name())
+				s.gauge.Set(s.theta)
+				s.mu.Unlock()
 			}
 		}
 	}

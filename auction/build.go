@@ -9,6 +9,24 @@ import (
 // order, converting currencies with rates (nil: the exchange currency
 // alone). metrics may be nil.
 func FromConfig(cfg *config.Config, rates *currency.Source, metrics *Metrics) *Auction {
+	return FromConfigAfter(cfg, rates, metrics, nil)
+}
+
+// FromConfigAfter is FromConfig for a config that takes over from prev, the
+// Auction in service (nil: none): a DSP of prev that stays, by name, keeps
+// its QPS cap's calls, its breaker's state and its learnt bid rates where
+// their settings are unchanged. prev's auctions still running share them
+// with the new Auction's. Build prev with the same metrics.
+func FromConfigAfter(cfg *config.Config, rates *currency.Source, metrics *Metrics, prev *Auction) *Auction {
+	var kept map[string]*controls
+	if prev != nil {
+		kept = make(map[string]*controls, len(prev.bidders))
+		for _, b := range prev.bidders {
+			if e, ok := b.(encodedBidder); ok {
+				kept[b.Name()] = e.control()
+			}
+		}
+	}
 	bidders := make([]Bidder, 0, len(cfg.Demand))
 	for _, d := range cfg.Demand {
 		if d.Disabled {
@@ -18,7 +36,11 @@ func FromConfig(cfg *config.Config, rates *currency.Source, metrics *Metrics) *A
 		case config.DemandHouse:
 			bidders = append(bidders, NewHouseBidder(d))
 		case config.DemandOpenRTB:
-			bidders = append(bidders, NewHTTPBidder(d, cfg.DSPClient.ForDemand(&d), cfg.Auction.Currency))
+			b := NewHTTPBidder(d, cfg.DSPClient.ForDemand(&d), cfg.Auction.Currency)
+			if p, ok := kept[d.Name]; ok {
+				b.ctl.keep(p)
+			}
+			bidders = append(bidders, b)
 		default:
 			panic("BUG: config validation let through demand type " + d.Type)
 		}

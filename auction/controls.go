@@ -30,12 +30,13 @@ const (
 	FilterFormat                          // no imp of targeting.formats
 	FilterSize                            // no imp of targeting.sizes
 	FilterSupply                          // the supply partner's demand or block_demand leaves it out
+	FilterShaped                          // over demand[].qps, its bucket's bid rate under the shaping threshold
 	numFilterReasons
 )
 
 var filterReasonNames = [numFilterReasons]string{"qps", "breaker_open", "pretargeting_inventory", "pretargeting_country",
 	"pretargeting_device_type", "pretargeting_os", "pretargeting_bundle", "pretargeting_domain", "pretargeting_format",
-	"pretargeting_size", "supply_blocked"}
+	"pretargeting_size", "supply_blocked", "shaped"}
 
 // String returns the reason's metric label.
 func (r FilterReason) String() string { return filterReasonNames[r] }
@@ -62,20 +63,26 @@ var monoEpoch = time.Now()
 
 func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 
-// controls are one DSP's demand controls: pretargeting, a QPS cap and a
-// circuit breaker, each deciding before the call. A nil field is a control
-// not configured. Built once with the bidder; safe for concurrent use.
+// controls are one DSP's demand controls: pretargeting, a QPS cap with
+// its shaping and a circuit breaker, each deciding before the call. A nil
+// field is a control not configured. Built with the bidder; a config
+// reload may hand the bucket, the breaker and the shaper on to the
+// bidder's successor (keep). Safe for concurrent use.
 type controls struct {
 	target  *targeting
 	bucket  *tokenBucket
+	shaper  *shaper
 	breaker *breaker
-	// now is the clock of the bucket and the breaker, in nanoseconds;
-	// tests drive it.
+	// timeout is the DSP's own bound on a call (demand[].timeout); 0:
+	// none. The breaker judges timeouts against it.
+	timeout time.Duration
+	// now is the clock of the bucket, the shaper and the breaker, in
+	// nanoseconds; tests drive it.
 	now func() int64
 }
 
 func newControls(d *config.Demand) controls {
-	c := controls{now: monoNow, target: newTargeting(&d.Targeting)}
+	c := controls{now: monoNow, target: newTargeting(&d.Targeting), timeout: d.Timeout.D(), shaper: shapingOf(d)}
 	if d.QPS > 0 {
 		c.bucket = newTokenBucket(d.QPS)
 	}
@@ -83,6 +90,26 @@ func newControls(d *config.Demand) controls {
 		c.breaker = newBreaker(d.Breaker.WithDefaults())
 	}
 	return c
+}
+
+// keep takes over from prev, the controls of the same DSP in the config
+// in service, the state whose settings are unchanged: the token bucket's
+// calls (same qps), the breaker's state and counts (same breaker), and
+// the bid rates learnt (same shaping window; a new qps or exploration is
+// applied to them). The old and the new auction then share them while
+// the old one's auctions finish. What changed starts afresh.
+func (c *controls) keep(prev *controls) {
+	if c.bucket != nil && prev.bucket != nil && c.bucket.interval == prev.bucket.interval && c.bucket.tolerance == prev.bucket.tolerance {
+		c.bucket = prev.bucket
+	}
+	if c.breaker != nil && prev.breaker != nil && c.breaker.cfg == prev.breaker.cfg {
+		c.breaker = prev.breaker
+	}
+	if c.shaper != nil && prev.shaper != nil && c.shaper.step == prev.shaper.step {
+		prev.shaper.qps.Store(c.shaper.qps.Load())
+		prev.shaper.explore.Store(c.shaper.explore.Load())
+		c.shaper = prev.shaper
+	}
 }
 
 // tokenBucket caps calls per second, lock-free: it keeps the time at which
@@ -119,6 +146,29 @@ func (b *tokenBucket) allow(now int64) bool {
 	}
 }
 
+// minFairCallTime is the least time left, when a call is sent, for its
+// timeout to count against the DSP (a DSP whose own timeout is shorter
+// needs half of it). A call sent with less had the auction's time spent
+// before it, by adx waiting for CPU or in its queues: under overload
+// every DSP would time out, and every breaker open, for adx's fault.
+const minFairCallTime = 20 * time.Millisecond
+
+// fairChance reports whether a call that timed out had a fair share of
+// its time, so that the timeout is the DSP's failure: waited is the time
+// from its admission to its sending, left from its sending to its
+// deadline; its budget, waited plus left, and left are each capped by the
+// DSP's own timeout. It had one when sent with at least minFairCallTime
+// left and at least half its budget: a call that waited for a worker
+// longer than it could wait for the DSP had not.
+func (c *controls) fairChance(waited, left time.Duration) bool {
+	budget, floor := waited+left, minFairCallTime
+	if c.timeout > 0 {
+		budget, left = min(budget, c.timeout), min(left, c.timeout)
+		floor = min(floor, c.timeout/2)
+	}
+	return left >= floor && 2*left >= budget
+}
+
 // Breaker states, the values of adx_demand_breaker_state.
 const (
 	breakerClosed int32 = iota
@@ -140,28 +190,41 @@ const (
 // change starts a generation, and a call ending in another generation than
 // it started in is not counted: it says nothing of the state now.
 //
+// Calls are counted over a sliding window of breakerSteps steps: a step
+// ends, its counts drop out of the window breakerSteps steps later, so
+// that a burst of failures is judged with the calls just before it
+// rather than with an empty window that happened to start then.
+//
 // gobreaker's TwoStepCircuitBreaker fits the protocol, but it allocates
 // its done closure on every call (48 B) and takes its mutex twice: 240-262
 // ns a call against 54-134 ns for BenchmarkBreakerAllow (both Ps, a loaded
 // 2-core machine), and the auction's allocations are pinned. Nor does it
 // take a clock, which the state machine's tests drive.
 type breaker struct {
+	cfg                config.Breaker
 	ratio              float64
 	minRequests        int64
-	window, openFor    int64
+	step, openFor      int64
 	probes             int32
 	state              atomic.Int32
 	gen                atomic.Uint64
 	openUntil          atomic.Int64
 	gauge              prometheus.Gauge // nil: not exported
 	mu                 sync.Mutex
-	winStart           int64
-	total, failures    int64
+	epoch              int64 // the newest step: now / step
+	steps              [breakerSteps]breakerCount
+	total, failures    int64 // over steps
 	probesOut, probeOK int32
 }
 
+// breakerSteps are the steps of a breaker's window.
+const breakerSteps = 10
+
+// breakerCount is the calls of one step of a breaker's window.
+type breakerCount struct{ total, failures int64 }
+
 func newBreaker(c config.Breaker) *breaker {
-	return &breaker{ratio: c.FailureRatio, minRequests: int64(c.MinRequests), window: int64(c.Window),
+	return &breaker{cfg: c, ratio: c.FailureRatio, minRequests: int64(c.MinRequests), step: max(int64(c.Window)/breakerSteps, 1),
 		openFor: int64(c.OpenFor), probes: int32(c.HalfOpenProbes)}
 }
 
@@ -208,11 +271,11 @@ func (b *breaker) done(gen uint64, r callResult, now int64) {
 		if r == callNone {
 			return
 		}
-		if now-b.winStart >= b.window {
-			b.winStart, b.total, b.failures = now, 0, 0
-		}
+		c := b.slide(now)
+		c.total++
 		b.total++
 		if r == callFailure {
+			c.failures++
 			b.failures++
 			if b.total >= b.minRequests && float64(b.failures) >= b.ratio*float64(b.total) {
 				b.setState(breakerOpen, now)
@@ -232,10 +295,27 @@ func (b *breaker) done(gen uint64, r callResult, now int64) {
 	}
 }
 
+// slide moves the window on to now, dropping the steps that left it, and
+// returns the step to count in; b.mu is held. A call ending with a clock
+// read before the newest step counts in it.
+func (b *breaker) slide(now int64) *breakerCount {
+	ep := now / b.step
+	if ep > b.epoch {
+		for e := b.epoch + 1; e <= ep && e <= b.epoch+breakerSteps; e++ {
+			c := &b.steps[e%breakerSteps]
+			b.total -= c.total
+			b.failures -= c.failures
+			*c = breakerCount{}
+		}
+		b.epoch = ep
+	}
+	return &b.steps[b.epoch%breakerSteps]
+}
+
 // setState starts a generation in state s; b.mu is held.
 func (b *breaker) setState(s int32, now int64) {
 	b.gen.Add(1)
-	b.winStart, b.total, b.failures = now, 0, 0
+	b.steps, b.total, b.failures, b.epoch = [breakerSteps]breakerCount{}, 0, 0, now/b.step
 	b.probesOut, b.probeOK = 0, 0
 	if s == breakerOpen {
 		b.openUntil.Store(now + b.openFor)

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -379,4 +380,238 @@ func TestFilterReasonNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
+}
+
+// The breaker's window slides: a burst of failures is judged with the
+// calls of the window before it, across a step boundary, and calls leave
+// the window a window after they ended. A window restarting empty would
+// have missed the burst split by its start, and kept the old successes.
+func TestBreakerWindowSlides(t *testing.T) {
+	type ev struct {
+		at        time.Duration
+		r         callResult
+		wantState int32
+	}
+	f := func(name string, events ...ev) {
+		t.Helper()
+		br := newBreaker(config.Breaker{FailureRatio: 0.5, MinRequests: 4, Window: config.Duration(10 * time.Second),
+			OpenFor: config.Duration(time.Hour), HalfOpenProbes: 1})
+		for i, e := range events {
+			now := int64(1e12) + int64(e.at)
+			if gen, ok := br.allow(now); ok {
+				br.done(gen, e.r, now)
+			}
+			if got := br.state.Load(); got != e.wantState {
+				t.Fatalf("%s: event %d at %v: state %d, want %d", name, i, e.at, got, e.wantState)
+			}
+		}
+	}
+	ok, fail := callSuccess, callFailure
+	f("a burst across a step boundary",
+		ev{0, ok, breakerClosed}, ev{9900 * time.Millisecond, fail, breakerClosed}, ev{9950 * time.Millisecond, fail, breakerClosed},
+		ev{10100 * time.Millisecond, fail, breakerClosed}, ev{10150 * time.Millisecond, fail, breakerOpen})
+	f("old successes leave the window",
+		ev{0, ok, breakerClosed}, ev{0, ok, breakerClosed}, ev{0, ok, breakerClosed}, ev{0, ok, breakerClosed},
+		ev{9 * time.Second, fail, breakerClosed}, ev{9 * time.Second, fail, breakerClosed}, ev{9 * time.Second, fail, breakerClosed},
+		ev{10500 * time.Millisecond, fail, breakerOpen})
+	f("old successes still in the window",
+		ev{0, ok, breakerClosed}, ev{0, ok, breakerClosed}, ev{0, ok, breakerClosed}, ev{0, ok, breakerClosed},
+		ev{9 * time.Second, fail, breakerClosed}, ev{9 * time.Second, fail, breakerClosed}, ev{9 * time.Second, fail, breakerClosed},
+		ev{9500 * time.Millisecond, ok, breakerClosed})
+	f("old failures leave the window",
+		ev{0, fail, breakerClosed}, ev{0, fail, breakerClosed}, ev{0, fail, breakerClosed},
+		ev{25 * time.Second, fail, breakerClosed}, ev{25 * time.Second, ok, breakerClosed}, ev{25 * time.Second, ok, breakerClosed},
+		ev{26 * time.Second, ok, breakerClosed})
+	f("calls not made count for nothing",
+		ev{0, callNone, breakerClosed}, ev{0, callNone, breakerClosed}, ev{0, callNone, breakerClosed}, ev{0, callNone, breakerClosed},
+		ev{time.Second, fail, breakerClosed}, ev{time.Second, fail, breakerClosed}, ev{time.Second, fail, breakerClosed},
+		ev{time.Second, fail, breakerOpen})
+}
+
+// A timeout counts against the DSP only when its call was sent with a fair
+// share of its time left.
+func TestFairChance(t *testing.T) {
+	ms := time.Millisecond
+	f := func(timeout, waited, left time.Duration, want bool) {
+		t.Helper()
+		c := controls{timeout: timeout}
+		if got := c.fairChance(waited, left); got != want {
+			t.Errorf("timeout %v, waited %v, left %v: fair %v, want %v", timeout, waited, left, got, want)
+		}
+	}
+	f(0, ms, 89*ms, true)           // sent at once
+	f(0, 45*ms, 45*ms, true)        // half its budget spent waiting for a worker
+	f(0, 50*ms, 40*ms, false)       // more than half
+	f(0, 0, 15*ms, false)           // the request came to the auction late
+	f(0, 0, 20*ms, true)            // just enough
+	f(100*ms, 50*ms, 250*ms, true)  // its own timeout binds: a full timeout left
+	f(100*ms, 240*ms, 60*ms, true)  // 60 of the 100ms it takes
+	f(100*ms, 260*ms, 40*ms, false) // under half of its timeout
+	f(10*ms, 0, 89*ms, true)        // a DSP of 10ms needs 5ms, not 20
+	f(10*ms, 86*ms, 4*ms, false)
+}
+
+// slowDSP is a real DSP on loopback that answers after delay, and counts
+// its calls.
+func startSlowDSP(t *testing.T, delay time.Duration) *flakyDSP {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &flakyDSP{url: "http://" + ln.Addr().String() + "/bid"}
+	stop := make(chan struct{})
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		d.calls.Add(1)
+		select {
+		case <-time.After(delay):
+		case <-stop:
+		}
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	}}
+	go srv.Serve(ln) //nolint:errcheck // ends with the listener
+	t.Cleanup(func() { close(stop); srv.Shutdown() })
+	return d
+}
+
+// Timeouts of calls that had little of their time, because the request
+// came to the auction late or the call waited in adx, leave the breaker
+// closed; the same timeouts with time to spare open it.
+func TestBreakerIgnoresOverloadTimeouts(t *testing.T) {
+	d := startSlowDSP(t, 5*time.Second)
+	dem := config.Demand{Name: "dsp", Endpoint: d.url,
+		Breaker: config.Breaker{FailureRatio: 1, MinRequests: 1, Window: config.Duration(time.Hour), OpenFor: config.Duration(time.Hour)}}
+	b := NewHTTPBidder(dem, config.Defaults().DSPClient, "USD")
+	m := NewMetrics(prometheus.NewRegistry())
+	a := New([]Bidder{b}, Rules{Currency: "USD"}, m)
+	req := &openrtb2.BidRequest{ID: "r", Imp: []openrtb2.Imp{{ID: "1", Banner: &openrtb2.Banner{}}}}
+	state := func() float64 { return value(m.breakerState.WithLabelValues("dsp")) }
+	// The breaker hears of a call once its worker is done with it, after
+	// the auction.
+	workerDone := func() {
+		waittest.For(t, "the call told to the breaker", func() bool { return a.workers.idleWorkers() == 1 })
+	}
+
+	// Late to the auction: 12ms left.
+	for range 3 {
+		if res := a.Run(req, time.Now().Add(12*time.Millisecond)); res.Bidders[0].Outcome != OutcomeTimeout {
+			t.Fatalf("12ms left: %v (%v), want a timeout", res.Bidders[0].Outcome, res.Bidders[0].Err)
+		}
+		workerDone()
+	}
+	if s := state(); s != float64(breakerClosed) {
+		t.Fatalf("timeouts with 12ms left opened the breaker (state %v)", s)
+	}
+
+	// Waited in adx: admitted 300ms before it was sent with 100ms left.
+	run := func(waited, left time.Duration) {
+		t.Helper()
+		var c call
+		if _, ok := a.admit(b.control(), req, mediaBanner, mediaAll, mediaAll, &c); !ok || c.breaker == nil {
+			t.Fatal("the call was not let through by the breaker")
+		}
+		body, err := encodeFor(req, b.bodyKind(), nil, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers := make(chan answer, 1)
+		c.a, c.i, c.req, c.body, c.answers = a, 0, req, body, answers
+		c.deadline = time.Now().Add(left)
+		c.admitted -= int64(waited) // as if admitted that long before
+		c.run()
+		if ans := <-answers; ans.r.Outcome != OutcomeTimeout {
+			t.Fatalf("%v left: %v (%v), want a timeout", left, ans.r.Outcome, ans.r.Err)
+		}
+	}
+	run(300*time.Millisecond, 100*time.Millisecond)
+	if s := state(); s != float64(breakerClosed) {
+		t.Fatalf("a timeout after waiting 300ms of 400 in adx opened the breaker (state %v)", s)
+	}
+	// The positive control: the same DSP, sent with its whole budget.
+	if res := a.Run(req, time.Now().Add(300*time.Millisecond)); res.Bidders[0].Outcome != OutcomeTimeout {
+		t.Fatalf("300ms left: %v, want a timeout", res.Bidders[0].Outcome)
+	}
+	waittest.For(t, "the breaker open", func() bool { return state() == float64(breakerOpen) })
+}
+
+// A config reload hands a DSP that stays its token bucket, breaker and
+// learnt bid rates when their settings are unchanged, and starts afresh
+// those whose settings changed.
+func TestReloadKeepsControls(t *testing.T) {
+	d := startFlakyDSP(t)
+	d.failing.Store(true)
+	demand := func(qps int, openFor time.Duration, window time.Duration) config.Demand {
+		return config.Demand{Name: "dsp", Type: config.DemandOpenRTB, Endpoint: d.url, QPS: qps,
+			Breaker: config.Breaker{FailureRatio: 1, MinRequests: 1, OpenFor: config.Duration(openFor)},
+			Shaping: config.Shaping{Window: config.Duration(window)}}
+	}
+	cfgWith := func(ds ...config.Demand) *config.Config {
+		c := config.Defaults()
+		c.Demand = ds
+		return c
+	}
+	m := NewMetrics(prometheus.NewRegistry())
+	clock := &fakeClock{}
+	clock.ns.Store(1e12)
+	build := func(prev *Auction, ds ...config.Demand) *Auction {
+		a := FromConfigAfter(cfgWith(ds...), nil, m, prev)
+		for _, b := range a.bidders {
+			b.(*HTTPBidder).ctl.now = clock.now
+		}
+		return a
+	}
+	ctl := func(a *Auction) *controls { return a.bidders[0].(encodedBidder).control() }
+	req := &openrtb2.BidRequest{ID: "r", Imp: []openrtb2.Imp{{ID: "1", Banner: &openrtb2.Banner{}}}}
+
+	a1 := build(nil, demand(1000, time.Hour, 10*time.Second))
+	if res := a1.Run(req, time.Now().Add(5*time.Second)); res.Bidders[0].Outcome != OutcomeError {
+		t.Fatalf("first call: %v, want the DSP's error", res.Bidders[0].Outcome)
+	}
+	waittest.For(t, "the breaker open", func() bool { return ctl(a1).breaker.isOpen(clock.now()) })
+	tat := ctl(a1).bucket.tat.Load()
+	sh := ctl(a1).shaper
+	sh.admit(clock.now(), shapeKey(req, mediaBanner))
+
+	// The same settings, another partner added: everything kept.
+	other := demand(0, time.Minute, 0)
+	other.Name = "other"
+	a2 := build(a1, demand(1000, time.Hour, 10*time.Second), other)
+	c2 := ctl(a2)
+	if c2.breaker != ctl(a1).breaker || c2.bucket != ctl(a1).bucket || c2.shaper != sh {
+		t.Fatal("unchanged settings: the breaker, bucket or shaper was not kept")
+	}
+	if res := a2.Run(req, time.Now().Add(5*time.Second)); !isFiltered(res.Bidders[0], FilterBreakerOpen) {
+		t.Errorf("after the reload: %v (%v), want the open breaker kept", res.Bidders[0].Outcome, res.Bidders[0].Err)
+	}
+	if got := value(m.breakerState.WithLabelValues("dsp")); got != float64(breakerOpen) {
+		t.Errorf("after the reload the breaker gauge is %v, want open", got)
+	}
+	if c2.bucket.tat.Load() != tat {
+		t.Error("the bucket's calls were not kept")
+	}
+	if b, _ := sh.table.Load().find(shapeKey(req, mediaBanner)); b < 0 {
+		t.Error("the learnt bucket was lost")
+	}
+
+	// A new qps: a new bucket, the shaper kept with the new cap. A new
+	// breaker: closed, the DSP called again.
+	a3 := build(a2, demand(500, time.Minute, 10*time.Second))
+	c3 := ctl(a3)
+	if c3.bucket == c2.bucket || c3.breaker == c2.breaker || c3.shaper != sh || sh.qps.Load() != 500 {
+		t.Errorf("qps and breaker changed: bucket kept %v, breaker kept %v, shaper kept %v with qps %d; want new, new, kept, 500",
+			c3.bucket == c2.bucket, c3.breaker == c2.breaker, c3.shaper == sh, sh.qps.Load())
+	}
+	calls := d.calls.Load()
+	if res := a3.Run(req, time.Now().Add(5*time.Second)); res.Bidders[0].Outcome != OutcomeError || d.calls.Load() != calls+1 {
+		t.Errorf("with a new breaker: %v, want the DSP called", res.Bidders[0].Outcome)
+	}
+	// A new shaping window: learnt afresh.
+	if c4 := ctl(build(a3, demand(500, time.Minute, 20*time.Second))); c4.shaper == sh {
+		t.Error("a new shaping window kept the old shaper")
+	}
+}
+
+func isFiltered(r BidderResult, reason FilterReason) bool {
+	fe, ok := r.Err.(*FilteredError)
+	return r.Outcome == OutcomeNotEligible && ok && fe.Reason == reason
 }

@@ -2,6 +2,7 @@ package auction
 
 import (
 	"testing"
+	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
 
@@ -50,4 +51,26 @@ func BenchmarkAdmit(b *testing.B) {
 			c.breaker.done(c.gen, callSuccess, bd.ctl.now())
 		}
 	}
+}
+
+// BenchmarkShaperAdmit is one request's shaping, from every P at once, on
+// requests of 64 buckets with a plan that shapes half of them away.
+func BenchmarkShaperAdmit(b *testing.B) {
+	s := newShaper(1000, 30*time.Second, 0.05)
+	now := monoNow()
+	for k := range uint64(64) {
+		bk := s.bucketOf(k << 8)
+		s.buckets[bk].plan.Store(shapePlan(float64(k%2), 0.3, false))
+	}
+	s.epoch.Store(1 << 62) // no new step while it runs
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		k := uint64(0)
+		for pb.Next() {
+			k++
+			if v := s.admit(now, (k%64)<<8); !v.shaped {
+				s.record(v.bucket, now, k%3 == 0)
+			}
+		}
+	})
 }

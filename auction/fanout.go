@@ -227,11 +227,12 @@ func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers c
 }
 
 // admit runs a bidder's controls on req, cheapest first: pretargeting,
-// then the breaker, then the QPS cap, and last the breaker's permit (a
-// half-open probe is taken only by a call that will be made). A bidder
-// with no imp of its media passes, to be found not eligible when its
-// request is encoded. A call let through by the breaker gets the breaker
-// and generation to end it in.
+// then the breaker, then shaping, then the QPS cap, and last the
+// breaker's permit (a half-open probe is taken only by a call that will
+// be made). A bidder with no imp of its media passes, to be found not
+// eligible when its request is encoded. A call let through by the breaker
+// gets the breaker and generation to end it in, and one let through by the
+// shaper the bucket to count its answer in.
 func (a *Auction) admit(ctl *controls, req *openrtb2.BidRequest, reqMedia, mediaTypes, media mediaMask, c *call) (FilterReason, bool) {
 	if reqMedia&mediaTypes == 0 {
 		return 0, true
@@ -262,6 +263,12 @@ func (a *Auction) admit(ctl *controls, req *openrtb2.BidRequest, reqMedia, media
 	if ctl.breaker != nil && ctl.breaker.isOpen(now) {
 		return FilterBreakerOpen, false
 	}
+	var v shapeVerdict
+	if s := ctl.shaper; s != nil {
+		if v = s.admit(now, shapeKey(req, reqMedia&media)); v.shaped {
+			return FilterShaped, false
+		}
+	}
 	if ctl.bucket != nil && !ctl.bucket.allow(now) {
 		return FilterQPS, false
 	}
@@ -270,7 +277,13 @@ func (a *Auction) admit(ctl *controls, req *openrtb2.BidRequest, reqMedia, media
 		if !ok {
 			return FilterBreakerOpen, false
 		}
-		c.breaker, c.gen = ctl.breaker, gen
+		c.breaker, c.gen, c.admitted = ctl.breaker, gen, now
+	}
+	if s := ctl.shaper; s != nil {
+		c.shaper, c.shapeBucket = s, v.bucket
+		if v.explore && s.explored != nil {
+			s.explored.Inc()
+		}
 	}
 	return 0, true
 }

@@ -16,9 +16,14 @@ type Metrics struct {
 	filtered *prometheus.CounterVec
 	// breakerState is each DSP's breaker: 0 closed, 1 half-open, 2 open.
 	breakerState *prometheus.GaugeVec
-	latency      *prometheus.HistogramVec
-	panics       prometheus.Counter
-	refused      *prometheus.CounterVec
+	// shapedBids, shapingExplored and shapingThreshold are each shaped
+	// DSP's (a shaper's lost, explored and gauge).
+	shapedBids       *prometheus.CounterVec
+	shapingExplored  *prometheus.CounterVec
+	shapingThreshold *prometheus.GaugeVec
+	latency          *prometheus.HistogramVec
+	panics           prometheus.Counter
+	refused          *prometheus.CounterVec
 }
 
 type bidderSeries struct {
@@ -52,8 +57,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"demand", "reason"}),
 		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adx_demand_filtered_total",
-			Help: "Requests not sent to a demand partner by its demand controls or the supply partner's demand lists, by reason (qps, breaker_open, pretargeting_*, supply_blocked); also counted as not_eligible in adx_demand_requests_total.",
+			Help: "Requests not sent to a demand partner by its demand controls or the supply partner's demand lists, by reason (qps, shaped, breaker_open, pretargeting_*, supply_blocked); also counted as not_eligible in adx_demand_requests_total.",
 		}, []string{"demand", "reason"}),
+		shapedBids: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_demand_shaped_expected_bids_total",
+			Help: "Bids a QPS-capped demand partner was expected to make on the requests shaping kept from it (reason shaped of adx_demand_filtered_total): the sum of their buckets' learnt bid rates.",
+		}, []string{"demand"}),
+		shapingExplored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_demand_shaping_explored_total",
+			Help: "Calls to a QPS-capped demand partner made for requests under its shaping threshold, to learn their bid rates again.",
+		}, []string{"demand"}),
+		shapingThreshold: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "adx_demand_shaping_threshold",
+			Help: "The learnt bid rate a request's bucket needs to be sent to a QPS-capped demand partner, but for exploration; 0 while the cap does not bind.",
+		}, []string{"demand"}),
 		breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "adx_demand_breaker_state",
 			Help: "Each demand partner's circuit breaker: 0 closed, 1 half-open, 2 open.",
@@ -73,7 +90,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"demand", "reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.bids, m.dropped, m.filtered, m.breakerState, m.latency, m.panics, m.refused)
+		reg.MustRegister(m.requests, m.bids, m.dropped, m.filtered, m.breakerState, m.shapedBids, m.shapingExplored,
+			m.shapingThreshold, m.latency, m.panics, m.refused)
 	}
 	return m
 }

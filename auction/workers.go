@@ -15,10 +15,15 @@ type call struct {
 	body     *sharedBody // the request encoded for the bidder; nil: it encodes
 	deadline time.Time
 	answers  chan<- answer
-	// breaker, when set, let the call through in generation gen and is
-	// told how it ended.
-	breaker *breaker
-	gen     uint64
+	// breaker, when set, let the call through in generation gen, at
+	// admitted (the controls' clock), and is told how it ended.
+	breaker  *breaker
+	gen      uint64
+	admitted int64
+	// shaper, when set, let the call through for its bucket shapeBucket,
+	// and counts its answer there.
+	shaper      *shaper
+	shapeBucket int32
 	// trace, when set, records the call for a debugging request.
 	trace *CallTrace
 }
@@ -32,22 +37,39 @@ type answer struct {
 }
 
 func (c *call) run() {
-	r := c.a.callBidder(c.a.bidders[c.i], c.req, c.body, c.deadline, c.trace)
+	var (
+		ctl          *controls
+		waited, left time.Duration
+	)
+	if c.breaker != nil || c.shaper != nil {
+		ctl = c.a.bidders[c.i].(encodedBidder).control()
+	}
 	if c.breaker != nil {
-		c.breaker.done(c.gen, breakerResult(&r), c.a.bidders[c.i].(encodedBidder).control().now())
+		waited, left = time.Duration(ctl.now()-c.admitted), time.Until(c.deadline)
+	}
+	r := c.a.callBidder(c.a.bidders[c.i], c.req, c.body, c.deadline, c.trace)
+	if ctl != nil {
+		now := ctl.now()
+		if c.breaker != nil {
+			c.breaker.done(c.gen, breakerResult(&r, ctl.fairChance(waited, left)), now)
+		}
+		if c.shaper != nil && r.Outcome != OutcomeNotEligible && (r.Outcome != OutcomeTimeout || r.Wait > 0) {
+			c.shaper.record(c.shapeBucket, now, r.Outcome == OutcomeBid)
+		}
 	}
 	c.answers <- answer{c.i, r, c.trace}
 }
 
 // breakerResult is what r tells a DSP's breaker: an error or a timeout is a
-// failure, a bid or a no-bid a success. A timeout without waiting for the
-// DSP (too little time left to call it) says nothing of the DSP.
-func breakerResult(r *BidderResult) callResult {
+// failure, a bid or a no-bid a success. A timeout says nothing of the DSP
+// when it was not called (too little time left) or, fair false, was not
+// given a fair share of its time (controls.fairChance).
+func breakerResult(r *BidderResult, fair bool) callResult {
 	switch r.Outcome {
 	case OutcomeBid, OutcomeNoBid:
 		return callSuccess
 	case OutcomeTimeout:
-		if r.Wait == 0 {
+		if r.Wait == 0 || !fair {
 			return callNone
 		}
 		return callFailure

@@ -537,6 +537,10 @@ type Demand struct {
 	// Breaker stops calling a DSP whose calls fail or time out too often,
 	// and probes it back (openrtb only). On by default.
 	Breaker Breaker `yaml:"breaker"`
+	// Shaping spends the calls QPS allows on the requests most likely to
+	// get a bid, once the cap binds (openrtb only). On by default when QPS
+	// is set; no effect without it.
+	Shaping Shaping `yaml:"shaping"`
 	// Targeting is what the DSP wants to be sent; a request it does not
 	// want is not sent (openrtb only). Empty: everything.
 	Targeting Targeting `yaml:"targeting"`
@@ -556,11 +560,14 @@ type Demand struct {
 }
 
 // Breaker is a demand partner's circuit breaker. Calls that fail (an
-// error or a timeout) are counted over Window; once at least MinRequests
-// calls in it have ended and the failed share reaches FailureRatio, the
-// breaker opens: the DSP is not called for OpenFor. Then HalfOpenProbes
-// calls are let through: all succeeding (a bid or a no-bid) closes it, one
-// failing opens it again. A zero field takes its default (WithDefaults).
+// error, or a timeout of a call sent with a fair share of its time left:
+// at least half of it and at least 20ms, or half the DSP's timeout when
+// that is shorter) are counted over the last Window; once at least
+// MinRequests calls in it have ended and the failed share reaches
+// FailureRatio, the breaker opens: the DSP is not called for OpenFor.
+// Then HalfOpenProbes calls are let through: all succeeding (a bid or a
+// no-bid) closes it, one failing opens it again. A zero field takes its
+// default (WithDefaults).
 type Breaker struct {
 	// Disabled turns the breaker off: the DSP is always called.
 	Disabled bool `yaml:"disabled"`
@@ -570,8 +577,8 @@ type Breaker struct {
 	// MinRequests is the fewest calls in a window the ratio is judged on;
 	// default 20.
 	MinRequests int `yaml:"min_requests"`
-	// Window is the span calls are counted over, restarting empty; default
-	// 10s.
+	// Window is the span calls are counted over, sliding in 10 steps of
+	// Window/10; default 10s.
 	Window Duration `yaml:"window"`
 	// OpenFor is how long an open breaker keeps the DSP uncalled before
 	// probing it; default 5s.
@@ -598,6 +605,38 @@ func (b Breaker) WithDefaults() Breaker {
 		b.HalfOpenProbes = 3
 	}
 	return b
+}
+
+// Shaping is a QPS-capped demand partner's bid-rate-aware traffic
+// shaping. adx learns the DSP's bid rate (the share of its calls answered
+// with a bid) per bucket of requests (country x imp formats x device type
+// x app or site) over Window. Once the requests on offer exceed the QPS
+// cap, the calls go to the buckets with the highest bid rates first, but
+// for an Exploration share of the cap, spent on the other buckets at
+// random so that their rates are learnt again. Under the cap, every
+// request is sent as without shaping. A zero field takes its default
+// (WithDefaults).
+type Shaping struct {
+	// Disabled turns shaping off: past the cap, requests are sent first
+	// come, first served.
+	Disabled bool `yaml:"disabled"`
+	// Window is the span bid rates and the requests on offer are counted
+	// over, in 10 steps; default 30s.
+	Window Duration `yaml:"window"`
+	// Exploration is the share of the cap spent on requests below the
+	// bid-rate threshold, in (0, 0.5]; default 0.05.
+	Exploration float64 `yaml:"exploration"`
+}
+
+// WithDefaults returns s with each zero field set to its default.
+func (s Shaping) WithDefaults() Shaping {
+	if s.Window == 0 {
+		s.Window = Duration(30 * time.Second)
+	}
+	if s.Exploration == 0 {
+		s.Exploration = 0.05
+	}
+	return s
 }
 
 // Targeting is a demand partner's pretargeting: the requests and imps it

@@ -278,6 +278,8 @@ func (d *Demand) validateControls(key string) error {
 			return fmt.Errorf("%s.qps: only an openrtb partner has a qps cap", key)
 		case d.Breaker != (Breaker{}):
 			return fmt.Errorf("%s.breaker: only an openrtb partner has a breaker", key)
+		case d.Shaping != (Shaping{}):
+			return fmt.Errorf("%s.shaping: only an openrtb partner has traffic shaping", key)
 		case !d.Targeting.empty():
 			return fmt.Errorf("%s.targeting: only an openrtb partner has targeting; a line item has its own", key)
 		}
@@ -298,6 +300,13 @@ func (d *Demand) validateControls(key string) error {
 		return fmt.Errorf("%s.breaker.open_for: %s is outside 0..1h (0: the default, 5s)", key, b.OpenFor)
 	case b.HalfOpenProbes < 0 || b.HalfOpenProbes > 1000:
 		return fmt.Errorf("%s.breaker.half_open_probes: %d is outside 1..1000 (0: the default, 3)", key, b.HalfOpenProbes)
+	}
+	sh := &d.Shaping
+	switch {
+	case sh.Window != 0 && (sh.Window < Duration(time.Second) || sh.Window > Duration(time.Hour)):
+		return fmt.Errorf("%s.shaping.window: %s is outside 1s..1h (0: the default, 30s)", key, sh.Window)
+	case !(sh.Exploration >= 0 && sh.Exploration <= 0.5):
+		return fmt.Errorf("%s.shaping.exploration: %v is outside (0, 0.5] (0: the default, 0.05)", key, sh.Exploration)
 	}
 	t := &d.Targeting
 	tkey := key + ".targeting"

@@ -99,6 +99,10 @@ func (p *Public) Reload(cfg *config.Config, auc *auction.Auction) error {
 // replaces it.
 func (p *Public) Config() *config.Config { return p.gen.Load().cfg }
 
+// Auction returns the auction in service, built for Config; a reload
+// replaces it.
+func (p *Public) Auction() *auction.Auction { return p.gen.Load().auction }
+
 // sspName is the supply label of the request's partner: "" without a
 // supply list.
 func (g *generation) sspName(ssp int) string {

@@ -164,7 +164,8 @@ func (r *configReloader) loadFile(path string) (loadedConfig, error) {
 	if keys := cfg.KeepRestartSettings(cur); len(keys) > 0 {
 		r.log.Warn("config changes that need a restart are not applied until then", "path", path, "keys", strings.Join(keys, ","))
 	}
-	if err := r.public.Reload(cfg, auction.FromConfig(cfg, r.rates, r.auction)); err != nil {
+	// A DSP that stays keeps the state of its demand controls.
+	if err := r.public.Reload(cfg, auction.FromConfigAfter(cfg, r.rates, r.auction, r.public.Auction())); err != nil {
 		r.reloads.WithLabelValues("failure").Inc()
 		r.lastOK.Set(0)
 		return loadedConfig{}, fmt.Errorf("cannot put the config in service: %w", err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -298,4 +299,66 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestConfigReloadKeepsDemandControls: a DSP that stays through a reload
+// keeps its open breaker (it is not called again), while a reload that
+// changes its breaker settings starts it closed (it is called again).
+func TestConfigReloadKeepsDemandControls(t *testing.T) {
+	var calls atomic.Int64
+	dsp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer dsp.Close()
+	doc := func(takeRate, openFor string) string {
+		return "auction:\n  take_rate: " + takeRate + "\ndemand:\n  - name: dsp\n    type: openrtb\n    endpoint: \"" + dsp.URL + "/bid\"\n" +
+			"    breaker: {failure_ratio: 0.5, min_requests: 2, open_for: " + openFor + "}\n"
+	}
+	v1 := doc("0", "1h")
+	path := filepath.Join(t.TempDir(), "adx.yaml")
+	write := func(doc string) {
+		t.Helper()
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(v1)
+	_, public, admin := startAdx(t, "-config", path)
+	body := mustRead(t, "../../examples/banner.json")
+	auction := func() {
+		t.Helper()
+		if _, _, status, err := auctionWinner(t, http.DefaultClient, public, body); err != nil || status != 204 {
+			t.Fatalf("auction: status %d err %v, want 204", status, err)
+		}
+	}
+	const state = `adx_demand_breaker_state{demand="dsp"}`
+	auction()
+	auction()
+	waittest.For(t, "the breaker open", func() bool { return metricValue(t, admin, state) == 2 })
+
+	v2 := doc("0.1", "1h")
+	write(v2)
+	waittest.For(t, "the new take rate in service", func() bool { return configInService(t, admin).SHA256 == sha(v2) })
+	before := calls.Load()
+	auction()
+	if got := metricValue(t, admin, state); got != 2 {
+		t.Errorf("after a reload that keeps the breaker settings: breaker state %v, want 2 (open)", got)
+	}
+	if got := metricValue(t, admin, `adx_demand_filtered_total{demand="dsp",reason="breaker_open"}`); got < 1 {
+		t.Errorf("after the reload: %v requests filtered by the open breaker, want 1", got)
+	}
+
+	v3 := doc("0.1", "30m")
+	write(v3)
+	waittest.For(t, "the new breaker in service", func() bool { return configInService(t, admin).SHA256 == sha(v3) })
+	auction()
+	waittest.For(t, "the DSP called again under a new breaker", func() bool { return calls.Load() > before })
+	if got := calls.Load(); got != before+1 {
+		t.Errorf("the DSP got %d calls across the reloads, want 1, after the breaker changed", got-before)
+	}
 }

@@ -15,9 +15,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/adx-exchange/adx/openrtb"
+	"github.com/prebid/openrtb/v20/openrtb2"
 	"github.com/valyala/fasthttp"
 	"gopkg.in/yaml.v3"
+
+	"github.com/adx-exchange/adx/openrtb"
 )
 
 // FleetProfile is the YAML profile of `adx bench dsps`: how each DSP of a
@@ -36,6 +38,9 @@ import (
 //	      timeout_prob: 0.002 # this share waits `timeout_delay` (past any sane tmax)
 //	      timeout_delay: 1s
 //	    bid_rate: 0.7        # share of answered requests that get bids (the rest 204)
+//	    bid_rates:           # optional: the bid rate of the requests a rule matches, first match
+//	      - {country: USA, format: video, rate: 0.9}  # every key set must match; rate is required
+//	      - {inventory: site, device_type: 2, rate: 0.1}
 //	    price: {median: 1.5, sigma: 0.5}  # lognormal CPM of each bid, >= bidfloor
 //	    error_5xx: 0.01      # share answered 503 (after the latency)
 //	    reset: 0.005         # share whose connection is reset without an answer
@@ -53,14 +58,18 @@ type FleetProfile struct {
 
 // DSPProfile is how one DSP of a fleet behaves; see FleetProfile.
 type DSPProfile struct {
-	Name     string         `yaml:"name"`
-	Latency  LatencyProfile `yaml:"latency"`
-	BidRate  float64        `yaml:"bid_rate"`
-	Price    PriceProfile   `yaml:"price"`
-	Error5xx float64        `yaml:"error_5xx"`
-	Reset    float64        `yaml:"reset"`
-	Gzip     string         `yaml:"gzip"`
-	PadBytes int            `yaml:"pad_bytes"`
+	Name    string         `yaml:"name"`
+	Latency LatencyProfile `yaml:"latency"`
+	BidRate float64        `yaml:"bid_rate"`
+	// BidRates, when set, make the bid rate depend on the request: the
+	// first rule matching a request gives its rate, BidRate is that of
+	// requests no rule matches.
+	BidRates []BidRateRule `yaml:"bid_rates"`
+	Price    PriceProfile  `yaml:"price"`
+	Error5xx float64       `yaml:"error_5xx"`
+	Reset    float64       `yaml:"reset"`
+	Gzip     string        `yaml:"gzip"`
+	PadBytes int           `yaml:"pad_bytes"`
 }
 
 // LatencyProfile is a lognormal latency with a tail of spikes and timeouts.
@@ -71,6 +80,65 @@ type LatencyProfile struct {
 	Spike        time.Duration `yaml:"spike"`
 	TimeoutProb  float64       `yaml:"timeout_prob"`
 	TimeoutDelay time.Duration `yaml:"timeout_delay"`
+}
+
+// BidRateRule is the bid rate of the requests it matches: each key set
+// must match, and a rule with none matches every request.
+type BidRateRule struct {
+	// Country matches device.geo.country (alpha-3, as OpenRTB carries it).
+	Country string `yaml:"country"`
+	// Format matches a request with an imp of this kind: banner, video,
+	// audio or native.
+	Format string `yaml:"format"`
+	// DeviceType matches device.devicetype (OpenRTB list 5.21).
+	DeviceType int `yaml:"device_type"`
+	// Inventory matches app or site requests.
+	Inventory string `yaml:"inventory"`
+	// Rate is the share of the matched requests that get bids.
+	Rate float64 `yaml:"rate"`
+}
+
+// matches reports whether req is one of the rule's requests.
+func (r *BidRateRule) matches(req *openrtb2.BidRequest) bool {
+	if r.Country != "" && (req.Device == nil || req.Device.Geo == nil || req.Device.Geo.Country != r.Country) {
+		return false
+	}
+	if r.DeviceType != 0 && (req.Device == nil || int(req.Device.DeviceType) != r.DeviceType) {
+		return false
+	}
+	switch r.Inventory {
+	case "app":
+		if req.App == nil {
+			return false
+		}
+	case "site":
+		if req.Site == nil {
+			return false
+		}
+	}
+	if r.Format == "" {
+		return true
+	}
+	for i := range req.Imp {
+		imp := &req.Imp[i]
+		switch {
+		case r.Format == "banner" && imp.Banner != nil, r.Format == "video" && imp.Video != nil,
+			r.Format == "audio" && imp.Audio != nil, r.Format == "native" && imp.Native != nil:
+			return true
+		}
+	}
+	return false
+}
+
+// bidRate returns the bid rate of req: its first matching rule's, or
+// BidRate.
+func (p *DSPProfile) bidRate(req *openrtb2.BidRequest) float64 {
+	for i := range p.BidRates {
+		if p.BidRates[i].matches(req) {
+			return p.BidRates[i].Rate
+		}
+	}
+	return p.BidRate
 }
 
 // PriceProfile is a lognormal CPM: Median * exp(Sigma * N(0,1)).
@@ -136,6 +204,18 @@ func (p *FleetProfile) Validate() error {
 		for _, pr := range probs {
 			if !validRate(pr.v) {
 				return fmt.Errorf("dsp %q: %s %v: want 0..1", d.Name, pr.name, pr.v)
+			}
+		}
+		for j, r := range d.BidRates {
+			switch {
+			case !validRate(r.Rate):
+				return fmt.Errorf("dsp %q: bid_rates[%d].rate %v: want 0..1", d.Name, j, r.Rate)
+			case r.Format != "" && r.Format != "banner" && r.Format != "video" && r.Format != "audio" && r.Format != "native":
+				return fmt.Errorf("dsp %q: bid_rates[%d].format %q: want banner, video, audio or native", d.Name, j, r.Format)
+			case r.Inventory != "" && r.Inventory != "app" && r.Inventory != "site":
+				return fmt.Errorf("dsp %q: bid_rates[%d].inventory %q: want app or site", d.Name, j, r.Inventory)
+			case r.DeviceType < 0 || r.DeviceType > 7:
+				return fmt.Errorf("dsp %q: bid_rates[%d].device_type %d: want 1..7 (0: any)", d.Name, j, r.DeviceType)
 			}
 		}
 		switch {
@@ -378,7 +458,7 @@ func (d *FleetDSP) handle(ctx *fasthttp.RequestCtx) {
 	d.wait(lat)
 	req := &st.req
 	nb := 0
-	if u[2] < p.BidRate {
+	if u[2] < p.bidRate(req) {
 		price := p.Price.Median * math.Exp(p.Price.Sigma*n[1])
 		mp := mockParams{bidRate: 1, price: price}
 		if cap(st.draws) < 2*len(req.Imp) {

@@ -58,6 +58,10 @@ func TestLoadFleetProfile(t *testing.T) {
 	f("gzip", DSPProfile{Gzip: "sometimes"}, "gzip")
 	f("pad", DSPProfile{PadBytes: -1}, "pad_bytes")
 	f("price", DSPProfile{Price: PriceProfile{Median: math.NaN()}}, "price")
+	f("rule rate", DSPProfile{BidRates: []BidRateRule{{Country: "USA", Rate: 2}}}, "bid_rates[0].rate")
+	f("rule format", DSPProfile{BidRates: []BidRateRule{{Rate: 0.5}, {Format: "popup", Rate: 0.5}}}, "bid_rates[1].format")
+	f("rule inventory", DSPProfile{BidRates: []BidRateRule{{Inventory: "dooh"}}}, "bid_rates[0].inventory")
+	f("rule device type", DSPProfile{BidRates: []BidRateRule{{DeviceType: 9}}}, "bid_rates[0].device_type")
 	if err := (&FleetProfile{}).Validate(); err == nil {
 		t.Error("empty profile accepted")
 	}
@@ -332,4 +336,59 @@ func TestFleetGzipPadding(t *testing.T) {
 		cfg.Demand[1].Endpoint != fl.DSPs()[1].Endpoint() || cfg.Demand[0].Timeout != "80ms" {
 		t.Errorf("demand config %+v from\n%s", cfg, fl.DemandConfig())
 	}
+}
+
+// TestFleetBidRatesByRequest: with bid_rates, each kind of request gets
+// bids at the rate of the first rule it matches, and at bid_rate when it
+// matches none, each within a binomial tolerance of four deviations.
+func TestFleetBidRatesByRequest(t *testing.T) {
+	prof := DSPProfile{Name: "skew", BidRate: 0.1, BidRates: []BidRateRule{
+		{Country: "USA", Format: "video", Rate: 0.9},
+		{Country: "USA", Rate: 0.5},
+		{Inventory: "site", Rate: 0},
+		{DeviceType: 3, Rate: 1},
+	}}
+	fl, err := StartFleet(FleetProfile{Seed: 7, DSPs: []DSPProfile{prof}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	d := fl.DSPs()[0]
+	const n = 400
+	client := &fasthttp.Client{}
+	f := func(name, body string, want float64) {
+		t.Helper()
+		bids := 0
+		for range n {
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			req.SetRequestURI(d.Endpoint())
+			req.Header.SetMethod(fasthttp.MethodPost)
+			req.SetBodyString(body)
+			if err := client.DoTimeout(req, resp, 10*time.Second); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			switch resp.StatusCode() {
+			case fasthttp.StatusOK:
+				bids++
+			case fasthttp.StatusNoContent:
+			default:
+				t.Fatalf("%s: status %d: %s", name, resp.StatusCode(), resp.Body())
+			}
+			fasthttp.ReleaseRequest(req)
+			fasthttp.ReleaseResponse(resp)
+		}
+		got, tol := float64(bids)/n, 4*math.Sqrt(want*(1-want)/n)
+		if math.Abs(got-want) > tol {
+			t.Errorf("%s: bid rate %.3f, want %.2f +- %.3f", name, got, want, tol)
+		}
+	}
+	const (
+		banner = `"imp":[{"id":"1","banner":{"w":300,"h":250}}]`
+		video  = `"imp":[{"id":"1","banner":{"w":300,"h":250}},{"id":"2","video":{"mimes":["video/mp4"]}}]`
+	)
+	f("USA video", `{"id":"a",`+video+`,"app":{"id":"x"},"device":{"geo":{"country":"USA"}}}`, 0.9)
+	f("USA banner", `{"id":"b",`+banner+`,"app":{"id":"x"},"device":{"geo":{"country":"USA"}}}`, 0.5)
+	f("DEU site", `{"id":"c",`+banner+`,"site":{"id":"x"},"device":{"geo":{"country":"DEU"}}}`, 0)
+	f("DEU connected TV", `{"id":"d",`+banner+`,"app":{"id":"x"},"device":{"devicetype":3,"geo":{"country":"DEU"}}}`, 1)
+	f("DEU app", `{"id":"e",`+video+`,"app":{"id":"x"},"device":{"geo":{"country":"DEU"}}}`, 0.1)
 }

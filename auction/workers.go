@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
+
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // call is one remote bidder's part of one auction, run by a worker.
@@ -21,6 +23,10 @@ type call struct {
 	gen     uint64
 	// trace, when set, records the call for a debugging request.
 	trace *CallTrace
+	// sig and scrub, for a bidder given no body, are the request's
+	// privacy signals and what they remove from the bidder's request.
+	sig   *privacy.Signals
+	scrub privacy.Scrub
 }
 
 // answer is a remote bidder's result, sent back to its auction.
@@ -32,7 +38,13 @@ type answer struct {
 }
 
 func (c *call) run() {
-	r := c.a.callBidder(c.a.bidders[c.i], c.req, c.body, c.deadline, c.trace)
+	req := c.req
+	if c.body == nil && c.scrub != 0 {
+		buf := privacy.AcquireBuffer()
+		defer privacy.ReleaseBuffer(buf)
+		req = c.sig.Scrubbed(req, c.scrub, buf)
+	}
+	r := c.a.callBidder(c.a.bidders[c.i], req, c.body, c.deadline, c.trace)
 	if c.breaker != nil {
 		c.breaker.done(c.gen, breakerResult(&r), c.a.bidders[c.i].(encodedBidder).control().now())
 	}

@@ -58,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"demand", "reason"}),
 		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adx_demand_filtered_total",
-			Help: "Requests not sent to a demand partner by its demand controls or the supply partner's demand lists, by reason (qps, breaker_open, pretargeting_*, supply_blocked); also counted as not_eligible in adx_demand_requests_total.",
+			Help: "Requests not sent to a demand partner by its demand controls, the supply partner's demand lists or the user's privacy signals, by reason (qps, breaker_open, pretargeting_*, supply_blocked, privacy); also counted as not_eligible in adx_demand_requests_total.",
 		}, []string{"demand", "reason"}),
 		breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "adx_demand_breaker_state",
@@ -79,7 +79,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"demand", "reason"}),
 		privacy: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adx_privacy_decisions_total",
-			Help: "Requests a demand partner was sent scrubbed (action scrubbed: under every rule that scrubbed it) or not sent (not_called: under the rule that kept it away) for the user's privacy signals, by rule: coppa, lmt, att, us_privacy, gdpr_no_consent, tcf_*, gpp_opt_out (docs/privacy.md).",
+			Help: "Requests a demand partner was sent scrubbed (action scrubbed: under each rule that applied) or not sent (not_called: under the rule that kept it away) for the user's privacy signals, by rule: coppa, lmt, att, us_privacy, gdpr_no_consent, tcf_*, gpp_opt_out (docs/privacy.md).",
 		}, []string{"demand", "action", "reason"}),
 	}
 	if reg != nil {

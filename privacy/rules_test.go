@@ -142,3 +142,40 @@ func allZero(m map[string]goldenDecision) bool {
 	}
 	return true
 }
+
+// TestLabels: every rule has a distinct metric label, and the label pairs
+// are the rules that scrub under scrubbed and those that keep a partner
+// away under not_called.
+func TestLabels(t *testing.T) {
+	seen := map[string]bool{}
+	var scrubbed, notCalled []string
+	for _, r := range Reasons() {
+		if n := r.String(); n == "" || seen[n] {
+			t.Errorf("rule %d: label %q empty or repeated", r.Index(), n)
+		}
+		seen[r.String()] = true
+		if Scrubbed.Can(r) {
+			scrubbed = append(scrubbed, r.String())
+		}
+		if NotCalled.Can(r) {
+			notCalled = append(notCalled, r.String())
+		}
+	}
+	if want := []string{"coppa", "lmt", "att", "us_privacy", "gdpr_no_consent", "tcf_malformed", "tcf_purpose1", "tcf_special_feature1", "gpp_opt_out"}; !reflect.DeepEqual(scrubbed, want) {
+		t.Errorf("scrubbed under %v, want %v", scrubbed, want)
+	}
+	if want := []string{"gdpr_no_consent", "tcf_malformed", "tcf_purpose2"}; !reflect.DeepEqual(notCalled, want) {
+		t.Errorf("not_called under %v, want %v", notCalled, want)
+	}
+	if Reason(0).String() != "" || Scrubbed.String() != "scrubbed" || NotCalled.String() != "not_called" {
+		t.Error("names of the zero rule or the actions")
+	}
+	d := Decision{Scrub: StripIDs, Reasons: ReasonCOPPA | ReasonUSPrivacy, Block: ReasonGDPRNoConsent}
+	if d.Called() || d.Action() != NotCalled || d.Labels() != ReasonGDPRNoConsent {
+		t.Errorf("a blocked decision: called %v, action %v, labels %v", d.Called(), d.Action(), d.Labels().names())
+	}
+	d.Block = 0
+	if !d.Called() || d.Action() != Scrubbed || d.Labels() != ReasonCOPPA|ReasonUSPrivacy {
+		t.Errorf("a scrub: called %v, action %v, labels %v", d.Called(), d.Action(), d.Labels().names())
+	}
+}

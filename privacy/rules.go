@@ -248,10 +248,10 @@ type Signals struct {
 	// decision may truncate them (ipReady).
 	ip, ipv6 string
 	ipReady  bool
-	// userExt is user.ext without eids, when StripIDs may apply and it
-	// has them (userExtReady).
-	userExt      []byte
-	userExtReady bool
+	// userExt is user.ext without eids, and userExtEIDs whether it had
+	// any, computed when StripIDs may apply (userExtReady).
+	userExt                   []byte
+	userExtEIDs, userExtReady bool
 }
 
 // Parse reads req's privacy signals into s, replacing what s held: req
@@ -351,7 +351,8 @@ func (s *Signals) prepare(req *openrtb2.BidRequest) {
 		s.ip, s.ipv6, s.ipReady = ipmask.Truncate(dev.IP, 24, 48), ipmask.Truncate(dev.IPv6, 24, 48), true
 	}
 	if u := req.User; may&StripIDs != 0 && u != nil && len(u.Ext) > 0 {
-		s.userExt, s.userExtReady = extWithout(u.Ext, "eids")
+		s.userExt, s.userExtEIDs = extWithout(u.Ext, "eids")
+		s.userExtReady = true
 	}
 }
 

@@ -66,8 +66,8 @@ func TestDecideWithTCF(t *testing.T) {
 	s.tcf = &fakeTCF{purposes: []int{1, 2}, vendors: []int{755}}
 	s.active = true
 	s.prepare(req)
-	if !s.ipReady || s.ip != "81.2.69.0" || !s.userExtReady {
-		t.Errorf("the TCF rules may truncate the IP and strip ids: ip %q (%v), user.ext (%v)", s.ip, s.ipReady, s.userExtReady)
+	if !s.ipReady || s.ip != "81.2.69.0" || !s.userExtReady || !s.userExtEIDs || string(s.userExt) != "{}" {
+		t.Errorf("the TCF rules may truncate the IP and strip ids: ip %q (%v), user.ext %s (%v)", s.ip, s.ipReady, s.userExt, s.userExtReady)
 	}
 	var pol Policy
 	got := s.Decide(&pol, &Partner{GVLID: 755})

@@ -105,8 +105,8 @@ func (s *Signals) scrubUser(u *openrtb2.User, sc Scrub, buf *Buffer) *openrtb2.U
 			c.EIDs, changed = nil, true
 		}
 		if len(u.Ext) > 0 {
-			ext, had := s.userExt, s.userExtReady
-			if !had {
+			ext, had := s.userExt, s.userExtEIDs
+			if !s.userExtReady {
 				ext, had = extWithout(u.Ext, "eids")
 			}
 			if had {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/adx-exchange/adx/currency"
 	"github.com/adx-exchange/adx/openrtb"
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // Bidder is one demand partner.
@@ -51,9 +52,8 @@ type Auction struct {
 	remote   int            // bidders called over the network
 	// remoteIdx are the indexes of the remote bidders in bidders.
 	remoteIdx []int
-	// mediaUsers[k] counts the encoded bidders of kind k: the references
-	// to the request encoded for k.
-	mediaUsers [numBodyKinds]int32
+	// partners[i] is what the privacy rules know of bidders[i].
+	partners []privacy.Partner
 	// workers run the remote bidder calls.
 	workers workerPool
 }
@@ -72,17 +72,19 @@ func New(bidders []Bidder, rules Rules, metrics *Metrics) *Auction {
 	if rules.Limits.MaxBidPrice > 0 {
 		a.maxPrice, _ = currency.FromFloat(rules.Limits.MaxBidPrice)
 	}
+	a.partners = make([]privacy.Partner, len(bidders))
 	for i, b := range bidders {
+		if p, ok := b.(interface{ privacyPartner() privacy.Partner }); ok {
+			a.partners[i] = p.privacyPartner()
+		}
 		if _, ok := b.(inProcess); ok {
+			a.partners[i] = privacy.Partner{Exchange: true}
 			continue
 		}
 		a.remote++
 		a.remoteIdx = append(a.remoteIdx, i)
 		if e, ok := b.(encodedBidder); ok {
 			ctl := e.control()
-			if ctl.target == nil || len(ctl.target.sizes) == 0 { // else it encodes its own
-				a.mediaUsers[e.bodyKind()]++
-			}
 			// A breaker or a shaper kept from the auction before (keep) is
 			// shared with its auctions still running.
 			if br := ctl.breaker; br != nil {
@@ -219,6 +221,11 @@ type BidderResult struct {
 	// answer order. Bids dropped unchecked (DropTooManyBids, DropLate) are
 	// only counted.
 	Drops []Drop
+	// Privacy is what the request's privacy signals did to the bidder:
+	// kept the request from it (a bidder filtered with FilterPrivacy), or
+	// scrubbed the request it was sent. Zero when they did neither, or it
+	// was not sent the request for another reason.
+	Privacy privacy.Decision
 }
 
 // Drop is one bid dropped from an auction: the event stream records it.
@@ -326,8 +333,10 @@ func (a *Auction) Run(req *openrtb2.BidRequest, deadline time.Time) *Result {
 // bidders that have not answered by then are counted as timeouts and their
 // late answers are thrown away, and bids still unchecked at the deadline
 // are dropped (DropLate). A bidder o excludes is not called: it is not
-// eligible, filtered with FilterSupply. With o.Trace set, RunWith fills it
-// in.
+// eligible, filtered with FilterSupply. With o.Privacy set, each bidder
+// is sent the request as the signals let it see it, or, kept from it, is
+// filtered with FilterPrivacy; the decision is in its result. With
+// o.Trace set, RunWith fills it in.
 func (a *Auction) RunWith(req *openrtb2.BidRequest, deadline time.Time, o *RunOptions) *Result {
 	start := time.Now()
 	if o != nil && o.Trace != nil {
@@ -358,6 +367,7 @@ func (a *Auction) RunWith(req *openrtb2.BidRequest, deadline time.Time, o *RunOp
 		answers = make(chan answer, a.remote)
 		remote = a.fanOut(req, deadline, answers, res, o)
 	}
+	sig := o.signals()
 	for i, b := range a.bidders {
 		if _, ok := b.(inProcess); !ok {
 			continue
@@ -366,7 +376,7 @@ func (a *Auction) RunWith(req *openrtb2.BidRequest, deadline time.Time, o *RunOp
 			a.filter(res, i, FilterSupply)
 			continue
 		}
-		res.Bidders[i] = a.callBidder(b, req, nil, deadline, nil)
+		res.Bidders[i] = a.callInProcess(b, i, req, deadline, sig)
 	}
 	if remote > 0 {
 		timer := acquireTimer(time.Until(deadline))
@@ -401,11 +411,50 @@ func (a *Auction) RunWith(req *openrtb2.BidRequest, deadline time.Time, o *RunOp
 		races = make([]impRace, len(req.Imp))
 	}
 	for i := range res.Bidders {
+		if sig != nil && !o.excludes(i) {
+			a.notePrivacy(i, sig, &res.Bidders[i])
+		}
 		a.validateBids(req, &x, &imps, deadline, i, &res.Bidders[i], races, o)
 		a.series[i].observe(&res.Bidders[i])
 	}
 	res.Winners = a.winners(req, &x, races, res.Currency, res.winners[:0], o)
 	return res
+}
+
+// decide returns what bidder i may be sent under the request's privacy
+// signals sig.
+func (a *Auction) decide(i int, sig *privacy.Signals) privacy.Decision {
+	return sig.Decide(&a.rules.Privacy, &a.partners[i])
+}
+
+// callInProcess runs in-process bidder i, b, on req as the privacy
+// signals sig (nil: none) let it see it: the exchange's own demand is
+// never kept from a request, but sees it scrubbed by the rules that hold
+// for every partner.
+func (a *Auction) callInProcess(b Bidder, i int, req *openrtb2.BidRequest, deadline time.Time, sig *privacy.Signals) BidderResult {
+	if sig == nil {
+		return a.callBidder(b, req, nil, deadline, nil)
+	}
+	d := a.decide(i, sig)
+	if d.Scrub == 0 {
+		return a.callBidder(b, req, nil, deadline, nil)
+	}
+	buf := privacy.AcquireBuffer()
+	defer privacy.ReleaseBuffer(buf) // its bids do not point into its request
+	return a.callBidder(b, sig.Scrubbed(req, d.Scrub, buf), nil, deadline, nil)
+}
+
+// notePrivacy records in r, bidder i's final result, what the privacy
+// signals did to it, and counts it: kept from the request, or sent it
+// scrubbed. A bidder not sent the request for another reason (its
+// controls, no imp of its media) has nothing recorded.
+func (a *Auction) notePrivacy(i int, sig *privacy.Signals, r *BidderResult) {
+	d := a.decide(i, sig) // the decision fanOut made: the same signals, the same partner
+	if d.Called() && (d.Reasons == 0 || r.Outcome == OutcomeNotEligible) {
+		return
+	}
+	r.Privacy = d
+	a.series[i].observePrivacy(d)
 }
 
 // filter sets bidder i's result: not called, filtered for reason.

@@ -3,6 +3,7 @@ package auction
 import (
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/currency"
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // FromConfig builds the Auction for cfg's enabled demand partners, in config
@@ -54,7 +55,8 @@ func FromConfigAfter(cfg *config.Config, rates *currency.Source, metrics *Metric
 func RulesFromConfig(cfg *config.Config, rates *currency.Source) Rules {
 	a := &cfg.Auction
 	r := Rules{Currency: a.Currency, Limits: LimitsFromConfig(a), Rates: rates,
-		Pricing: Pricing{AuctionType: a.Type, DealPriority: a.DealPriority}}
+		Pricing: Pricing{AuctionType: a.Type, DealPriority: a.DealPriority},
+		Privacy: privacy.PolicyFromConfig(&cfg.Privacy)}
 	r.Pricing.Increment, _ = currency.FromFloat(a.Increment)
 	r.Pricing.Precision, _ = currency.FromFloat(a.PricePrecision)
 	for _, d := range cfg.Demand {

@@ -9,6 +9,7 @@ import (
 	"github.com/prebid/openrtb/v20/openrtb2"
 
 	"github.com/adx-exchange/adx/currency"
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // Auction types (OpenRTB at, and a deal's at).
@@ -35,6 +36,10 @@ type Rules struct {
 	// Rates convert other currencies to and from Currency; nil knows
 	// Currency alone.
 	Rates *currency.Source
+	// Privacy is the exchange's privacy policy; each bidder's own part
+	// comes with it (an HTTPBidder's from its config; house demand is
+	// the exchange itself).
+	Privacy privacy.Policy
 }
 
 // Pricing are the clearing rules (docs/auction.md).

@@ -31,12 +31,13 @@ const (
 	FilterSize                            // no imp of targeting.sizes
 	FilterSupply                          // the supply partner's demand or block_demand leaves it out
 	FilterShaped                          // over demand[].qps, its bucket's bid rate under the shaping threshold
+	FilterPrivacy                         // the user's privacy signals keep the request from it (package privacy)
 	numFilterReasons
 )
 
 var filterReasonNames = [numFilterReasons]string{"qps", "breaker_open", "pretargeting_inventory", "pretargeting_country",
 	"pretargeting_device_type", "pretargeting_os", "pretargeting_bundle", "pretargeting_domain", "pretargeting_format",
-	"pretargeting_size", "supply_blocked", "shaped"}
+	"pretargeting_size", "supply_blocked", "shaped", "privacy"}
 
 // String returns the reason's metric label.
 func (r FilterReason) String() string { return filterReasonNames[r] }

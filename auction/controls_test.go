@@ -510,7 +510,7 @@ func TestBreakerIgnoresOverloadTimeouts(t *testing.T) {
 		if _, ok := a.admit(b.control(), req, mediaBanner, mediaAll, mediaAll, &c); !ok || c.breaker == nil {
 			t.Fatal("the call was not let through by the breaker")
 		}
-		body, err := encodeFor(req, b.bodyKind(), nil, 1)
+		body, err := encodeFor(req, b.bodyKind(), nil, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

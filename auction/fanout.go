@@ -9,6 +9,7 @@ import (
 	"github.com/prebid/openrtb/v20/openrtb2"
 
 	"github.com/adx-exchange/adx/openrtb"
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // encodedBidder is a remote bidder that takes its request encoded by the
@@ -89,17 +90,12 @@ func (s *sharedBody) release() {
 	}
 }
 
-// releaseN gives up n references to s.
-func (s *sharedBody) releaseN(n int32) {
-	if s.refs.Add(-n) == 0 && cap(s.b) <= maxPooledBody {
-		sharedBodies.Put(s)
-	}
-}
-
 // encodeFor encodes req for bidders of kind (imp kinds and OpenRTB
-// version), without tmax, for users references; with t, only the imps
-// that fit its sizes. It returns ErrNotEligible when req has no such imp.
-func encodeFor(req *openrtb2.BidRequest, kind bodyKind, t *targeting, users int32) (*sharedBody, error) {
+// version), without tmax, holding one reference; with t, only the imps
+// that fit its sizes; with sig, scrubbed by sc (package privacy), before
+// the 2.5 conversion, so that an id the scrub strips is not moved into an
+// ext. It returns ErrNotEligible when req has no such imp.
+func encodeFor(req *openrtb2.BidRequest, kind bodyKind, t *targeting, sig *privacy.Signals, sc privacy.Scrub) (*sharedBody, error) {
 	media := kind.media()
 	out := *req
 	out.TMax = 0 // each bidder splices in its own
@@ -123,9 +119,14 @@ func encodeFor(req *openrtb2.BidRequest, kind bodyKind, t *targeting, users int3
 		}
 	}
 	enc := &out
+	if sig != nil && sc != 0 {
+		buf := privacy.AcquireBuffer()
+		defer privacy.ReleaseBuffer(buf) // once encoded: the encoding reads it
+		enc = sig.Scrubbed(enc, sc, buf)
+	}
 	if kind&kind25 != 0 {
 		var err error
-		if enc, err = openrtb.Downgrade25(&out); err != nil {
+		if enc, err = openrtb.Downgrade25(enc); err != nil {
 			return nil, fmt.Errorf("cannot convert the request to OpenRTB 2.5: %w", err)
 		}
 	}
@@ -137,8 +138,81 @@ func encodeFor(req *openrtb2.BidRequest, kind bodyKind, t *targeting, users int3
 		return nil, fmt.Errorf("cannot encode the request: %w", err)
 	}
 	s.b = b
-	s.refs.Store(users)
+	s.refs.Store(1)
 	return s, nil
+}
+
+// bodyKey names one encoding of a request: the kind it is encoded for
+// and the privacy scrub it is encoded with.
+type bodyKey struct {
+	kind  bodyKind
+	scrub privacy.Scrub
+}
+
+// encoding is one encoding of the request, or why there is none.
+type encoding struct {
+	key  bodyKey
+	body *sharedBody
+	err  error
+}
+
+// bodySet is the encodings of one auction's request: each made once, for
+// the first bidder that needs it, and shared by all the bidders that need
+// the same (a bidder targeting sizes encodes its own). The set holds one
+// reference to each body and each bidder sent it takes one of its own, so
+// that a body goes back to the pool once the set and its last bidder have
+// released it. Unscrubbed encodings, the usual, are found by kind; a
+// request with privacy signals has a few scrubbed ones as well, kept in
+// place up to a handful: a bodySet lives on its auction's stack.
+type bodySet struct {
+	plain    [numBodyKinds]encoding
+	scrubbed [4]encoding
+	n        int        // scrubbed[:n] are in use
+	more     []encoding // past scrubbed
+}
+
+// get returns req encoded for key, encoding it if it has not been; sig
+// are req's privacy signals, for a key with a scrub.
+func (bs *bodySet) get(req *openrtb2.BidRequest, key bodyKey, sig *privacy.Signals) (*sharedBody, error) {
+	var e *encoding
+	if key.scrub == 0 {
+		e = &bs.plain[key.kind]
+		if e.body != nil || e.err != nil {
+			return e.body, e.err
+		}
+	} else {
+		for i := range bs.n {
+			if bs.scrubbed[i].key == key {
+				return bs.scrubbed[i].body, bs.scrubbed[i].err
+			}
+		}
+		for i := range bs.more {
+			if bs.more[i].key == key {
+				return bs.more[i].body, bs.more[i].err
+			}
+		}
+		if bs.n < len(bs.scrubbed) {
+			e = &bs.scrubbed[bs.n]
+			bs.n++
+		} else {
+			bs.more = append(bs.more, encoding{})
+			e = &bs.more[len(bs.more)-1]
+		}
+	}
+	e.key = key
+	e.body, e.err = encodeFor(req, key.kind, nil, sig, key.scrub)
+	return e.body, e.err
+}
+
+// release gives back the set's reference to each body.
+func (bs *bodySet) release() {
+	for _, list := range [...][]encoding{bs.plain[:], bs.scrubbed[:bs.n], bs.more} {
+		for _, e := range list {
+			if e.body != nil {
+				e.body.release()
+			}
+		}
+	}
 }
 
 // takes reports whether a bidder taking media, targeting t (nil: none), is
@@ -150,17 +224,15 @@ func takes(imp *openrtb2.Imp, media mediaMask, t *targeting) bool {
 
 // fanOut starts every remote bidder on a worker and returns how many it
 // started. The request is encoded once per set of media that encoded
-// bidders take (a bidder targeting sizes has its own); a bidder that o
-// excludes, with no imp of its media, filtered by its controls, or whose
-// request cannot be encoded, is not started: its result is set in res.
+// bidders take, and privacy scrub they are sent it with (a bidder
+// targeting sizes has its own); a bidder that o excludes, that the
+// request's privacy signals keep it from, with no imp of its media,
+// filtered by its controls, or whose request cannot be encoded, is not
+// started: its result is set in res.
 func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers chan<- answer, res *Result, o *RunOptions) int {
-	var (
-		bodies [numBodyKinds]*sharedBody
-		errs   [numBodyKinds]error
-		// skipped[m] counts the bidders of bodies[m] not started: their
-		// references are given back at the end.
-		skipped [numBodyKinds]int32
-	)
+	var bodies bodySet
+	defer bodies.release()
+	sig := o.signals()
 	var reqMedia mediaMask
 	for i := range req.Imp {
 		reqMedia |= impMedia(&req.Imp[i])
@@ -169,39 +241,40 @@ func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers c
 	for _, i := range a.remoteIdx {
 		b := a.bidders[i]
 		c := call{a: a, i: i, req: req, deadline: deadline, answers: answers}
-		e, encoded := b.(encodedBidder)
 		if o.excludes(i) {
 			// Before the controls: a request never sent spends no QPS
 			// token nor a breaker probe.
-			if encoded && (e.control().target == nil || len(e.control().target.sizes) == 0) {
-				skipped[e.bodyKind()]++
-			}
 			a.filter(res, i, FilterSupply)
 			continue
+		}
+		var scrub privacy.Scrub
+		if sig != nil {
+			d := a.decide(i, sig)
+			if !d.Called() {
+				a.filter(res, i, FilterPrivacy)
+				continue
+			}
+			scrub = d.Scrub
+			c.sig, c.scrub = sig, scrub
 		}
 		if o != nil && o.Trace != nil {
 			c.trace = new(CallTrace)
 		}
-		if encoded {
+		if e, ok := b.(encodedBidder); ok {
 			m := e.bodyKind()
 			ctl := e.control()
-			shared := ctl.target == nil || len(ctl.target.sizes) == 0
 			reason, ok := a.admit(ctl, req, reqMedia, e.mediaTypes(), e.mediaSet(), &c)
 			if !ok {
-				if shared {
-					skipped[m]++
-				}
 				a.filter(res, i, reason)
 				continue
 			}
 			var err error
-			if shared {
-				if bodies[m] == nil && errs[m] == nil {
-					bodies[m], errs[m] = encodeFor(req, m, nil, a.mediaUsers[m])
+			if ctl.target == nil || len(ctl.target.sizes) == 0 {
+				if c.body, err = bodies.get(req, bodyKey{m, scrub}, sig); err == nil {
+					c.body.refs.Add(1) // the bidder's own
 				}
-				c.body, err = bodies[m], errs[m]
 			} else {
-				c.body, err = encodeFor(req, m, ctl.target, 1)
+				c.body, err = encodeFor(req, m, ctl.target, sig, scrub)
 			}
 			if err != nil {
 				if c.breaker != nil {
@@ -217,11 +290,6 @@ func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers c
 		}
 		started++
 		a.workers.run(c)
-	}
-	for m, n := range skipped {
-		if n > 0 && bodies[m] != nil {
-			bodies[m].releaseN(n)
-		}
 	}
 	return started
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/openrtb"
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // maxDSPResponseBytes bounds a DSP's answer; a larger one is an error.
@@ -47,6 +48,8 @@ type HTTPBidder struct {
 	headers  [][2]string
 	currency string
 	client   *fasthttp.Client
+	// privacy is what the privacy rules know of the DSP.
+	privacy privacy.Partner
 }
 
 // NewHTTPBidder builds the bidder for an openrtb demand partner. d must have
@@ -62,6 +65,7 @@ func NewHTTPBidder(d config.Demand, client config.DSPClient, currency string) *H
 		gzip:      d.Gzip,
 		types:     parseMediaTypes(d.MediaTypes, mediaAll),
 		ctl:       newControls(&d),
+		privacy:   privacy.PartnerFromConfig(&d),
 		version:   config.OpenRTB26,
 		currency:  currency,
 		client: &fasthttp.Client{
@@ -90,13 +94,16 @@ func NewHTTPBidder(d config.Demand, client config.DSPClient, currency string) *H
 // Name returns the partner's config name.
 func (b *HTTPBidder) Name() string { return b.name }
 
+// privacyPartner returns what the privacy rules know of the DSP.
+func (b *HTTPBidder) privacyPartner() privacy.Partner { return b.privacy }
+
 // Bid calls the DSP and returns the bids of its answer.
 func (b *HTTPBidder) Bid(req *openrtb2.BidRequest, deadline time.Time) ([]openrtb2.Bid, error) {
 	var t *targeting
 	if b.ctl.target != nil && len(b.ctl.target.sizes) > 0 {
 		t = b.ctl.target
 	}
-	body, err := encodeFor(req, b.kind, t, 1)
+	body, err := encodeFor(req, b.kind, t, nil, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // Metrics are the auction's Prometheus series. Per-bidder children are
@@ -24,6 +26,7 @@ type Metrics struct {
 	latency          *prometheus.HistogramVec
 	panics           prometheus.Counter
 	refused          *prometheus.CounterVec
+	privacy          *prometheus.CounterVec
 }
 
 type bidderSeries struct {
@@ -34,6 +37,9 @@ type bidderSeries struct {
 	bids     prometheus.Counter
 	latency  prometheus.Observer
 	refused  [numRefuseReasons]prometheus.Counter
+	// privacy counts the privacy decisions by action and rule; nil where
+	// the rule cannot lead to the action.
+	privacy [privacy.NumActions][privacy.NumReasons]prometheus.Counter
 }
 
 // LatencyBuckets suit a 100 ms world: 0.5 ms to 500 ms.
@@ -57,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"demand", "reason"}),
 		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adx_demand_filtered_total",
-			Help: "Requests not sent to a demand partner by its demand controls or the supply partner's demand lists, by reason (qps, shaped, breaker_open, pretargeting_*, supply_blocked); also counted as not_eligible in adx_demand_requests_total.",
+			Help: "Requests not sent to a demand partner by its demand controls, the supply partner's demand lists or the user's privacy signals, by reason (qps, shaped, breaker_open, pretargeting_*, supply_blocked, privacy); also counted as not_eligible in adx_demand_requests_total.",
 		}, []string{"demand", "reason"}),
 		shapedBids: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adx_demand_shaped_expected_bids_total",
@@ -88,10 +94,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "adx_demand_answers_refused_total",
 			Help: "Demand partner answers refused before decoding, by reason (too_large: past 2 MiB on the wire or inflated, as a gzip bomb; bad_gzip; bad_encoding: a Content-Encoding other than gzip); each also counts as an error in adx_demand_requests_total.",
 		}, []string{"demand", "reason"}),
+		privacy: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_privacy_decisions_total",
+			Help: "Requests a demand partner was sent scrubbed (action scrubbed: under each rule that applied) or not sent (not_called: under the rule that kept it away) for the user's privacy signals, by rule: coppa, lmt, att, us_privacy, gdpr_no_consent, tcf_*, gpp_opt_out (docs/privacy.md).",
+		}, []string{"demand", "action", "reason"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.bids, m.dropped, m.filtered, m.breakerState, m.shapedBids, m.shapingExplored,
-			m.shapingThreshold, m.latency, m.panics, m.refused)
+			m.shapingThreshold, m.latency, m.panics, m.refused, m.privacy)
 	}
 	return m
 }
@@ -114,7 +124,25 @@ func (m *Metrics) seriesFor(name string) bidderSeries {
 	for r := range numRefuseReasons {
 		s.refused[r] = m.refused.WithLabelValues(name, r.String())
 	}
+	for act := range privacy.NumActions {
+		for _, r := range privacy.Reasons() {
+			if act.Can(r) {
+				s.privacy[act][r.Index()] = m.privacy.WithLabelValues(name, act.String(), r.String())
+			}
+		}
+	}
 	return s
+}
+
+// observePrivacy counts a privacy decision that applied to the bidder:
+// once under each rule it is labeled with.
+func (s *bidderSeries) observePrivacy(d privacy.Decision) {
+	act := d.Action()
+	for r := d.Labels(); r != 0; r &= r - 1 {
+		if c := s.privacy[act][r.Index()]; c != nil {
+			c.Inc()
+		}
+	}
 }
 
 func (s *bidderSeries) observe(r *BidderResult) {

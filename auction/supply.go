@@ -3,6 +3,7 @@ package auction
 import (
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/currency"
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // RunOptions are one supply partner's auction settings: its auction type,
@@ -24,6 +25,11 @@ type RunOptions struct {
 	// Trace, when set, is filled with each bidder's call: set it on a copy
 	// for one request only (it is written by the auction).
 	Trace *Trace
+	// Privacy, when set, are the request's privacy signals, parsed from
+	// the request the auction is run for: each bidder is sent, or kept
+	// from, what they allow it. Set it on a copy for one request only.
+	// nil, or signals that are not Active, cost the auction nothing.
+	Privacy *privacy.Signals
 }
 
 // Trace is a debugging request's record of its bidders' calls.
@@ -84,6 +90,15 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// signals returns the request's privacy signals under o, nil when none
+// can change what a bidder is sent.
+func (o *RunOptions) signals() *privacy.Signals {
+	if o == nil || o.Privacy == nil || !o.Privacy.Active() {
+		return nil
+	}
+	return o.Privacy
 }
 
 // excludes reports whether bidder i is not called under o.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
+
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // call is one remote bidder's part of one auction, run by a worker.
@@ -26,6 +28,10 @@ type call struct {
 	shapeBucket int32
 	// trace, when set, records the call for a debugging request.
 	trace *CallTrace
+	// sig and scrub, for a bidder given no body, are the request's
+	// privacy signals and what they remove from the bidder's request.
+	sig   *privacy.Signals
+	scrub privacy.Scrub
 }
 
 // answer is a remote bidder's result, sent back to its auction.
@@ -37,6 +43,12 @@ type answer struct {
 }
 
 func (c *call) run() {
+	req := c.req
+	if c.body == nil && c.scrub != 0 {
+		buf := privacy.AcquireBuffer()
+		defer privacy.ReleaseBuffer(buf)
+		req = c.sig.Scrubbed(req, c.scrub, buf)
+	}
 	var (
 		ctl          *controls
 		waited, left time.Duration
@@ -47,7 +59,7 @@ func (c *call) run() {
 	if c.breaker != nil {
 		waited, left = time.Duration(ctl.now()-c.admitted), time.Until(c.deadline)
 	}
-	r := c.a.callBidder(c.a.bidders[c.i], c.req, c.body, c.deadline, c.trace)
+	r := c.a.callBidder(c.a.bidders[c.i], req, c.body, c.deadline, c.trace)
 	if ctl != nil {
 		now := ctl.now()
 		if c.breaker != nil {

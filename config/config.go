@@ -57,6 +57,9 @@ type Config struct {
 	Events   Events   `yaml:"events"`
 	// Exchange is who the exchange is to the supply chain.
 	Exchange Exchange `yaml:"exchange"`
+	// Privacy is what the users' privacy signals let each demand partner
+	// see (docs/privacy.md).
+	Privacy Privacy `yaml:"privacy"`
 	// Sellers is the contact part of /sellers.json; the sellers are the
 	// supply partners with a seller_id.
 	Sellers Sellers `yaml:"sellers"`
@@ -555,8 +558,45 @@ type Demand struct {
 	// (${AUCTION_PRICE}) encrypted with its keys instead of in the clear.
 	PriceEncryption *PriceEncryption `yaml:"price_encryption"`
 
+	// GVLID is the partner's vendor id in the IAB Europe Global Vendor
+	// List, which the TCF consent string grants consent by; 0: none, so
+	// that a TCF consent string never names it (openrtb only).
+	GVLID int `yaml:"gvl_id"`
+	// Privacy is the partner's own privacy settings (openrtb only).
+	Privacy DemandPrivacy `yaml:"privacy"`
+
 	// LineItems are the house partner's ads (house only).
 	LineItems []LineItem `yaml:"line_items"`
+}
+
+// DemandPrivacy is one demand partner's privacy settings.
+type DemandPrivacy struct {
+	// GDPRBasisWithoutConsent says the exchange has a legal basis, outside
+	// the TCF, to send the partner a GDPR request that carries no consent
+	// string: under privacy.gdpr_without_consent "strict" such a request
+	// is sent to the partners that have one (scrubbed) and to no other.
+	GDPRBasisWithoutConsent bool `yaml:"gdpr_basis_without_consent"`
+}
+
+// What privacy.gdpr_without_consent may say.
+const (
+	// GDPRStrict sends a GDPR request without a consent string, scrubbed,
+	// only to the partners with gdpr_basis_without_consent.
+	GDPRStrict = "strict"
+	// GDPRScrub sends it, scrubbed, to every partner.
+	GDPRScrub = "scrub"
+)
+
+// Privacy is the exchange's privacy policy: what a request's privacy
+// signals (COPPA, GDPR, US Privacy, limit ad tracking, ATT) remove from
+// what each demand partner is sent, and which partners are not sent it.
+type Privacy struct {
+	// GDPRWithoutConsent is what a request under GDPR (regs.gdpr=1)
+	// without a consent string gets: "strict" (the default) sends it,
+	// without ids, with a truncated IP and rounded coordinates, only to
+	// the demand partners with privacy.gdpr_basis_without_consent;
+	// "scrub" sends it so to every partner.
+	GDPRWithoutConsent string `yaml:"gdpr_without_consent"`
 }
 
 // Breaker is a demand partner's circuit breaker. Calls that fail (an
@@ -930,6 +970,7 @@ func Defaults() *Config {
 			Kafka:         Kafka{Topic: "adx-events", ClientID: "adx"},
 		},
 		Sellers: Sellers{Version: "1.0"},
+		Privacy: Privacy{GDPRWithoutConsent: GDPRStrict},
 		Reload:  Reload{Watch: true, Interval: Duration(30e9)},
 		Auction: Auction{
 			DefaultTmax:  Duration(200e6),

@@ -110,6 +110,9 @@ func (c *Config) Validate() error {
 	if err := c.Events.validate(); err != nil {
 		return err
 	}
+	if g := c.Privacy.GDPRWithoutConsent; g != GDPRStrict && g != GDPRScrub {
+		return fmt.Errorf("privacy.gdpr_without_consent: %q is not %q or %q", g, GDPRStrict, GDPRScrub)
+	}
 	a := c.Auction
 	switch {
 	case a.DefaultTmax <= 0:
@@ -179,6 +182,9 @@ func (d *Demand) validate(key string) error {
 	if err := d.validateControls(key); err != nil {
 		return err
 	}
+	if err := d.validatePrivacy(key); err != nil {
+		return err
+	}
 	if !(d.BidMultiplier >= 0 && d.BidMultiplier <= 1) {
 		return fmt.Errorf("%s.bid_multiplier: %v is outside (0, 1] (0: unset, 1)", key, d.BidMultiplier)
 	}
@@ -233,6 +239,28 @@ func (d *Demand) validate(key string) error {
 		return fmt.Errorf("%s.type: %q is unknown; want %q or %q", key, d.Type, DemandOpenRTB, DemandHouse)
 	}
 	return d.validateTransport(key)
+}
+
+// maxGVLID bounds demand[].gvl_id: the TCF string writes a vendor id in
+// 16 bits.
+const maxGVLID = 1<<16 - 1
+
+// validatePrivacy checks the partner's vendor id and privacy settings,
+// which only a DSP over HTTP has: house demand is the exchange itself.
+func (d *Demand) validatePrivacy(key string) error {
+	if d.Type == DemandHouse {
+		switch {
+		case d.GVLID != 0:
+			return fmt.Errorf("%s.gvl_id: a house partner is the exchange itself, not a vendor", key)
+		case d.Privacy != (DemandPrivacy{}):
+			return fmt.Errorf("%s.privacy: a house partner is the exchange itself and needs no basis of its own", key)
+		}
+		return nil
+	}
+	if d.GVLID < 0 || d.GVLID > maxGVLID {
+		return fmt.Errorf("%s.gvl_id: %d is outside 0..%d (0: none)", key, d.GVLID, maxGVLID)
+	}
+	return nil
 }
 
 // OpenRTB versions a demand partner may speak (demand[].openrtb_version).

@@ -1,6 +1,7 @@
 // Package enrich fills in what an SSP left out of a bid request: geo and
-// network facts from MaxMind databases, device facts from the device
-// database, and the privacy rules that decide what DSPs may see.
+// network facts from MaxMind databases, and device facts from the device
+// database. It reads the request as the SSP sent it, full IP included;
+// what each DSP may see of the result is package privacy's decision.
 //
 // # Geo
 //

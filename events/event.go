@@ -94,6 +94,10 @@ type Event struct {
 	// auction.max_bids_per_response ("too_many_bids") or still unchecked
 	// at the deadline ("late").
 	Unchecked []Unchecked `json:"unchecked,omitempty"`
+	// Privacy is what the user's privacy signals did to the demand
+	// partners: one entry per partner and rule, for each partner sent
+	// the request scrubbed, or kept from it.
+	Privacy []Privacy `json:"privacy,omitempty"`
 	// DurationMicros is how long the auction took, from the request's
 	// arrival to the answer.
 	DurationMicros int64 `json:"duration_us,omitempty"`
@@ -122,6 +126,19 @@ type NoBid struct {
 	DSP string `json:"dsp"`
 	// Reason is "nobid" (it answered without a bid), "timeout", "error",
 	// or why it was not asked.
+	Reason string `json:"reason"`
+}
+
+// Privacy is one privacy rule's effect on one demand partner of an
+// auction event, as adx_privacy_decisions_total counts it.
+type Privacy struct {
+	DSP string `json:"dsp"`
+	// Action is "scrubbed" (the partner was sent the request with data
+	// removed) or "not_called" (it was not sent the request).
+	Action string `json:"action"`
+	// Reason is the rule: coppa, lmt, att, us_privacy, gdpr_no_consent,
+	// tcf_malformed, tcf_purpose1, tcf_purpose2, tcf_special_feature1 or
+	// gpp_opt_out (docs/privacy.md).
 	Reason string `json:"reason"`
 }
 

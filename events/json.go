@@ -86,6 +86,22 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
+	if len(e.Privacy) > 0 {
+		dst = append(dst, `,"privacy":[`...)
+		for i, p := range e.Privacy {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"dsp":`...)
+			dst = jsonstr.Append(dst, p.DSP)
+			dst = append(dst, `,"action":`...)
+			dst = jsonstr.Append(dst, p.Action)
+			dst = append(dst, `,"reason":`...)
+			dst = jsonstr.Append(dst, p.Reason)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
 	dst = appendOptInt(dst, `,"duration_us":`, e.DurationMicros)
 	return append(dst, '}')
 }

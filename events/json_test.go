@@ -53,6 +53,12 @@ func sameEvent(a, b *Event) bool {
 	if len(y.Unchecked) == 0 {
 		y.Unchecked = nil
 	}
+	if len(x.Privacy) == 0 {
+		x.Privacy = nil
+	}
+	if len(y.Privacy) == 0 {
+		y.Privacy = nil
+	}
 	return reflect.DeepEqual(x, y)
 }
 
@@ -75,8 +81,10 @@ func auctionEvent() *Event {
 			{DSP: "dsp-two", ImpID: "1", BidID: "y", DealID: "d", Price: 1_000_000, Status: BidLost},
 			{DSP: "dsp-two", ImpID: "2", BidID: "z", Price: 900_000, Cur: "EUR", Status: "below_floor"},
 		},
-		NoBids:         []NoBid{{DSP: "dsp-three", Reason: "timeout"}, {DSP: "dsp-four", Reason: "nobid"}},
-		Unchecked:      []Unchecked{{DSP: "dsp-two", Reason: "too_many_bids", Count: 480}, {DSP: "dsp-one", Reason: "late", Count: 3}},
+		NoBids:    []NoBid{{DSP: "dsp-three", Reason: "timeout"}, {DSP: "dsp-four", Reason: "nobid"}},
+		Unchecked: []Unchecked{{DSP: "dsp-two", Reason: "too_many_bids", Count: 480}, {DSP: "dsp-one", Reason: "late", Count: 3}},
+		Privacy: []Privacy{{DSP: "dsp-one", Action: "scrubbed", Reason: "coppa"}, {DSP: "dsp-one", Action: "scrubbed", Reason: "us_privacy"},
+			{DSP: "dsp-five", Action: "not_called", Reason: "gdpr_no_consent"}},
 		DurationMicros: 41_250,
 	}
 }
@@ -116,8 +124,8 @@ func TestAppendJSON(t *testing.T) {
 	f("escapes", &Event{Type: Win, ID: "q\"b\\s/<>&\u00e9\u2028\u2029\U0001F600", AuctionID: "\x00\x01\b\f\n\r\t\x1f\x7f", SSP: "tab\there"},
 		`{"type":"win","id":"q\"b\\s/<>&`+"\u00e9"+`\u2028\u2029`+"\U0001F600"+`","ts":"0001-01-01T00:00:00Z","auction_id":"\u0000\u0001\b\f\n\r\t\u001f`+"\x7f"+`","ssp":"tab\there","cur":""}`)
 	f("extremes", &Event{Type: Auction, Imps: math.MaxInt64, DurationMicros: math.MinInt64, BidPrice: currency.Micros(math.MinInt64),
-		Time: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), Bids: []Bid{{}}, NoBids: []NoBid{{}}}, "")
-	f("empty lists omitted", &Event{Bids: []Bid{}, NoBids: []NoBid{}}, `{"type":"","id":"","ts":"0001-01-01T00:00:00Z","auction_id":"","cur":""}`)
+		Time: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), Bids: []Bid{{}}, NoBids: []NoBid{{}}, Privacy: []Privacy{{}}}, "")
+	f("empty lists omitted", &Event{Bids: []Bid{}, NoBids: []NoBid{}, Privacy: []Privacy{}}, `{"type":"","id":"","ts":"0001-01-01T00:00:00Z","auction_id":"","cur":""}`)
 }
 
 func TestAppendJSONInvalidUTF8(t *testing.T) {
@@ -158,6 +166,7 @@ func FuzzAppendJSON(f *testing.F) {
 			e.Bids = []Bid{{DSP: dsp, BidID: bidID, Price: currency.Micros(price), Status: status, Charge: currency.Micros(sspPrice)}}
 			e.NoBids = []NoBid{{DSP: ssp, Reason: reason}}
 			e.Unchecked = []Unchecked{{DSP: dsp, Reason: reason, Count: n}}
+			e.Privacy = []Privacy{{DSP: dsp, Action: status, Reason: reason}}
 			e.Bids[0].Cur = cur
 		}
 		got := e.AppendJSON(nil)

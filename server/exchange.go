@@ -13,11 +13,11 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/adx-exchange/adx/auction"
-	"github.com/adx-exchange/adx/enrich"
 	"github.com/adx-exchange/adx/events"
 	"github.com/adx-exchange/adx/internal/admission"
 	"github.com/adx-exchange/adx/internal/inflate"
 	"github.com/adx-exchange/adx/openrtb"
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // exchange is one bid request on its way through the stages of the
@@ -52,6 +52,12 @@ type exchange struct {
 	// trace is the record of the demand calls a debugging request asked
 	// for (supply[].debug); nil: none.
 	trace *auction.Trace
+	// privacy are the request's privacy signals, read once its enrichment
+	// is done. Bidder goroutines may read them after the handler returns.
+	privacy privacy.Signals
+	// opts are the auction's options for this request: the supply
+	// partner's, with the request's own (privacy signals, trace) added.
+	opts auction.RunOptions
 }
 
 // handleAuction is the request path: each line is one stage, in order,
@@ -171,16 +177,19 @@ func (p *Public) enrich(x *exchange) outcome {
 	return outcome{}
 }
 
-// policy applies the rules on what leaves for demand: the privacy rule
-// truncates the IP; the supply partner's settings (test, floor minimum,
-// tmax cap) apply and the exchange joins the supply chain; and the time
-// budget sets the auction's deadline.
+// policy applies the rules on what leaves for demand: the supply
+// partner's settings (test, floor minimum, tmax cap) apply and the
+// exchange joins the supply chain; the privacy signals are read, for the
+// auction to decide per demand partner what it is sent (the request
+// itself keeps the full data enrichment used); and the time budget sets
+// the auction's deadline.
 func (p *Public) policy(x *exchange) outcome {
-	if enrich.TruncateIPs(&x.req) {
-		p.metrics.truncated.Inc()
-	}
 	if o := p.applySupply(x); !o.goesOn() {
 		return o
+	}
+	x.privacy.Parse(&x.req)
+	if x.privacy.MalformedUSPrivacy() {
+		p.metrics.malformedUSP.Inc()
 	}
 	a := &x.g.cfg.Auction
 	tmax := x.capBudget(auction.Budget(x.req.TMax, a.DefaultTmax.D(), a.MaxTmax.D()))
@@ -192,17 +201,17 @@ func (p *Public) policy(x *exchange) outcome {
 // partner's own auction settings. A debugging request gets the trace of
 // its demand calls in the response, even without a winner.
 func (p *Public) runAuction(x *exchange) outcome {
-	var opts *auction.RunOptions
 	if a := x.account; a != nil {
-		opts = &a.run
+		x.opts = a.run
 		if a.cfg.Debug && wantsDebug(x.req.Ext) {
-			o := a.run
 			x.trace = &auction.Trace{}
-			o.Trace = x.trace
-			opts = &o
+			x.opts.Trace = x.trace
 		}
 	}
-	x.result = x.g.auction.RunWith(&x.req, x.deadline, opts)
+	if x.privacy.Active() {
+		x.opts.Privacy = &x.privacy
+	}
+	x.result = x.g.auction.RunWith(&x.req, x.deadline, &x.opts)
 	p.metrics.auctionSeconds.Observe(time.Since(x.arrival).Seconds())
 	x.g.partners.observe(x.ssp, x.result)
 	if x.g.sampled() {

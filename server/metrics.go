@@ -32,7 +32,7 @@ type Metrics struct {
 	ownSeconds     prometheus.Histogram
 	shed           [numShedCauses]prometheus.Counter
 	noIP           prometheus.Counter
-	truncated      prometheus.Counter
+	malformedUSP   prometheus.Counter // US Privacy strings ignored as malformed
 	blocked        *prometheus.CounterVec
 	serverErrors   prometheus.Counter
 	deviceMatches  [devicedb.NumMatchTypes + 1]prometheus.Counter // last: no UA
@@ -73,10 +73,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "adx_enrich_no_ip_total",
 			Help: "Requests with no usable device.ip or device.ipv6, so not geo-enriched.",
 		}),
-		truncated: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "adx_privacy_ip_truncated_total",
-			Help: "Requests whose IP was truncated before it reached demand (COPPA, LMT, or GDPR without consent).",
-		}),
 		blocked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adx_ivt_blocked_total",
 			Help: "Requests not sent to demand as invalid traffic, by the Anonymous-IP flag that matched.",
@@ -107,9 +103,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.deviceMatches[i] = matches.WithLabelValues(devicedb.MatchType(i).String())
 	}
 	m.deviceMatches[devicedb.NumMatchTypes] = matches.WithLabelValues("no_ua")
+	malformed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "adx_privacy_malformed_signals_total",
+		Help: "Requests whose privacy signal of this kind does not parse and is ignored (us_privacy: not 4 characters, version 1 and flags Y, N or -); docs/privacy.md.",
+	}, []string{"signal"})
+	m.malformedUSP = malformed.WithLabelValues("us_privacy")
 	if reg != nil {
-		reg.MustRegister(matches)
-		reg.MustRegister(m.requests, m.auctionSeconds, m.ownSeconds, shed, m.noIP, m.truncated, m.blocked, m.serverErrors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.MustRegister(matches, malformed)
+		reg.MustRegister(m.requests, m.auctionSeconds, m.ownSeconds, shed, m.noIP, m.blocked, m.serverErrors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "adx_auctions_inflight",
 			Help: "Auctions running now.",
 		}, func() float64 {

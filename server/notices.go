@@ -424,7 +424,8 @@ func mulDiv(a, b, c int64) int64 {
 }
 
 // auctionEvent fills ev, reusing its slices, with the auction x ran: the
-// request's shape and each bid with its fate.
+// request's shape, each bid with its fate, and what the privacy signals
+// did to each demand partner.
 func (p *Public) auctionEvent(x *exchange, ev *events.Event) {
 	res := x.result
 	ssp := ""
@@ -434,9 +435,15 @@ func (p *Public) auctionEvent(x *exchange, ev *events.Event) {
 	*ev = events.Event{Type: events.Auction, ID: "a:" + ssp + ":" + x.req.ID, Time: x.arrival.UTC(),
 		AuctionID: x.req.ID, SSP: ssp, Currency: p.cfg.Auction.Currency, Test: x.req.Test == 1, Imps: len(x.req.Imp),
 		DurationMicros: time.Since(x.arrival).Microseconds(),
-		Bids:           ev.Bids[:0], NoBids: ev.NoBids[:0], Unchecked: ev.Unchecked[:0]}
+		Bids:           ev.Bids[:0], NoBids: ev.NoBids[:0], Unchecked: ev.Unchecked[:0], Privacy: ev.Privacy[:0]}
 	for i := range res.Bidders {
 		br := &res.Bidders[i]
+		if d := br.Privacy; !d.IsZero() {
+			act := d.Action().String()
+			for r := d.Labels(); r != 0; r &= r - 1 {
+				ev.Privacy = append(ev.Privacy, events.Privacy{DSP: br.Name, Action: act, Reason: r.String()})
+			}
+		}
 		if br.Outcome != auction.OutcomeBid {
 			ev.NoBids = append(ev.NoBids, events.NoBid{DSP: br.Name, Reason: br.Outcome.String()})
 			continue

@@ -1,0 +1,48 @@
+//go:build !race
+
+package privacy
+
+import (
+	"testing"
+
+	"github.com/prebid/openrtb/v20/openrtb2"
+)
+
+// TestRulesAllocations pins what the rules cost the heap per request:
+// nothing for a request without signals; for one with every signal, the
+// truncated addresses and user.ext without eids, computed once however
+// many partners are sent it, and nothing per partner.
+func TestRulesAllocations(t *testing.T) {
+	plain := decodeReq(t, scrubRequest)
+	signals := decodeReq(t, scrubRequest)
+	gdpr, lmt := int8(1), int8(1)
+	signals.Regs = &openrtb2.Regs{COPPA: 1, GDPR: &gdpr, USPrivacy: "1YYN"}
+	signals.Device.Lmt = &lmt
+	pol := Policy{}
+	partners := []Partner{{}, {GVLID: 755}, {GVLID: 32, GDPRBasis: true}, {Exchange: true}}
+	var s Signals
+	n := testing.AllocsPerRun(1000, func() {
+		s.Parse(plain)
+		for i := range partners {
+			if d := s.Decide(&pol, &partners[i]); !d.IsZero() {
+				t.Fatalf("a request without signals: %+v", d)
+			}
+		}
+	})
+	if n != 0 {
+		t.Errorf("a request without signals: %v allocations, want 0", n)
+	}
+	n = testing.AllocsPerRun(1000, func() {
+		s.Parse(signals)
+		for i := range partners {
+			d := s.Decide(&pol, &partners[i])
+			buf := AcquireBuffer()
+			s.Scrubbed(signals, d.Scrub, buf)
+			ReleaseBuffer(buf)
+		}
+	})
+	// Two truncated addresses and user.ext without eids.
+	if n > 3 {
+		t.Errorf("a request with every signal, four partners: %v allocations, want at most 3", n)
+	}
+}

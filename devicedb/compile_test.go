@@ -95,7 +95,7 @@ brand_prefixes: {"SM-": Acme, "sm-t9": Other, "SM-X": "", "Acme": Acme}`, 1))
 		}
 	}
 	f("SM-T1", "Acme", "SM-T1", MatchToken)
-	f("sm-t1", "Acme", "sm-t1", MatchToken)
+	f("sm-t1", "Acme", "SM-T1", MatchToken) // the listed spelling of the same token
 	f("SM-A100", "Acme", "SM-A100", MatchBrand)
 	f("SM-T900", "Other", "SM-T900", MatchBrand)
 	f("SM-X100", "", "", MatchFallback)

@@ -108,9 +108,9 @@ type Result struct {
 // then the brand (named by the UA, else by the prefix of the model token)
 // on the UA family's fallback device, then the fallback alone, then
 // generic. It allocates nothing except, rarely, an unusual OS version
-// string, and the model string of a device known only by its brand or
-// sent in another spelling than the database's (a copy, so that the
-// Result never aliases the evidence). Safe for concurrent use.
+// string, and the model string of a device known only by its brand or by
+// its stem (one copy, so that the Result never aliases the evidence).
+// Safe for concurrent use.
 func (db *DB) Lookup(ev Evidence) Result {
 	var info uaInfo
 	ua := ev.UA
@@ -140,7 +140,7 @@ func (db *DB) Lookup(ev Evidence) Result {
 	var r Result
 	idx, match := int32(-1), MatchGeneric
 	// sent is the model token the device sent, a substring of the
-	// evidence; spelled is the same text owned by the database, or "".
+	// evidence; spelled is that model as the database spells it, or "".
 	var sent, spelled, brand string
 	if i, ok := db.byUA[trimSpace(ev.UA)]; ok {
 		idx, match = i, MatchExact
@@ -174,8 +174,9 @@ func (db *DB) Lookup(ev Evidence) Result {
 		r.Make = brand
 	}
 	if sent != "" && r.HWV == "" && (match == MatchToken || match == MatchBrand) {
-		// Report the model the device sent, not the database's spelling
-		// of a sibling (SM-A515F, not the SM-A515B that its stem found).
+		// Report the model the device sent, not the database's name of a
+		// sibling (SM-A515F, not the SM-A515B that its stem found): the
+		// database's spelling of it when it has one, else a copy.
 		if spelled == "" {
 			spelled = strings.Clone(trimSpace(sent))
 		}
@@ -247,10 +248,12 @@ func (db *DB) fill(r *Result, i int32) {
 	}
 }
 
-// lookupToken finds a model token, trying Samsung's shorter stems
-// ("SM-S918U1" → "SM-S918U" → "SM-S918") and dropping a "/DS" suffix or a
-// maker prefix. text is the token as the database spells it when tok is
-// exactly that, else "".
+// lookupToken finds a model token, dropping a "/DS" suffix or a maker's
+// name before the model, or trying Samsung's shorter stems ("SM-S918U1" →
+// "SM-S918U" → "SM-S918"). text is the model as the database spells it
+// (the same token, whatever its case, or the part after the maker's
+// name), or "" when only a stem matched: the model the device sent is
+// then none the database spells.
 func (db *DB) lookupToken(tok string) (dev int32, text string, ok bool) {
 	if tok == "" {
 		return 0, "", false
@@ -261,16 +264,13 @@ func (db *DB) lookupToken(tok string) (dev int32, text string, ok bool) {
 		return 0, "", false
 	}
 	if t, ok := db.byToken[string(key)]; ok {
-		if t.text == trimSpace(tok) {
-			return t.dev, t.text, true
-		}
-		return t.dev, "", true
+		return t.dev, t.text, true
 	}
 	for k := len(key) - 1; k > 0; k-- {
 		if key[k] == '/' {
 			key = key[:k]
 			if t, ok := db.byToken[string(key)]; ok {
-				return t.dev, "", true
+				return t.dev, t.text, true
 			}
 			break
 		}
@@ -278,8 +278,8 @@ func (db *DB) lookupToken(tok string) (dev int32, text string, ok bool) {
 	// A maker's name before the model ("ONEPLUS A5010", "ZTE-Z992",
 	// "SonyST21a"): the rest must be a model of that maker ("LG-E455" is
 	// no other maker's E455).
-	if i, ok := db.lookupAfterMaker(key); ok {
-		return i, "", true
+	if t, ok := db.lookupAfterMaker(key); ok {
+		return t.dev, t.text, true
 	}
 	if len(key) > 7 && hasPrefix(string(key[:3]), "SM-") {
 		for n := len(key) - 1; n >= 7; n-- {
@@ -294,7 +294,7 @@ func (db *DB) lookupToken(tok string) (dev int32, text string, ok bool) {
 // lookupAfterMaker looks up key without its first word when that word
 // names a brand of the table ("HUAWEI G520-0000"; "SONY" may run into the
 // model), and only accepts a device of that brand.
-func (db *DB) lookupAfterMaker(key []byte) (int32, bool) {
+func (db *DB) lookupAfterMaker(key []byte) (tokenRef, bool) {
 	k := 0
 	for k < len(key) && k < 16 && key[k] != ' ' && key[k] != '-' && key[k] != '_' {
 		k++
@@ -302,22 +302,22 @@ func (db *DB) lookupAfterMaker(key []byte) (int32, bool) {
 	rest := k + 1
 	if k >= len(key) || k >= 16 {
 		if !hasPrefix(string(key), "SONY") { // SonyST21a: SONY runs into the model
-			return 0, false
+			return tokenRef{}, false
 		}
 		k, rest = 4, 4
 	}
 	if len(key)-rest < 3 {
-		return 0, false
+		return tokenRef{}, false
 	}
 	brand, ok := db.brands.named(string(key[:k]))
 	if !ok {
-		return 0, false
+		return tokenRef{}, false
 	}
 	t, ok := db.byToken[string(key[rest:])]
 	if !ok || db.recs[t.dev].brand != brand {
-		return 0, false
+		return tokenRef{}, false
 	}
-	return t.dev, true
+	return t, true
 }
 
 // applySUA overrides the UA's OS, version and form factor with the client

@@ -107,13 +107,14 @@ func TestLookupBrand(t *testing.T) {
 			t.Errorf("%s: a device the database cannot name claims a screen: %dx%d, %d ppi, ratio %v", model, r.W, r.H, r.PPI, r.PxRatio)
 		}
 	}
-	// Listed: the model as sent (not the SM-A515B its record names).
+	// Listed: the model as sent (not the SM-A515B its record names), as
+	// the database spells it.
 	f("SM-A515F", "Samsung", "SM-A515F", "Galaxy A51", MatchToken)
 	f("SAMSUNG SM-A510S Build/MMB29K", "Samsung", "SM-A510S", "Galaxy A5 (2016)", MatchToken)
 	f("Redmi Note 8 Pro", "Xiaomi", "Redmi Note 8 Pro", "Redmi Note 8 Pro", MatchToken)
 	f("ANE-LX1", "Huawei", "ANE-LX1", "P20 Lite", MatchToken)
 	f("RMX1811", "realme", "RMX1811", "C1", MatchToken)
-	f("ONEPLUS A5010", "OnePlus", "ONEPLUS A5010", "OnePlus 5T", MatchToken)
+	f("ONEPLUS A5010", "OnePlus", "A5010", "OnePlus 5T", MatchToken) // the maker's name is no part of Build.MODEL
 	// Unlisted: the brand from the code's prefix or the UA's own word.
 	f("SM-X999Z", "Samsung", "SM-X999Z", "", MatchBrand)
 	f("2212999XG", "Xiaomi", "2212999XG", "", MatchBrand)

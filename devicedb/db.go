@@ -127,14 +127,30 @@ func newDB(n int) *DB {
 type brandTable struct {
 	m    map[string]string
 	lens [256]uint64
+	// names holds the keys that can be a maker's whole name: every key,
+	// and a key that ends in a space, hyphen or underscore without it
+	// ("SAMSUNG-" is also SAMSUNG, unless SAMSUNG is a key of its own).
+	names map[string]string
 }
 
 // newBrandTable indexes m, whose keys are upper-cased and 1 to
 // maxPrefixLen bytes long (compileBrandPrefixes, Load).
 func newBrandTable(m map[string]string) brandTable {
-	t := brandTable{m: m}
-	for k := range m {
+	t := brandTable{m: m, names: make(map[string]string, len(m))}
+	for k, b := range m {
 		t.lens[k[0]] |= 1 << len(k)
+		t.names[k] = b
+	}
+	for k, b := range m {
+		if c := k[len(k)-1]; len(k) > 1 && (c == ' ' || c == '-' || c == '_') {
+			if _, ok := m[k[:len(k)-1]]; !ok {
+				// Of "X " and "X-" naming different brands, the one
+				// that sorts first wins, so that loads agree.
+				if old, ok := t.names[k[:len(k)-1]]; !ok || b < old {
+					t.names[k[:len(k)-1]] = b
+				}
+			}
+		}
 	}
 	return t
 }
@@ -172,23 +188,16 @@ func (t *brandTable) tokenBrand(tok string) (string, bool) {
 }
 
 // named returns the brand a UA names outright ("SAMSUNG", "Huawei"): the
-// word itself must be a key of the table, alone or followed by a space,
+// word itself must be a key of the table, or one followed by a space,
 // hyphen or underscore, as brand names are there.
 func (t *brandTable) named(word string) (string, bool) {
 	var buf [maxTokenLen]byte
 	key, ok := appendNormToken(buf[:0], word)
-	if !ok || len(key) == maxTokenLen {
+	if !ok {
 		return "", false
 	}
-	if b, ok := t.m[string(key)]; ok {
-		return b, b != ""
-	}
-	for _, sep := range [...]byte{' ', '-', '_'} {
-		if b, ok := t.m[string(append(key, sep))]; ok {
-			return b, b != ""
-		}
-	}
-	return "", false
+	b, ok := t.names[string(key)]
+	return b, ok && b != ""
 }
 
 // maker returns the brand of a maker's name as apps and import lists

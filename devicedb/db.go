@@ -37,7 +37,8 @@ type extraCap struct {
 }
 
 // tokenRef is a model token's device and the token as the source wrote
-// it, which Lookup reports when a device sends exactly that.
+// it, which Lookup reports for a device that sends that token in any
+// case.
 type tokenRef struct {
 	dev  int32
 	text string

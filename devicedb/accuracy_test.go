@@ -20,8 +20,8 @@ const (
 	floorBotShare     = 0.999 // crawler-user-agents instances flagged
 	floorBotFalsePos  = 0.0   // intoli browser UAs flagged as bots
 	floorUAPSpiders   = 0.88  // uap-core test_device "Spider" rows flagged (22/25)
-	floorModelShare   = 0.95  // uap-core test_device rows whose device is in the default DB
-	floorPlayModel    = 0.88  // the same with the Google Play list imported
+	floorModelShare   = 0.81  // uap-core test_device rows whose device is in the default DB (574 rows; 20 before browscap and node-device-detector)
+	floorPlayModel    = 0.87  // the same with the Google Play list imported (1,027 rows)
 )
 
 type share struct{ ok, n int }
@@ -133,11 +133,11 @@ func TestAccuracy(t *testing.T) {
 		}
 		typ.add(ok)
 		get(typeBy, k).add(ok)
-		if !ok && len(typeMiss) < 10 {
+		if !ok && len(typeMiss) < 10 && !heldOut(u.UserAgent) {
 			typeMiss = append(typeMiss, u.DeviceCategory+" "+r.OS+" "+u.UserAgent)
 		}
 		ok = sameUAPFamily(r.OS, want)
-		if !ok && len(typeMiss) < 20 {
+		if !ok && len(typeMiss) < 20 && !heldOut(u.UserAgent) {
 			typeMiss = append(typeMiss, "OS "+want+" got "+r.OS+": "+u.UserAgent)
 		}
 		osF.add(ok)
@@ -170,7 +170,7 @@ func TestAccuracy(t *testing.T) {
 		okMaj := okOS && sameMajor(r.OSV, c.Major)
 		osMaj.add(okMaj)
 		get(majorBy, want).add(okMaj)
-		if !okMaj {
+		if !okMaj && !heldOut(c.UA) {
 			osMiss = append(osMiss, c.Family+" "+c.Major+" got "+r.OS+" "+r.OSV+": "+c.UA)
 		}
 	}
@@ -208,7 +208,7 @@ func TestAccuracy(t *testing.T) {
 		case c.Brand != "" && strings.HasPrefix(c.UA, "Mozilla/"):
 			r := db.Lookup(Evidence{UA: c.UA})
 			devFP.add(!r.IsBot)
-			if r.IsBot {
+			if r.IsBot && !heldOut(c.UA) {
 				t.Logf("bot false positive: %s", c.UA)
 			}
 		}
@@ -282,13 +282,13 @@ func brandModelShare(t *testing.T, db *DB) (share, int) {
 		if r.brand == "" || r.model == "" {
 			continue
 		}
-		b := strings.ToLower(r.brand)
+		b := brandKey(r.brand)
 		known[b+"|"+strings.ToUpper(r.model)] = true
 		known[b+"|"+strings.ToUpper(r.marketingName)] = true
 	}
-	for tok, i := range db.byToken {
-		if b := db.recs[i].brand; b != "" {
-			known[strings.ToLower(b)+"|"+tok] = true
+	for tok, ref := range db.byToken {
+		if b := db.recs[ref.dev].brand; b != "" {
+			known[brandKey(b)+"|"+tok] = true
 		}
 	}
 	var s share
@@ -296,25 +296,25 @@ func brandModelShare(t *testing.T, db *DB) (share, int) {
 		if c.Brand == "" || c.Model == "" || !strings.HasPrefix(c.UA, "Mozilla/") && !strings.HasPrefix(c.UA, "Dalvik/") {
 			continue
 		}
-		b := strings.ToLower(c.Brand)
+		b := brandKey(c.Brand)
 		if !known[b+"|"+strings.ToUpper(c.Model)] {
 			continue
 		}
 		r := db.Lookup(Evidence{UA: c.UA})
 		m := strings.ToUpper(c.Model)
-		ok := strings.ToLower(r.Make) == b
+		ok := brandKey(r.Make) == b
 		if ok {
 			ok = sameModel(r.Model, c.Model, c.Brand) || sameModel(r.MarketingName, c.Model, c.Brand)
 			if !ok {
-				for tok, i := range db.byToken {
-					if db.recs[i].id == r.ID && tok == m {
+				for tok, ref := range db.byToken {
+					if db.recs[ref.dev].id == r.ID && tok == m {
 						ok = true
 						break
 					}
 				}
 			}
 		}
-		if !ok && testing.Verbose() {
+		if !ok && testing.Verbose() && !heldOut(c.UA) {
 			t.Logf("model miss: want %s %s got %s %s (%s): %s", c.Brand, c.Model, r.Make, r.Model, r.Match, c.UA)
 		}
 		s.add(ok)

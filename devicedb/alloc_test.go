@@ -42,4 +42,13 @@ func TestLookupAllocs(t *testing.T) {
 	f("cached iPad desktop site", ipad, true)
 	f("uncached iPad desktop site", ipad, false)
 	f("uncached Windows", Evidence{UA: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"}, false)
+	listed := Evidence{UA: "Mozilla/5.0 (Linux; Android 13; SM-A515F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"}
+	f("uncached listed model, as the database spells it", listed, false)
+	brand := Evidence{UA: "Mozilla/5.0 (Linux; Android 13; SM-X999Z) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"}
+	f("cached brand match", brand, true)
+	// A device known only by its brand reports the model it sent: one
+	// copy of it, so that the result never aliases the evidence.
+	if n := testing.AllocsPerRun(200, func() { db.Lookup(brand) }); n != 1 {
+		t.Errorf("uncached brand match: %v allocs per lookup, want 1 (the model's copy)", n)
+	}
 }

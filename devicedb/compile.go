@@ -13,8 +13,9 @@ const maxErrors = 20
 // Compile validates src and builds an immutable *DB from it. It rejects
 // duplicate ids, a fall_back to a missing id, a cycle, a chain not ending at
 // generic, a capability generic does not define, a value that does not parse
-// as its capability's type, and a User-Agent or model token mapped to two
-// devices. Each message names the device and the field; up to 20 are
+// as its capability's type, a User-Agent or model token mapped to two
+// devices, and a blank, overlong or case-conflicting brand prefix. Each
+// message names the device (or prefix) and the field; up to 20 are
 // joined.
 func Compile(src *Source) (*DB, error) {
 	if src == nil {
@@ -198,18 +199,61 @@ func Compile(src *Source) (*DB, error) {
 				fail("device %q: tokens: %q is empty or longer than %d bytes", d.ID, tok, maxTokenLen)
 				continue
 			}
-			if j, dup := db.byToken[key]; dup && j != int32(i) {
-				fail("device %q: tokens: %q is also mapped to device %q", d.ID, tok, src.Devices[j].ID)
+			if j, dup := db.byToken[key]; dup && j.dev != int32(i) {
+				fail("device %q: tokens: %q is also mapped to device %q", d.ID, tok, src.Devices[j.dev].ID)
 				continue
 			}
-			db.byToken[key] = int32(i)
+			db.byToken[key] = tokenRef{dev: int32(i), text: strings.TrimSpace(tok)}
 		}
+	}
+	prefixes, perrs := compileBrandPrefixes(src.BrandPrefixes)
+	for _, err := range perrs {
+		fail("%v", err)
 	}
 	if len(errs) > 0 {
 		return nil, joinCompileErrors(errs)
 	}
+	db.brands = newBrandTable(prefixes)
 	db.finish()
 	return db, nil
+}
+
+// maxPrefixLen bounds brand prefixes: one bit per length in a uint64
+// (brandTable.lens).
+const maxPrefixLen = 63
+
+// compileBrandPrefixes upper-cases the brand table's keys. A key must not
+// be blank or longer than maxPrefixLen, and two keys that differ only in
+// case must name the same brand.
+func compileBrandPrefixes(src map[string]string) (map[string]string, []error) {
+	out := make(map[string]string, len(src))
+	orig := make(map[string]string, len(src))
+	var errs []error
+	for _, p := range sortedKeys(src) {
+		brand := strings.TrimSpace(src[p])
+		if strings.TrimSpace(p) == "" || len(p) > maxPrefixLen {
+			errs = append(errs, fmt.Errorf("brand_prefixes: %q is blank or longer than %d bytes", p, maxPrefixLen))
+			continue
+		}
+		key := upperASCII(p)
+		if b, dup := out[key]; dup && b != brand {
+			errs = append(errs, fmt.Errorf("brand_prefixes: %q (%s) and %q (%s) differ only in case", orig[key], b, p, brand))
+			continue
+		}
+		out[key], orig[key] = brand, p
+	}
+	return out, errs
+}
+
+// upperASCII upper-cases the ASCII letters of s.
+func upperASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 func joinCompileErrors(errs []error) error {

@@ -73,6 +73,34 @@ func TestCompileRejects(t *testing.T) {
 	f("empty fall_back", "fall_back: generic\n", "fall_back: \"\"\n", `device "generic_android"`, "fall_back: empty")
 	f("unknown key", "version: t1", "versio: t1", "versio")
 	f("bad format", "adx-devicedb/1", "adx-devicedb/9", "format")
+	f("brand prefix case", "version: t1", "version: t1\nbrand_prefixes: {\"AC-\": Acme, \"ac-\": Other}", "brand_prefixes", `"AC-"`, `"ac-"`)
+	f("blank brand prefix", "version: t1", "version: t1\nbrand_prefixes: {\" \": Acme}", "brand_prefixes", "blank")
+	f("long brand prefix", "version: t1", "version: t1\nbrand_prefixes: {"+strings.Repeat("A", 64)+": Acme}", "brand_prefixes", "longer than 63")
+}
+
+// TestBrandPrefixes: the longest listed prefix of a model token names
+// the brand of a device the database does not list, case-insensitively;
+// an empty brand stops shorter prefixes; a listed device wins.
+func TestBrandPrefixes(t *testing.T) {
+	db, err := compileString(strings.Replace(minimal, "version: t1", `version: t1
+brand_prefixes: {"SM-": Acme, "sm-t9": Other, "SM-X": "", "Acme": Acme}`, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(model, wantMake, wantModel string, wantMatch MatchType) {
+		t.Helper()
+		r := db.Lookup(Evidence{UA: "Mozilla/5.0 (Linux; Android 13; " + model + ") Chrome/120.0.0.0 Mobile Safari/537.36"})
+		if r.Make != wantMake || r.Model != wantModel || r.Match != wantMatch {
+			t.Errorf("%s: got %q %q %s, want %q %q %s", model, r.Make, r.Model, r.Match, wantMake, wantModel, wantMatch)
+		}
+	}
+	f("SM-T1", "Acme", "SM-T1", MatchToken)
+	f("sm-t1", "Acme", "SM-T1", MatchToken) // the listed spelling of the same token
+	f("SM-A100", "Acme", "SM-A100", MatchBrand)
+	f("SM-T900", "Other", "SM-T900", MatchBrand)
+	f("SM-X100", "", "", MatchFallback)
+	f("XY-100", "", "", MatchFallback)
+	f("Acme One Build/1", "Acme", "Acme One", MatchBrand)
 }
 
 func TestCompileResolves(t *testing.T) {
@@ -144,7 +172,7 @@ func TestDefaultUpToDate(t *testing.T) {
 		t.Fatal("default.snap is not default.yaml compiled: run go generate ./devicedb")
 	}
 	var b strings.Builder
-	for _, id := range []string{"samsung_galaxy_s23_ultra", "google_pixel_8", "apple_iphone_15_pro", "apple_ipad_10th_generation", "generic_android_tablet", "amazon_fire_tv_stick_4k"} {
+	for _, id := range []string{"samsung_galaxy_s23_ultra", "google_pixel_8", "apple_iphone_15_pro", "apple_ipad_10th_generation", "generic_android_tablet", "amazon_fire_tv_stick_4k", "oneplus_5t", "huawei_p20_lite", "apple_iphone_17_pro"} {
 		r, ok := db.Device(id)
 		if !ok {
 			t.Errorf("default DB lacks %q", id)

@@ -2,6 +2,8 @@ package devicedb
 
 import (
 	"math"
+	"math/bits"
+	"strings"
 	"sync/atomic"
 )
 
@@ -34,18 +36,28 @@ type extraCap struct {
 	value string
 }
 
+// tokenRef is a model token's device and the token as the source wrote
+// it, which Lookup reports for a device that sends that token in any
+// case.
+type tokenRef struct {
+	dev  int32
+	text string
+}
+
 // DB is an immutable compiled device database. It is safe for concurrent use;
 // it never changes after Compile or Load returns it.
 type DB struct {
-	gen      uint64
-	version  string
-	sources  string
-	schema   []Capability
-	recs     []record
-	extras   [][]extraCap
-	byID     map[string]int32
-	byUA     map[string]int32
-	byToken  map[string]int32
+	gen     uint64
+	version string
+	sources string
+	schema  []Capability
+	recs    []record
+	extras  [][]extraCap
+	byID    map[string]int32
+	byUA    map[string]int32
+	byToken map[string]tokenRef // key: the token upper-cased (normToken)
+	// brands names the brand of a model token the database does not list.
+	brands   brandTable
 	generic  int32
 	fallback [numFallbacks]int32
 	// appleScreens maps an Apple phone or tablet screen size (portrait,
@@ -105,8 +117,121 @@ func newDB(n int) *DB {
 		extras:  make([][]extraCap, n),
 		byID:    make(map[string]int32, n),
 		byUA:    make(map[string]int32, n),
-		byToken: make(map[string]int32, n),
+		byToken: make(map[string]tokenRef, n),
 	}
+}
+
+// brandTable maps upper-cased model-token prefixes to brands ("" = no
+// brand). lens[c] has bit n set when a key of n bytes starts with byte c,
+// so that a lookup probes only the lengths that exist for its first
+// byte, longest first (two or three probes instead of up to 19).
+type brandTable struct {
+	m    map[string]string
+	lens [256]uint64
+	// names holds the keys that can be a maker's whole name: every key,
+	// and a key that ends in a space, hyphen or underscore without it
+	// ("SAMSUNG-" is also SAMSUNG, unless SAMSUNG is a key of its own).
+	names map[string]string
+}
+
+// newBrandTable indexes m, whose keys are upper-cased and 1 to
+// maxPrefixLen bytes long (compileBrandPrefixes, Load).
+func newBrandTable(m map[string]string) brandTable {
+	t := brandTable{m: m, names: make(map[string]string, len(m))}
+	for k, b := range m {
+		t.lens[k[0]] |= 1 << len(k)
+		t.names[k] = b
+	}
+	for k, b := range m {
+		if c := k[len(k)-1]; len(k) > 1 && (c == ' ' || c == '-' || c == '_') {
+			if _, ok := m[k[:len(k)-1]]; !ok {
+				// Of "X " and "X-" naming different brands, the one
+				// that sorts first wins, so that loads agree.
+				if old, ok := t.names[k[:len(k)-1]]; !ok || b < old {
+					t.names[k[:len(k)-1]] = b
+				}
+			}
+		}
+	}
+	return t
+}
+
+// prefixBrand returns the brand of the longest prefix of key, an
+// upper-cased model token; false when none names a brand (or the longest
+// is an explicit "no brand").
+func (t *brandTable) prefixBrand(key []byte) (string, bool) {
+	if len(key) == 0 {
+		return "", false
+	}
+	mask := t.lens[key[0]]
+	if len(key) < maxPrefixLen {
+		mask &= 1<<(len(key)+1) - 1
+	}
+	for mask != 0 {
+		n := bits.Len64(mask) - 1
+		mask &^= 1 << n
+		if b, ok := t.m[string(key[:n])]; ok {
+			return b, b != ""
+		}
+	}
+	return "", false
+}
+
+// tokenBrand is prefixBrand of a token as sent (any case, spaces
+// around).
+func (t *brandTable) tokenBrand(tok string) (string, bool) {
+	var buf [maxTokenLen]byte
+	key, ok := appendNormToken(buf[:0], tok)
+	if !ok {
+		return "", false
+	}
+	return t.prefixBrand(key)
+}
+
+// named returns the brand a UA names outright ("SAMSUNG", "Huawei"): the
+// word itself must be a key of the table, or one followed by a space,
+// hyphen or underscore, as brand names are there.
+func (t *brandTable) named(word string) (string, bool) {
+	var buf [maxTokenLen]byte
+	key, ok := appendNormToken(buf[:0], word)
+	if !ok {
+		return "", false
+	}
+	b, ok := t.names[string(key)]
+	return b, ok && b != ""
+}
+
+// maker returns the brand of a maker's name as apps and import lists
+// write it ("samsung", "LGE", "HMD Global", "TECNO MOBILE LIMITED"): the
+// name or, failing that, its first word, as named takes it.
+func (t *brandTable) maker(name string) (string, bool) {
+	if b, ok := t.named(name); ok {
+		return b, true
+	}
+	name = trimSpace(name)
+	if k := strings.IndexByte(name, ' '); k > 0 {
+		return t.named(name[:k])
+	}
+	return "", false
+}
+
+// canonical spells the brand of an imported row as the table does:
+// "LGE" and "TCT (Alcatel)" are LG and Alcatel. A maker the table does
+// not know yields to the brand of the model's prefix (the Play list files
+// some models under their ODM); else the brand stays as written.
+func (t *brandTable) canonical(brand, model string) string {
+	if b, ok := t.maker(brand); ok {
+		return b
+	}
+	if i, j := strings.IndexByte(brand, '('), strings.LastIndexByte(brand, ')'); i >= 0 && j > i {
+		if b, ok := t.named(brand[i+1 : j]); ok {
+			return b
+		}
+	}
+	if b, ok := t.tokenBrand(model); ok {
+		return b
+	}
+	return brand
 }
 
 // finish indexes ids, resolves the family fallbacks and stamps a generation.

@@ -13,7 +13,7 @@ var defaultSnapshot []byte
 var loadDefault = sync.OnceValues(func() (*DB, error) { return Load(defaultSnapshot) })
 
 // Default returns the embedded default database, loading it on first use
-// (about a millisecond; nothing is done at init). Every call returns the same
+// (about 10 ms for its 6,300 devices; nothing is done at init). Every call returns the same
 // immutable *DB. The error is non-nil only for a broken build.
 func Default() (*DB, error) { return loadDefault() }
 

@@ -1,4 +1,4 @@
 package devicedb
 
-//go:generate go run ./internal/gen -bots -shared ../../shared/testdata -out .
-//go:generate go run ./internal/gen -shared ../../shared/testdata -out .
+//go:generate go run ./internal/gen -bots -out .
+//go:generate go run ./internal/gen -out .

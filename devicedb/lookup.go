@@ -8,16 +8,24 @@ import (
 	"github.com/prebid/openrtb/v20/openrtb2"
 )
 
-// MatchType records how Lookup found a device, for metrics.
+// MatchType records how Lookup found a device, for metrics
+// (adx_devicedb_matches_total has one label value per match type).
 type MatchType uint8
 
 // The match types, best first.
 const (
 	// MatchGeneric: nothing matched; the result is the generic root.
 	MatchGeneric MatchType = iota
-	// MatchFallback: the UA's family fallback, such as generic_android_tablet.
+	// MatchFallback: the UA's family fallback, such as
+	// generic_android_tablet, with no brand known.
 	MatchFallback
-	// MatchToken: a model token from sua.model, the UA or an Apple hardware id.
+	// MatchBrand: the device is not in the database, but its brand is
+	// known: named outright by the UA ("SAMSUNG SM-A510S") or given by the
+	// prefix of its model token ("SM-" is Samsung). The result is the
+	// family fallback with that brand and the model token as sent.
+	MatchBrand
+	// MatchToken: a model token from sua.model, the UA or an Apple
+	// hardware id names a device of the database.
 	MatchToken
 	// MatchExact: the whole User-Agent is a sample of the device.
 	MatchExact
@@ -25,13 +33,15 @@ const (
 	NumMatchTypes = iota
 )
 
-// String returns "generic", "fallback", "token" or "exact".
+// String returns "generic", "fallback", "brand", "token" or "exact".
 func (m MatchType) String() string {
 	switch m {
 	case MatchExact:
 		return "exact"
 	case MatchToken:
 		return "token"
+	case MatchBrand:
+		return "brand"
 	case MatchFallback:
 		return "fallback"
 	}
@@ -72,6 +82,9 @@ type Result struct {
 	IsSmartTV bool `json:"is_smarttv"`
 	JS        bool `json:"js"`
 	// Make, Model, MarketingName and HWV (Apple hardware id) of the device.
+	// Model is the model token the device sent (Build.MODEL, sua.model)
+	// when it named one, else the database's model (Apple: the product
+	// name); MarketingName is the retail name beside it.
 	Make          string `json:"make"`
 	Model         string `json:"model"`
 	MarketingName string `json:"marketing_name"`
@@ -92,8 +105,12 @@ type Result struct {
 
 // Lookup matches ev: bots first, then the exact User-Agent, then the model
 // token index (sua.model, then the UA's model, then an Apple hardware id),
-// then the UA family's fallback device, then generic. It allocates nothing
-// except, rarely, an unusual OS version string. Safe for concurrent use.
+// then the brand (named by the UA, else by the prefix of the model token)
+// on the UA family's fallback device, then the fallback alone, then
+// generic. It allocates nothing except, rarely, an unusual OS version
+// string, and the model string of a device known only by its brand or by
+// its stem (one copy, so that the Result never aliases the evidence).
+// Safe for concurrent use.
 func (db *DB) Lookup(ev Evidence) Result {
 	var info uaInfo
 	ua := ev.UA
@@ -122,13 +139,16 @@ func (db *DB) Lookup(ev Evidence) Result {
 	bot := info.bot || strings.Contains(ev.UA, "+http") || listedBot(ev.UA)
 	var r Result
 	idx, match := int32(-1), MatchGeneric
+	// sent is the model token the device sent, a substring of the
+	// evidence; spelled is that model as the database spells it, or "".
+	var sent, spelled, brand string
 	if i, ok := db.byUA[trimSpace(ev.UA)]; ok {
 		idx, match = i, MatchExact
-	} else if i, ok := db.lookupToken(suaModel); ok {
-		idx, match = i, MatchToken
-	} else if i, ok := db.lookupToken(info.model); ok {
-		idx, match = i, MatchToken
-	} else if i, ok := db.lookupToken(info.hw); ok {
+	} else if i, text, ok := db.lookupToken(suaModel); ok {
+		idx, match, sent, spelled = i, MatchToken, suaModel, text
+	} else if i, text, ok := db.lookupToken(info.model); ok {
+		idx, match, sent, spelled = i, MatchToken, info.model, text
+	} else if i, _, ok := db.lookupToken(info.hw); ok {
 		idx, match = i, MatchToken
 	} else {
 		fb := info.fb
@@ -140,10 +160,28 @@ func (db *DB) Lookup(ev Evidence) Result {
 		} else {
 			idx = db.generic
 		}
+		if !bot && db.recs[idx].brand == "" {
+			brand, sent = db.brandFor(info.brand, suaModel, info.model)
+			if brand != "" {
+				match = MatchBrand
+			}
+		}
 	}
 	db.fill(&r, idx)
 	r.Match = match
 	r.IsBot = r.IsBot || bot
+	if match == MatchBrand {
+		r.Make = brand
+	}
+	if sent != "" && r.HWV == "" && (match == MatchToken || match == MatchBrand) {
+		// Report the model the device sent, not the database's name of a
+		// sibling (SM-A515F, not the SM-A515B that its stem found): the
+		// database's spelling of it when it has one, else a copy.
+		if spelled == "" {
+			spelled = strings.Clone(trimSpace(sent))
+		}
+		r.Model = spelled
+	}
 	if info.os != "" {
 		r.OS = info.os
 		switch {
@@ -169,6 +207,35 @@ func (db *DB) Lookup(ev Evidence) Result {
 	return r
 }
 
+// brandFor returns the brand of a device the database does not list and
+// the model token to report with it: the brand the UA names outright,
+// else the brand of the longest listed prefix of sua.model, else of the
+// UA's model token. named must be a brand of the table, or start with
+// one ("HMD Global"), to count.
+func (db *DB) brandFor(named, suaModel, model string) (brand, token string) {
+	token = suaModel
+	if token == "" {
+		token = model
+	}
+	if b, ok := db.brands.maker(named); ok {
+		if !hasPrefixFold(token, named) {
+			return b, token // a maker field ("samsung; SM-A505F") or a prefix the parser cut
+		}
+		// The word is part of the model token ("Sony Ericsson Xperia
+		// X1"): its longest prefix is at least as precise.
+		if pb, ok := db.brands.tokenBrand(token); ok {
+			return pb, token
+		}
+		return b, token
+	}
+	for _, tok := range [...]string{suaModel, model} {
+		if b, ok := db.brands.tokenBrand(tok); ok {
+			return b, tok
+		}
+	}
+	return "", ""
+}
+
 func (db *DB) fill(r *Result, i int32) {
 	rec := &db.recs[i]
 	*r = Result{
@@ -181,45 +248,76 @@ func (db *DB) fill(r *Result, i int32) {
 	}
 }
 
-// lookupToken finds a model token, trying Samsung's shorter stems
-// ("SM-S918U1" → "SM-S918U" → "SM-S918") and dropping a "/DS" suffix.
-func (db *DB) lookupToken(tok string) (int32, bool) {
+// lookupToken finds a model token, dropping a "/DS" suffix or a maker's
+// name before the model, or trying Samsung's shorter stems ("SM-S918U1" →
+// "SM-S918U" → "SM-S918"). text is the model as the database spells it
+// (the same token, whatever its case, or the part after the maker's
+// name), or "" when only a stem matched: the model the device sent is
+// then none the database spells.
+func (db *DB) lookupToken(tok string) (dev int32, text string, ok bool) {
 	if tok == "" {
-		return 0, false
+		return 0, "", false
 	}
 	var buf [maxTokenLen]byte
 	key, ok := appendNormToken(buf[:0], tok)
 	if !ok {
-		return 0, false
+		return 0, "", false
 	}
-	if i, ok := db.byToken[string(key)]; ok {
-		return i, true
+	if t, ok := db.byToken[string(key)]; ok {
+		return t.dev, t.text, true
 	}
 	for k := len(key) - 1; k > 0; k-- {
 		if key[k] == '/' {
 			key = key[:k]
-			if i, ok := db.byToken[string(key)]; ok {
-				return i, true
+			if t, ok := db.byToken[string(key)]; ok {
+				return t.dev, t.text, true
 			}
 			break
 		}
 	}
-	// A maker prefix the index lacks: "SONYST21A2", "ZTE-Z992", "ZTE U880".
-	for _, p := range [...]string{"SONY", "ZTE-", "ZTE ", "SAMSUNG-", "HUAWEI ", "HUAWEI-", "LENOVO ", "LENOVO-", "ALCATEL ", "ASUS ", "ASUS_", "LG-", "LGE ", "HTC ", "HTC_", "NOKIA ", "XIAOMI ", "REDMI "} {
-		if len(key) >= len(p)+3 && string(key[:len(p)]) == p {
-			if i, ok := db.byToken[string(key[len(p):])]; ok {
-				return i, true
-			}
-		}
+	// A maker's name before the model ("ONEPLUS A5010", "ZTE-Z992",
+	// "SonyST21a"): the rest must be a model of that maker ("LG-E455" is
+	// no other maker's E455).
+	if t, ok := db.lookupAfterMaker(key); ok {
+		return t.dev, t.text, true
 	}
 	if len(key) > 7 && hasPrefix(string(key[:3]), "SM-") {
 		for n := len(key) - 1; n >= 7; n-- {
-			if i, ok := db.byToken[string(key[:n])]; ok {
-				return i, true
+			if t, ok := db.byToken[string(key[:n])]; ok {
+				return t.dev, "", true
 			}
 		}
 	}
-	return 0, false
+	return 0, "", false
+}
+
+// lookupAfterMaker looks up key without its first word when that word
+// names a brand of the table ("HUAWEI G520-0000"; "SONY" may run into the
+// model), and only accepts a device of that brand.
+func (db *DB) lookupAfterMaker(key []byte) (tokenRef, bool) {
+	k := 0
+	for k < len(key) && k < 16 && key[k] != ' ' && key[k] != '-' && key[k] != '_' {
+		k++
+	}
+	rest := k + 1
+	if k >= len(key) || k >= 16 {
+		if !hasPrefix(string(key), "SONY") { // SonyST21a: SONY runs into the model
+			return tokenRef{}, false
+		}
+		k, rest = 4, 4
+	}
+	if len(key)-rest < 3 {
+		return tokenRef{}, false
+	}
+	brand, ok := db.brands.named(string(key[:k]))
+	if !ok {
+		return tokenRef{}, false
+	}
+	t, ok := db.byToken[string(key[rest:])]
+	if !ok || db.recs[t.dev].brand != brand {
+		return tokenRef{}, false
+	}
+	return t, true
 }
 
 // applySUA overrides the UA's OS, version and form factor with the client

@@ -2,6 +2,7 @@ package devicedb
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
 )
@@ -35,7 +36,7 @@ func TestLookup(t *testing.T) {
 	f("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
 		&openrtb2.UserAgent{Mobile: &mobile0}, "", "", "Android", "10", 5, MatchFallback)
 	f("Mozilla/5.0 (Linux; Android 13; SM-S911U1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0.0.0 Mobile Safari/537.36",
-		nil, "Samsung", "SM-S911B", "Android", "13", 4, MatchToken)
+		nil, "Samsung", "SM-S911U1", "Android", "13", 4, MatchToken)
 	f("Mozilla/5.0 (Linux; Android 14; Pixel 8 Pro) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
 		nil, "Google", "Pixel 8 Pro", "Android", "14", 4, MatchToken)
 	f("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
@@ -77,7 +78,7 @@ func TestLookup(t *testing.T) {
 	f("Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_6_3; en-us; Silk/1.1.0-80) AppleWebKit/533.16 (KHTML, like Gecko) Version/5.0 Safari/533.16 Silk-Accelerated=true",
 		nil, "Amazon", "Kindle Fire", "Fire OS", "", 5, MatchFallback)
 	f("Mozilla/5.0 (Linux; U; Android Donut; en-us; HTC_Lexikon_C Build/Donut) AppleWebKit/528.2 (KHTML, like Gecko) Version/3.1.2 Mobile Safari/525.20.1",
-		nil, "", "", "Android", "1.6", 4, MatchFallback)
+		nil, "HTC", "HTC_Lexikon_C", "Android", "1.6", 4, MatchBrand)
 	f("Mozilla/5.0 (Linux U Android 2.1-update1 en-us LG-C710 Build/Eclair) AppleWebKit/530.17 (KHTML, like Gecko) Version/4.0 Mobile Safari/530.17",
 		nil, "", "", "Android", "2.1", 4, MatchFallback)
 	f("Mozilla/5.0 (Windows NT 6.3; ARM; Trident/7.0; Touch; rv:11.0) like Gecko", nil, "", "", "Windows", "RT 8.1", 2, MatchFallback)
@@ -86,6 +87,88 @@ func TestLookup(t *testing.T) {
 	f("Mozilla/4.0 (compatible; MSIE 6.0; Windows CE; IEMobile 7.11) Sprint:SPH-i325 320x240", nil, "", "", "Windows", "CE", 4, MatchFallback)
 	f("Mozilla/5.0 (iPhone; U; CPU like Mac OS X; en) AppleWebKit/420+ (KHTML, like Gecko) Version/3.0 Mobile/1A543a Safari/419.3",
 		nil, "Apple", "iPhone", "iOS", "3.0", 4, MatchFallback)
+}
+
+// TestLookupBrand: a model the database does not list gets the brand its
+// UA names or its model code's prefix gives, the model as sent, and no
+// screen; a listed one keeps the model the device sent beside its
+// marketing name.
+func TestLookupBrand(t *testing.T) {
+	db := defaultDB(t)
+	f := func(model, wantMake, wantModel, wantName string, wantMatch MatchType) {
+		t.Helper()
+		ua := "Mozilla/5.0 (Linux; Android 13; " + model + ") AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"
+		r := db.Lookup(Evidence{UA: ua})
+		if r.Make != wantMake || r.Model != wantModel || r.MarketingName != wantName || r.Match != wantMatch {
+			t.Errorf("%s: got %q %q %q %s (%s), want %q %q %q %s", model, r.Make, r.Model, r.MarketingName, r.Match, r.ID,
+				wantMake, wantModel, wantName, wantMatch)
+		}
+		if r.Match != MatchToken && (r.W != 0 || r.H != 0 || r.PPI != 0 || r.PxRatio != 0) {
+			t.Errorf("%s: a device the database cannot name claims a screen: %dx%d, %d ppi, ratio %v", model, r.W, r.H, r.PPI, r.PxRatio)
+		}
+	}
+	// Listed: the model as sent (not the SM-A515B its record names), as
+	// the database spells it.
+	f("SM-A515F", "Samsung", "SM-A515F", "Galaxy A51", MatchToken)
+	f("SAMSUNG SM-A510S Build/MMB29K", "Samsung", "SM-A510S", "Galaxy A5 (2016)", MatchToken)
+	f("Redmi Note 8 Pro", "Xiaomi", "Redmi Note 8 Pro", "Redmi Note 8 Pro", MatchToken)
+	f("ANE-LX1", "Huawei", "ANE-LX1", "P20 Lite", MatchToken)
+	f("RMX1811", "realme", "RMX1811", "C1", MatchToken)
+	f("ONEPLUS A5010", "OnePlus", "A5010", "OnePlus 5T", MatchToken) // the maker's name is no part of Build.MODEL
+	// Unlisted: the brand from the code's prefix or the UA's own word.
+	f("SM-X999Z", "Samsung", "SM-X999Z", "", MatchBrand)
+	f("2212999XG", "Xiaomi", "2212999XG", "", MatchBrand)
+	f("CPH2999", "OPPO", "CPH2999", "", MatchBrand)
+	f("V2250", "vivo", "V2250", "", MatchBrand)
+	f("RMX9999", "realme", "RMX9999", "", MatchBrand)
+	f("TA-1999", "Nokia", "TA-1999", "", MatchBrand)
+	f("LM-X999", "LG", "LM-X999", "", MatchBrand)
+	f("moto g(99)", "Motorola", "moto g(99)", "", MatchBrand)
+	f("XQ-ZZ99", "Sony", "XQ-ZZ99", "", MatchBrand)
+	f("TECNO KZ9", "Tecno", "TECNO KZ9", "", MatchBrand)
+	f("Infinix X9999", "Infinix", "Infinix X9999", "", MatchBrand)
+	f("itel A999", "itel", "itel A999", "", MatchBrand)
+	f("HONOR ZZZ-NX9", "Honor", "HONOR ZZZ-NX9", "", MatchBrand)
+	f("Pixel 99", "Google", "Pixel 99", "", MatchBrand)
+	// Nothing to go by: no brand, no model, no screen.
+	f("ZZ-9000", "", "", "", MatchFallback)
+}
+
+// TestBrandFor: a maker the UA names outright (the in-app forms'
+// "samsung; SM-A505F") beats the model's prefix; when the word is part
+// of the model token, its longest prefix decides.
+func TestBrandFor(t *testing.T) {
+	db := defaultDB(t)
+	f := func(named, suaModel, model, wantBrand, wantToken string) {
+		t.Helper()
+		if b, tok := db.brandFor(named, suaModel, model); b != wantBrand || tok != wantToken {
+			t.Errorf("brandFor(%q, %q, %q) = %q, %q, want %q, %q", named, suaModel, model, b, tok, wantBrand, wantToken)
+		}
+	}
+	f("samsung", "", "SM-Z999", "Samsung", "SM-Z999")
+	f("HONOR", "", "JSN-L99", "Honor", "JSN-L99")
+	f("", "", "JSN-L99", "Huawei", "JSN-L99")
+	f("Sony", "", "Sony Ericsson Xperia Z", "Sony Ericsson", "Sony Ericsson Xperia Z")
+	f("Acme", "", "SM-Z999", "Samsung", "SM-Z999")
+	f("TECNO MOBILE LIMITED", "", "KZ9", "Tecno", "KZ9")
+	f("LGE", "", "ZZ-1", "LG", "ZZ-1")
+	f("", "SM-Z999", "K", "Samsung", "SM-Z999")
+	f("", "", "K", "", "")
+	f("", "", "", "", "")
+}
+
+// TestLookupOwnsModel: the model of a device known only by its brand is
+// a copy, never a view of the evidence, whose bytes the caller may reuse.
+func TestLookupOwnsModel(t *testing.T) {
+	db := defaultDB(t)
+	buf := []byte("Mozilla/5.0 (Linux; Android 13; SM-X999Z) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36")
+	r := db.Lookup(Evidence{UA: unsafe.String(&buf[0], len(buf))})
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if r.Make != "Samsung" || r.Model != "SM-X999Z" {
+		t.Errorf("got %q %q after the evidence bytes changed", r.Make, r.Model)
+	}
 }
 
 // TestDesktopSiteScreens: an iPad or iPhone asking for the desktop site

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Benchmarks (BENCHMARKS.md):
@@ -179,6 +181,41 @@ func BenchmarkLookupUncached(b *testing.B) {
 			}
 		})
 	}
+	// Android UAs with a model token (uap-core test_device, browser
+	// forms): the token index, the maker prefixes and the brand table,
+	// the paths the Intoli sample (6% Android) rarely takes. A model
+	// known only by its brand is copied: one allocation.
+	db := defaultDB(b)
+	android := androidModelEvidence(b)
+	b.Run("android", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			db.Lookup(android[i%len(android)])
+		}
+	})
+}
+
+// androidModelEvidence returns the uap-core test_device UAs of Android
+// phones and tablets that carry their model, in browser form.
+func androidModelEvidence(b testing.TB) []Evidence {
+	b.Helper()
+	data, err := os.ReadFile("testdata/uap-core/test_device.sample30.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var f struct {
+		TestCases []uapDevice `yaml:"test_cases"`
+	}
+	if err := yaml.Unmarshal(data, &f); err != nil {
+		b.Fatal(err)
+	}
+	var evs []Evidence
+	for _, c := range f.TestCases {
+		if androidWithModel(c) && browserForm(c.UA) {
+			evs = append(evs, Evidence{UA: c.UA})
+		}
+	}
+	return evs
 }
 
 // BenchmarkIsBot: "list" is the crawler-token scan Lookup runs; "IsBot"

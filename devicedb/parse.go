@@ -137,6 +137,7 @@ type uaInfo struct {
 	// desktopSite: a Mac UA from an iOS browser (CriOS, EdgiOS, FxiOS):
 	// an iPad, or an iPhone asking for the desktop site.
 	desktopSite bool
+	brand       string // the brand the UA names outright, or ""
 }
 
 // parse flags
@@ -439,9 +440,15 @@ func parseUA(ua string, info *uaInfo) {
 	if model == "" {
 		model = commentModel
 	}
+	if k := strings.IndexByte(buildModel, ' '); k > 0 {
+		// "<Brand> <model> Build/…": the first word may be the brand (the
+		// lookup accepts only a brand of its table).
+		info.brand = buildModel[:k]
+	}
 	for _, p := range [...]string{"SAMSUNG ", "Samsung ", "samsung "} {
 		if hasPrefix(model, p) {
 			model = model[len(p):]
+			info.brand = p[:len(p)-1] // "SAMSUNG SM-A510S"
 		}
 	}
 	// Dalvik and some vendors append a build after the model: "C5303

@@ -21,7 +21,8 @@ type PlayDevice struct {
 // ImportPlay adds the Google Play supported-devices rows read from r (a JSON
 // array) to src as devices falling back to generic_android (form factor
 // unknown: the UA decides phone or tablet). A model already a token of src
-// is skipped; the first row of a repeated model wins. It returns the number
+// is skipped; the first row of a repeated model wins. Brands are spelled
+// as src's brand table spells them ("LGE" is LG). It returns the number
 // of devices added. The list has no stated licence: never embed its output
 // in a shipped default (SOURCES.md).
 func ImportPlay(src *Source, r io.Reader) (int, error) {
@@ -44,6 +45,8 @@ func ImportPlay(src *Source, r io.Reader) (int, error) {
 	if !have[parent] {
 		parent = GenericID
 	}
+	prefixes, _ := compileBrandPrefixes(src.BrandPrefixes) // Compile reports bad keys
+	brands := newBrandTable(prefixes)
 	added := 0
 	var id strings.Builder
 	for _, row := range rows {
@@ -73,7 +76,7 @@ func ImportPlay(src *Source, r io.Reader) (int, error) {
 		}
 		src.Devices = append(src.Devices, Device{
 			ID: id.String(), FallBack: parent, Tokens: []string{row.Model},
-			Caps: map[string]string{CapBrand: row.Brand, CapModel: row.Model, CapMarketingName: name},
+			Caps: map[string]string{CapBrand: brands.canonical(row.Brand, row.Model), CapModel: row.Model, CapMarketingName: name},
 		})
 		added++
 	}

@@ -21,9 +21,12 @@ import (
 // The payload is a string table followed by records that refer to strings
 // by index, all integers as uvarints.
 const (
-	snapshotMagic   = "ADXDEVDB"
-	headerLen       = 8 + 4 + 4 + 8 + 32
-	SnapshotVersion = 1 // SnapshotVersion is the snapshot format version Load accepts.
+	snapshotMagic = "ADXDEVDB"
+	headerLen     = 8 + 4 + 4 + 8 + 32
+	// SnapshotVersion is the snapshot format version MarshalBinary
+	// writes. Load reads it and version 1, which had no brand table and
+	// kept tokens only upper-cased.
+	SnapshotVersion = 2
 )
 
 // MarshalBinary encodes db as a snapshot that Load reads back. The encoding
@@ -62,13 +65,25 @@ func (db *DB) MarshalBinary() ([]byte, error) {
 			body = w.str(body, e.value)
 		}
 	}
-	for _, m := range []map[string]int32{db.byUA, db.byToken} {
-		keys := sortedKeys(m)
-		body = binary.AppendUvarint(body, uint64(len(keys)))
-		for _, k := range keys {
-			body = w.str(body, k)
-			body = binary.AppendUvarint(body, uint64(m[k]))
-		}
+	keys := sortedKeys(db.byUA)
+	body = binary.AppendUvarint(body, uint64(len(keys)))
+	for _, k := range keys {
+		body = w.str(body, k)
+		body = binary.AppendUvarint(body, uint64(db.byUA[k]))
+	}
+	keys = sortedKeys(db.byToken)
+	body = binary.AppendUvarint(body, uint64(len(keys)))
+	for _, k := range keys {
+		t := db.byToken[k]
+		body = w.str(body, k)
+		body = w.str(body, t.text)
+		body = binary.AppendUvarint(body, uint64(t.dev))
+	}
+	keys = sortedKeys(db.brands.m)
+	body = binary.AppendUvarint(body, uint64(len(keys)))
+	for _, k := range keys {
+		body = w.str(body, k)
+		body = w.str(body, db.brands.m[k])
 	}
 	// The string table goes first so that the loader can slice every string
 	// out of one copy.
@@ -114,8 +129,9 @@ func Load(data []byte) (*DB, error) {
 	if string(data[:8]) != snapshotMagic {
 		return nil, fmt.Errorf("cannot load device snapshot: bad magic %q, want %q", data[:8], snapshotMagic)
 	}
-	if v := binary.LittleEndian.Uint32(data[8:]); v != SnapshotVersion {
-		return nil, fmt.Errorf("cannot load device snapshot: format version %d, this build reads %d", v, SnapshotVersion)
+	v := binary.LittleEndian.Uint32(data[8:])
+	if v != 1 && v != SnapshotVersion {
+		return nil, fmt.Errorf("cannot load device snapshot: format version %d, this build reads 1 and %d", v, SnapshotVersion)
 	}
 	n := binary.LittleEndian.Uint64(data[16:])
 	payload := data[headerLen:]
@@ -126,7 +142,7 @@ func Load(data []byte) (*DB, error) {
 	if !bytes.Equal(sum[:], data[24:56]) {
 		return nil, errors.New("cannot load device snapshot: sha256 mismatch (corrupt file)")
 	}
-	db, err := decodePayload(payload)
+	db, err := decodePayload(payload, v)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load device snapshot: %w", err)
 	}
@@ -215,9 +231,10 @@ func (r *snapReader) int32v(what string, max uint64) int32 {
 	return int32(v)
 }
 
-// decodePayload decodes a payload whose checksum has been verified. It still
-// checks every index, since a buggy writer is possible.
-func decodePayload(p []byte) (*DB, error) {
+// decodePayload decodes a payload of format version v whose checksum has
+// been verified. It still checks every index, since a buggy writer is
+// possible.
+func decodePayload(p []byte, v uint32) (*DB, error) {
 	r := &snapReader{b: p, s: string(p)}
 	ns := r.count(1)
 	r.strs = make([]string, ns)
@@ -293,11 +310,30 @@ func decodePayload(p []byte) (*DB, error) {
 		}
 		db.byID[rec.id] = int32(i)
 	}
-	for _, m := range []map[string]int32{db.byUA, db.byToken} {
-		n := r.count(2)
+	n := r.count(2)
+	for i := 0; i < n && r.err == nil; i++ {
+		k := r.str()
+		db.byUA[k] = r.int32v("device index", uint64(nd-1))
+	}
+	n = r.count(2)
+	for i := 0; i < n && r.err == nil; i++ {
+		k := r.str()
+		text := k
+		if v >= 2 {
+			text = r.str()
+		}
+		db.byToken[k] = tokenRef{dev: r.int32v("device index", uint64(nd-1)), text: text}
+	}
+	var prefixes map[string]string
+	if v >= 2 {
+		n = r.count(2)
+		prefixes = make(map[string]string, n)
 		for i := 0; i < n && r.err == nil; i++ {
-			k := r.str()
-			m[k] = r.int32v("device index", uint64(nd-1))
+			k, b := r.str(), r.str()
+			if r.err == nil && (k == "" || len(k) > maxPrefixLen || upperASCII(k) != k) {
+				r.fail("brand prefix %q is empty, too long or not upper-cased", k)
+			}
+			prefixes[k] = b
 		}
 	}
 	if r.err == nil && r.off != len(p) {
@@ -323,6 +359,7 @@ func decodePayload(p []byte) (*DB, error) {
 			state[k] = 1
 		}
 	}
+	db.brands = newBrandTable(prefixes)
 	db.finish()
 	return db, nil
 }

@@ -34,6 +34,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			t.Errorf("%s: a loaded DB must get a new generation", name)
 		}
 		if !reflect.DeepEqual(db.recs, db2.recs) || !reflect.DeepEqual(db.byUA, db2.byUA) || !reflect.DeepEqual(db.byToken, db2.byToken) ||
+			!reflect.DeepEqual(db.brands, db2.brands) ||
 			!reflect.DeepEqual(db.schema, db2.schema) || !reflect.DeepEqual(db.fallback, db2.fallback) || db.sources != db2.sources {
 			t.Errorf("%s: round trip differs", name)
 		}
@@ -46,6 +47,29 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		if string(snap) != string(snap2) {
 			t.Errorf("%s: encoding is not deterministic", name)
 		}
+	}
+}
+
+// TestLoadVersion1: a snapshot of format version 1 (no brand table,
+// tokens only upper-cased) still loads and answers.
+func TestLoadVersion1(t *testing.T) {
+	data, err := os.ReadFile("testdata/golden/minimal-v1.snap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := binary.LittleEndian.Uint32(data[8:]); v != 1 {
+		t.Fatalf("fixture has format version %d, want 1", v)
+	}
+	db, err := Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := db.Lookup(Evidence{UA: "Mozilla/5.0 (Linux; Android 13; SM-T1) Chrome/120.0.0.0 Mobile Safari/537.36"})
+	if r.ID != "phone" || r.Match != MatchToken || r.Model != "SM-T1" {
+		t.Errorf("lookup in a version 1 snapshot = %+v", r)
+	}
+	if r := db.Lookup(Evidence{UA: "Mozilla/5.0 (Linux; Android 13; SM-A1) Chrome/120.0.0.0 Mobile Safari/537.36"}); r.Match != MatchFallback {
+		t.Errorf("version 1 has no brand table, got %+v", r)
 	}
 }
 
@@ -85,11 +109,14 @@ func FuzzLoad(f *testing.F) {
 		if db, err := Load(data); err == nil {
 			db.Lookup(Evidence{UA: "UA-1"})
 		}
-		if db, err := decodePayload(data); err == nil {
-			for _, r := range db.recs {
-				db.Capability(r.id, "os")
+		for _, v := range []uint32{1, SnapshotVersion} {
+			if db, err := decodePayload(data, v); err == nil {
+				for _, r := range db.recs {
+					db.Capability(r.id, "os")
+				}
+				db.Lookup(Evidence{UA: "Mozilla/5.0 (Linux; Android 13; SM-T1)"})
+				db.Lookup(Evidence{UA: "Mozilla/5.0 (Linux; Android 13; SAMSUNG XY-1 Build/1)"})
 			}
-			db.Lookup(Evidence{UA: "Mozilla/5.0 (Linux; Android 13; SM-T1)"})
 		}
 	})
 }
@@ -98,6 +125,7 @@ func FuzzLoad(f *testing.F) {
 // source that compiles survives a snapshot round trip.
 func FuzzParseSource(f *testing.F) {
 	f.Add([]byte(minimal))
+	f.Add([]byte(strings.Replace(minimal, "version: t1", "version: t1\nbrand_prefixes: {\"SM-\": Acme, \"X\": \"\"}", 1)))
 	f.Add([]byte("format: adx-devicedb/1\ndevices: []\n"))
 	f.Add([]byte("format: adx-devicedb/1\ndevices:\n  - id: generic\n    fall_back: generic\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -2,7 +2,7 @@ package devicedb
 
 import "sort"
 
-func sortedKeys(m map[string]int32) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -22,7 +22,12 @@ type Source struct {
 	Version      string       `yaml:"version"`
 	Sources      string       `yaml:"sources,omitempty"`
 	Capabilities []Capability `yaml:"capabilities,omitempty"`
-	Devices      []Device     `yaml:"devices"`
+	// BrandPrefixes maps a model-token prefix to the brand that makes
+	// the devices it names ("SM-" → Samsung); the longest prefix of a
+	// token, compared case-insensitively, names the brand of a device the
+	// database does not list. An empty brand stops shorter prefixes.
+	BrandPrefixes map[string]string `yaml:"brand_prefixes,omitempty"`
+	Devices       []Device          `yaml:"devices"`
 }
 
 // Device is one source entry. Caps holds only the values that differ from

@@ -59,8 +59,8 @@ func (dbHandle) Close() error { return nil }
 type DeviceOutcome struct {
 	// Bot is set for a known crawler or bot device.
 	Bot bool
-	// Match says how the device was matched (exact, token, fallback,
-	// generic), or is generic when there was no UA.
+	// Match says how the device was matched (exact, token, brand,
+	// fallback, generic), or is generic when there was no UA.
 	Match devicedb.MatchType
 	// NoUA: the request carried neither device.ua nor device.sua.
 	NoUA bool
@@ -160,7 +160,9 @@ func noRelease() {}
 
 // Enrich fills req.Device from the database: devicetype, make, model, os,
 // osv, hwv, w, h, ppi, pxratio and js. Values the SSP sent are kept unless
-// the field is in Override. The strings placed in the request belong to
+// the field is in Override; a value the database does not know (a device
+// it cannot name has no screen facts) never replaces one, overridden or
+// not. The strings placed in the request belong to
 // the database, which stays reachable while the request does. While a
 // pending File has no version it fills nothing and reports a generic match.
 func (d *Devices) Enrich(req *openrtb2.BidRequest) DeviceOutcome {

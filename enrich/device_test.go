@@ -72,6 +72,37 @@ func TestDeviceEnrichmentFromEmbeddedDB(t *testing.T) {
 	}
 }
 
+// TestDeviceNoInventedScreen: a device the database knows only by its
+// brand, or not at all, gets make and model but no screen facts, and the
+// SSP's own screen stays even when the screen fields are overridden.
+func TestDeviceNoInventedScreen(t *testing.T) {
+	all := map[string]bool{}
+	for _, f := range DeviceOverrideFields {
+		all[f] = true
+	}
+	for _, override := range []map[string]bool{nil, all} {
+		d, err := OpenDevices(DeviceOptions{Override: override})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ model, make string }{{"SM-X999Z", "Samsung"}, {"ZZ-9000", ""}} {
+			ua := "Mozilla/5.0 (Linux; Android 13; " + c.model + ") AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"
+			req := &openrtb2.BidRequest{Device: &openrtb2.Device{UA: ua}}
+			d.Enrich(req)
+			if dev := req.Device; dev.Make != c.make || dev.W != 0 || dev.H != 0 || dev.PPI != 0 || dev.PxRatio != 0 || dev.DeviceType != 4 {
+				t.Errorf("%s (override %v): make %q, %dx%d, %d ppi, ratio %v, type %d: want make %q, no screen, type 4",
+					c.model, override != nil, dev.Make, dev.W, dev.H, dev.PPI, dev.PxRatio, dev.DeviceType, c.make)
+			}
+			req = &openrtb2.BidRequest{Device: &openrtb2.Device{UA: ua, W: 1080, H: 2400, PPI: 400, PxRatio: 2.625}}
+			d.Enrich(req)
+			if dev := req.Device; dev.W != 1080 || dev.H != 2400 || dev.PPI != 400 || dev.PxRatio != 2.625 {
+				t.Errorf("%s (override %v): the SSP's screen became %dx%d, %d ppi, ratio %v", c.model, override != nil, dev.W, dev.H, dev.PPI, dev.PxRatio)
+			}
+		}
+		d.Close()
+	}
+}
+
 const tinyDB = `format: adx-devicedb/1
 version: %s
 devices:

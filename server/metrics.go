@@ -97,7 +97,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	matches := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "adx_devicedb_matches_total",
-		Help: "Device lookups by how the device was found: exact, token, fallback, generic, or no_ua.",
+		Help: "Device lookups by how the device was found: exact (the whole UA), token (the model), brand (only the maker, from the model code or the UA), fallback (the UA family), generic, or no_ua.",
 	}, []string{"match"})
 	for i := range int(devicedb.NumMatchTypes) {
 		m.deviceMatches[i] = matches.WithLabelValues(devicedb.MatchType(i).String())

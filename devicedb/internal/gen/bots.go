@@ -149,18 +149,18 @@ type botTok struct {
 	kind int
 }
 
-func genBots(shared, out string) error {
+func genBots(testdata, out string) error {
 	var crawlers []struct {
 		Pattern   string   `json:"pattern"`
 		Instances []string `json:"instances"`
 	}
-	if err := readJSON(filepath.Join(shared, "crawler-user-agents/crawler-user-agents.json"), &crawlers); err != nil {
+	if err := readJSON(filepath.Join(testdata, "crawler/crawler-user-agents.json"), &crawlers); err != nil {
 		return err
 	}
 	var browsers []struct {
 		UserAgent string `json:"userAgent"`
 	}
-	if err := readJSON(filepath.Join(shared, "user-agents-intoli/user-agents.json.gz"), &browsers); err != nil {
+	if err := readJSON(filepath.Join(testdata, "intoli/user-agents.json.gz"), &browsers); err != nil {
 		return err
 	}
 	lowerBrowsers := make([]string, len(browsers))

@@ -82,7 +82,7 @@ func TestScreensDeviceType(t *testing.T) {
 		if r.make != "" {
 			makes.add(res.Make == r.make)
 			if res.Make != r.make {
-				t.Logf("make %q, want %q: %s", res.Make, r.make, r.ua)
+				t.Logf("%s: make %q, want %q: %s", part, res.Make, r.make, r.ua)
 			}
 		}
 	}

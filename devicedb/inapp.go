@@ -21,6 +21,8 @@ import "strings"
 type appState struct {
 	darwin    version // Darwin/x.y.z
 	cfNetwork bool    // CFNetwork/…
+	cfMajor   int32   // CFNetwork's major version, which tells iOS 7 from 8 on Darwin 14
+	android   version // a product "Android/2.3.5" (feature-phone era browsers)
 	macHint   bool    // "(x86_64)", "(MacBookPro18,3)": a Mac app
 	fb        bool    // a Facebook bracket: "[FBAN/…;FBDV/…;…]"
 	fbAndroid bool    // an Android Facebook app (FB4A, Orca-Android, FBMF/FBBD)
@@ -38,6 +40,7 @@ func appProduct(st *appState, info *uaInfo, name, ver string) bool {
 	switch name {
 	case "CFNetwork":
 		st.cfNetwork = true
+		st.cfMajor = parseVersion(ver).p[0]
 	case "Darwin":
 		st.darwin = parseVersion(ver)
 	case "Instagram":
@@ -50,6 +53,9 @@ func appProduct(st *appState, info *uaInfo, name, ver string) bool {
 			st.fbAndroid = true
 		}
 	case "Android":
+		if ver != "" {
+			st.android = parseVersion(ver)
+		}
 		if st.instagram == 1 {
 			st.instagram = 2 // "Instagram 302.0.0.23.114 Android (…)"
 			st.igItem = 0
@@ -201,7 +207,9 @@ func screenSize(s string) (int64, int64) {
 }
 
 // darwinIOS maps a Darwin kernel version (CFNetwork UAs) to the iOS
-// release that shipped it. Sources: Apple's open-source release tables
+// release that shipped it; the CFNetwork major version tells apart the
+// releases that share a Darwin major (iOS 4.3 and 5 on Darwin 11, 7 and
+// 8 on Darwin 14). Sources: Apple's open-source release tables
 // (the xnu version of each iOS release at opensource.apple.com/releases),
 // cross-checked against uap-core's CFNetwork rules, which
 // TestDarwinAgainstUAPCore compares with. From Darwin 20 (iOS 14) on the
@@ -209,7 +217,7 @@ func screenSize(s string) (int64, int64) {
 // and Darwin 25 is iOS 26, when Apple numbered releases by year. Where two
 // iOS releases share a Darwin version (16.6 and 16.7 are both Darwin
 // 22.6) the earlier one is reported.
-func darwinIOS(d version) version {
+func darwinIOS(d version, cfMajor int32) version {
 	if d.n == 0 {
 		return version{}
 	}
@@ -250,10 +258,14 @@ func darwinIOS(d version) version {
 			return v(9, 3)
 		}
 		return v(9, 0)
+	case major == 14 && cfMajor > 0 && cfMajor < 700:
+		return v(7, 0)
 	case major == 14:
 		return v(8, 0)
 	case major == 13:
 		return v(6, 0)
+	case major == 11 && cfMajor > 0 && cfMajor < 500:
+		return v(4, 3)
 	case major == 11:
 		return v(5, 0)
 	case major == 10:
@@ -316,6 +328,12 @@ func (st *appState) apply(ua string, info *uaInfo, fl uint64, iosV, andV, macV *
 	if st.igAndroid {
 		fl |= pAndroid
 	}
+	if st.android.n > 0 {
+		fl |= pAndroid
+		if andV.n == 0 {
+			*andV = st.android
+		}
+	}
 	if st.cfNetwork && st.darwin.n > 0 {
 		switch {
 		case st.macHint:
@@ -324,7 +342,7 @@ func (st *appState) apply(ua string, info *uaInfo, fl uint64, iosV, andV, macV *
 				*macV = darwinMacOS(st.darwin)
 			}
 		case iosV.n == 0 && fl&(pAppleTV|pWatch|pMac) == 0:
-			*iosV = darwinIOS(st.darwin)
+			*iosV = darwinIOS(st.darwin, st.cfMajor)
 		}
 	}
 	switch {

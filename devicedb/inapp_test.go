@@ -87,7 +87,7 @@ func TestDarwinAgainstUAPCore(t *testing.T) {
 			}
 			ua := "App/1.0 CFNetwork/" + cf + " Darwin/" + d
 			o := ref.ParseOs(ua)
-			got := darwinIOS(parseVersion(d))
+			got := darwinIOS(parseVersion(d), parseVersion(cf).p[0])
 			if o.Family != "iOS" || o.Major == "" {
 				continue
 			}

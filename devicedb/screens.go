@@ -225,7 +225,7 @@ func screenComment(info *uaInfo, it string) uint64 {
 			return pSTB // Sony Blu-ray players
 		}
 	}
-	if strings.Contains(it, "Android TV") || strings.Contains(it, "AndroidTV") || strings.Contains(it, "SmartTV") {
+	if k := strings.Index(it, "TV"); k >= 0 && (hasSuffix(it[:k], "Android ") || hasSuffix(it[:k], "Android") || hasSuffix(it[:k], "Smart")) {
 		return pTV // "SHIELD Android TV Build/…", "AndroidTV", "Hisense SmartTV"
 	}
 	return 0
@@ -253,12 +253,8 @@ func screenModel(info *uaInfo, model string) uint64 {
 		fl = pTV
 	case hasPrefix(model, "SM-R") && len(model) >= 7 && model[4] >= '0' && model[4] <= '9':
 		fl = pWear // Galaxy Watch and Gear: SM-R800, SM-R730A
-	case hasWord(model, "Watch"):
-		fl = pWear // "Pixel Watch", "Galaxy Watch5"
-	case hasWord(model, "STB") || hasWordFold(model, "TV BOX") || hasWordFold(model, "TVBOX"):
-		fl = pSTB
-	case hasWordFold(model, "TV") || hasWordFold(model, "Smart TV"):
-		fl = pTV // "Panasonic TV", "LG Android TV"
+	default:
+		fl = modelWords(model)
 	}
 	if fl != 0 && info.brand == "" {
 		if k := strings.IndexByte(model, ' '); k > 0 {
@@ -270,29 +266,35 @@ func screenModel(info *uaInfo, model string) uint64 {
 	return fl
 }
 
-// hasWord reports whether w occurs in s between word boundaries (start,
-// end, or a byte that is not a letter or digit): "TV" is a word of "LG
-// Android TV" but not of "CloudPad 701tv" or "TVA301".
-func hasWord(s, w string) bool {
-	for i := 0; i+len(w) <= len(s); i++ {
-		if s[i:i+len(w)] == w && wordBounded(s, i, len(w)) {
-			return true
+// modelWords reads the words of a model name (runs of letters and
+// digits) in one pass: a word starting with "Watch" makes it a wearable
+// ("Pixel Watch", "Galaxy Watch5"), "STB", "TVBOX" or "TV BOX" a set-top
+// box, "TV" a TV ("Panasonic TV", "LG Android TV"; not "CloudPad 701tv"
+// nor "TVA301").
+func modelWords(model string) uint64 {
+	var fl uint64
+	prevTV := false
+	for i := 0; i < len(model); {
+		for i < len(model) && !alnum(model[i]) {
+			i++
 		}
+		start := i
+		for i < len(model) && alnum(model[i]) {
+			i++
+		}
+		w := model[start:i]
+		switch {
+		case w == "":
+		case hasPrefix(w, "Watch"):
+			return pWear
+		case w == "STB" || equalFold(w, "TVBOX") || prevTV && equalFold(w, "BOX"):
+			return pSTB
+		case equalFold(w, "TV"):
+			fl = pTV
+		}
+		prevTV = equalFold(w, "TV")
 	}
-	return false
+	return fl
 }
 
-// hasWordFold is hasWord ignoring ASCII case.
-func hasWordFold(s, w string) bool {
-	for i := 0; i+len(w) <= len(s); i++ {
-		if equalFold(s[i:i+len(w)], w) && wordBounded(s, i, len(w)) {
-			return true
-		}
-	}
-	return false
-}
-
-func wordBounded(s string, i, n int) bool {
-	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
-	return (i == 0 || !alnum(s[i-1])) && (i+n == len(s) || !alnum(s[i+n]))
-}
+func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }

@@ -113,6 +113,9 @@ func decimal(s string) float64 {
 // appComment reads a comment item of an in-app form. It reports whether
 // the item was consumed.
 func appComment(st *appState, info *uaInfo, it string, andV *version, model *string) bool {
+	if st.instagram == 0 && st.snapchat != 1 && !st.cfNetwork {
+		return false // a browser's comment: the common case, kept cheap
+	}
 	switch {
 	case st.instagram == 2:
 		// Instagram's Android description: API/release; dpi; WxH; maker;
@@ -154,12 +157,10 @@ func appComment(st *appState, info *uaInfo, it string, andV *version, model *str
 			*model = it
 			return true
 		}
-	case it == "x86_64" || it == "i386" || it == "arm64" && st.cfNetwork ||
-		hasPrefix(it, "MacBook") || hasPrefix(it, "Macmini") || hasPrefix(it, "iMac") || hasPrefix(it, "MacPro") || hasPrefix(it, "Mac1"):
-		if st.cfNetwork {
-			st.macHint = true
-			return true
-		}
+	case st.cfNetwork && (it == "x86_64" || it == "i386" || it == "arm64" ||
+		hasPrefix(it, "MacBook") || hasPrefix(it, "Macmini") || hasPrefix(it, "iMac") || hasPrefix(it, "MacPro") || hasPrefix(it, "Mac1")):
+		st.macHint = true
+		return true
 	case st.instagram == 1:
 		// Instagram iOS: "(iPhone14,2; iOS 16_5; en_US; en; scale=3.00; 1170x2532; …)"
 		if w, h := screenSize(it); w > 0 {

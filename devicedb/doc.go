@@ -10,4 +10,41 @@
 //
 // FORMAT.md describes the source format and SOURCES.md the data behind the
 // embedded default database.
+//
+// # Device types
+//
+// Lookup reports the AdCOM 1.0 device type ("Device Types" list: 1
+// mobile/tablet, 2 PC, 3 connected TV, 4 phone, 5 tablet, 6 connected
+// device, 7 set-top box). A device identified by a model token keeps the
+// type its database row gives when that is 2–7; otherwise the UA decides:
+//
+//   - 3, connected TV: smart TVs (Tizen, SMART-TV/SmartTV, webOS/Web0S and
+//     NetCast, BRAVIA, Android TV, "; TV", AndroidTV, Vizio SmartCast,
+//     Hisense VIDAA, Philips NetTV, Panasonic Viera, Sharp AQUOS, Opera TV
+//     builds, HbbTV from a TV maker, Japanese DTV) and the CTV platforms
+//     whose UA does not tell a TV from a box: Fire TV (AFT* models), Roku,
+//     Chromecast (CrKey), Apple TV (AppleTV, tvOS).
+//   - 7, set-top box: where the UA or the device row says so: a model
+//     named STB or TV BOX, Xiaomi Mi Box, Freebox, Sky Q, Comcast X1, HbbTV
+//     from a set-top box maker (Humax, Kathrein, VU+, Dreambox, …), LG and
+//     Sony Blu-ray players, WebTV; and a device whose database row carries
+//     7 (today the Fire TV sticks, Chromecast with Google TV and the Apple
+//     TV hardware ids).
+//   - 6, connected device: game consoles (PlayStation, Xbox, Nintendo
+//     Switch, Wii U, 3DS), as AdCOM lists them and most exchanges send
+//     them; wearables (Apple Watch, Wear OS, Galaxy Watch); cars (Tesla,
+//     CarPlay, Android Automotive); smart displays and speakers (Google Cast
+//     on Fuchsia or DeviceType/SmartSpeaker); VR headsets.
+//   - 1, mobile or tablet: an app's UA that names the OS but not the
+//     device, such as CFNetwork/… Darwin/… or Dalvik without "Mobile".
+//
+// # In-app User-Agents
+//
+// Apps send their HTTP stack's UA or their own (inapp.go): CFNetwork with
+// Darwin (iOS, its release from the Darwin version; macOS when the UA
+// names a Mac), Facebook's and Messenger's [FBAN/…] bracket (FBDV, FBSV,
+// FBSN, FBMD, FBMF, FBDM), Instagram's device description (Android
+// release, density, screen, maker, model) and iOS hardware id, Snapchat,
+// TikTok's web views and API clients, Dalvik. HTTP clients that name no
+// device (okhttp, Ktor, UnityPlayer) get no OS and no device type.
 package devicedb

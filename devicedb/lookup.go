@@ -196,6 +196,17 @@ func (db *DB) Lookup(ev Evidence) Result {
 	if info.browser != "" {
 		r.Browser = info.browser
 	}
+	// What the UA names outright fills what the device row leaves open:
+	// the maker (a static name, see uaInfo.brand) and an app's screen.
+	if r.Make == "" {
+		r.Make = info.brand
+	}
+	if info.w > 0 && info.h > 0 && (match < MatchToken || r.W == 0) {
+		r.W, r.H = info.w, info.h
+		if info.pxRatio > 0 {
+			r.PxRatio = info.pxRatio
+		}
+	}
 	// Trust the device's type when it was identified and is specific;
 	// otherwise the UA's heuristic (OpenRTB: phone 4, tablet 5, 1 only when
 	// they cannot be told apart).

@@ -59,10 +59,10 @@ func TestLookup(t *testing.T) {
 		nil, "Samsung", "Smart TV", "Tizen", "6.0", 3, MatchFallback)
 	f("Mozilla/5.0 (Web0S; Linux/SmartTV) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.79 Safari/537.36 WebAppManager",
 		nil, "LG", "Smart TV", "webOS", "", 3, MatchFallback)
-	f("Roku/DVP-12.0 (12.0.0.4182-88)", nil, "Roku", "Roku", "Roku OS", "", 7, MatchFallback)
+	f("Roku/DVP-12.0 (12.0.0.4182-88)", nil, "Roku", "Roku", "Roku OS", "", 3, MatchFallback)
 	f("Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7233; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.0.0 Mobile Safari/537.36",
 		nil, "Amazon", "AFTMM", "Fire OS", "9", 7, MatchToken)
-	f("AppleCoreMedia/1.0.0.20L563 (Apple TV; U; CPU OS 16_5 like Mac OS X; en_us)", nil, "Apple", "Apple TV", "tvOS", "16.5", 7, MatchFallback)
+	f("AppleCoreMedia/1.0.0.20L563 (Apple TV; U; CPU OS 16_5 like Mac OS X; en_us)", nil, "Apple", "Apple TV", "tvOS", "16.5", 3, MatchFallback)
 	f("Mozilla/5.0 (PlayStation 5 3.11) AppleWebKit/605.1.15 (KHTML, like Gecko)", nil, "Sony", "PlayStation", "PlayStation", "", 6, MatchFallback)
 	f("Mozilla/5.0 (Windows NT 10.0; Win64; x64; Xbox; Xbox One) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.102 Safari/537.36 Edge/18.19041",
 		nil, "Microsoft", "Xbox", "Xbox", "", 6, MatchFallback)

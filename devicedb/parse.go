@@ -35,6 +35,12 @@ const (
 	fbQuest
 	fbDeX
 	fbBot
+	fbIOS      // an iOS app that names no device (CFNetwork, Alamofire)
+	fbSmartTV  // a TV of no known platform (HbbTV, NetTV, Viera, VIDAA)
+	fbSTB      // a set-top box
+	fbWearable // a Wear OS watch
+	fbCar      // a car's browser or head unit
+	fbDisplay  // a smart display or speaker (Nest Hub)
 	numFallbacks
 )
 
@@ -70,6 +76,12 @@ var fallbackIDs = [numFallbacks][]string{
 	fbQuest:         {"meta_quest", "generic_android"},
 	fbDeX:           {"samsung_dex", "generic_android"},
 	fbBot:           {"generic_bot"},
+	fbIOS:           {"generic_ios"},
+	fbSmartTV:       {"generic_smarttv"},
+	fbSTB:           {"generic_stb", "generic_smarttv"},
+	fbWearable:      {"generic_wearable"},
+	fbCar:           {"generic_car"},
+	fbDisplay:       {"generic_smart_display"},
 }
 
 // OpenRTB / AdCOM device types (AdCOM 1.0 list "Device Types").
@@ -121,7 +133,9 @@ func parseVersion(s string) version {
 }
 
 // uaInfo is what the parser learnt from the UA and sua. Its strings are
-// substrings of the evidence and must not outlive the lookup.
+// substrings of the evidence and must not outlive the lookup, except
+// brand, which is always a static canonical name (tvMakers, makers), so
+// that a Result may carry it.
 type uaInfo struct {
 	fb         int
 	os         string
@@ -137,7 +151,11 @@ type uaInfo struct {
 	// desktopSite: a Mac UA from an iOS browser (CriOS, EdgiOS, FxiOS):
 	// an iPad, or an iPhone asking for the desktop site.
 	desktopSite bool
-	brand       string // the brand the UA names outright, or ""
+	// w, h (physical pixels) and pxRatio are the screen an app's UA states
+	// (Instagram, Facebook's FBDM), or 0.
+	w, h    int64
+	pxRatio float64
+	brand   string // the brand the UA names outright, or ""
 }
 
 // parse flags
@@ -173,6 +191,12 @@ const (
 	pIOSApp  // Chrome, Edge or Firefox for iOS: a Mac UA from them is an iPad
 	pSamsung // Samsung Internet: with a desktop Linux UA, a phone in DeX mode
 	pBrowser // a desktop/mobile browser engine product (Chrome, Firefox, Safari)
+	pSTB     // a set-top box, Blu-ray player or streaming box
+	pCar     // a car: Tesla, CarPlay, Android Automotive
+	pWear    // a Wear OS or Tizen watch
+	pDisplay // a smart display or speaker
+	pPalm    // Palm/HP webOS phones and tablets (not LG's TV webOS)
+	pHbbTV   // an HbbTV token: its vendor and model are read after the loop
 )
 
 // browsers by priority: a later match with a higher priority wins, so
@@ -214,6 +238,7 @@ func parseUA(ua string, info *uaInfo) {
 		winLegacy, lastItem  string
 		commentModel         string
 		buildModel           string
+		app                  appState
 	)
 	tz.Reset(ua)
 	prevKind := TokenKind(0)
@@ -224,6 +249,9 @@ func parseUA(ua string, info *uaInfo) {
 		}
 		if tok.Kind == TokenProduct {
 			inAndroidComment = false
+			if app.instagram == 2 {
+				app.instagram = 3 // the description ended
+			}
 		} else if prevKind != TokenComment {
 			inAndroidComment = false
 		}
@@ -235,8 +263,13 @@ func parseUA(ua string, info *uaInfo) {
 			} else if k := strings.IndexByte(it, '/'); compatible && k > 0 && botName(it[:k]) {
 				info.bot = true // "(compatible; DBot/7.5.6; …)"
 			}
+			if appComment(&app, info, it, &andV, &commentModel) {
+				continue
+			}
+			fl |= screenComment(info, it)
 			switch {
-			case hasPrefix(it, "Android"):
+			case hasPrefix(it, "Android") || hasPrefix(it, "Andr0id"):
+				// "Andr0id 9": Opera's TV builds spell it so.
 				fl |= pAndroid
 				if v := parseVersion(trimSpace(strings.TrimLeft(it[7:], " /-:"))); v.n > 0 && andV.n == 0 {
 					andV = v
@@ -263,22 +296,35 @@ func parseUA(ua string, info *uaInfo) {
 				continue
 			case it == "Linux" || hasPrefix(it, "Linux ") || it == "X11" || hasPrefix(it, "Ubuntu") || hasPrefix(it, "Fedora"):
 				fl |= pLinux
-			case it == "iPhone" || hasPrefix(it, "iPhone;"):
+			case equalFold(it, "iPhone") || hasPrefix(it, "iPhone;"):
 				fl |= pIPhone
-			case it == "iPad":
+			case equalFold(it, "iPad"):
 				fl |= pIPad
-			case hasPrefix(it, "iPod"):
+			case hasPrefixFold(it, "iPod"):
 				fl |= pIPod
-			case hasPrefix(it, "CPU ") && strings.Contains(it, " like Mac OS X"):
+			case hasPrefixFold(it, "CPU ") && likeMacOSX(it) > 0:
 				// "CPU iPhone OS 17_4 like Mac OS X", "CPU OS 16_5 like…",
-				// "CPU iPhone 6_1_4 like…": the last word before " like".
-				pre := trimSpace(it[:strings.Index(it, " like Mac OS X")])
+				// "CPU iPhone 6_1_4 like…", "CPU IPhone OS 8_1_3 Like Mac
+				// OS X": the last word before " like".
+				pre := trimSpace(it[:likeMacOSX(it)])
 				iosV = parseVersion(pre[strings.LastIndexByte(pre, ' ')+1:])
+				if strings.Contains(pre, "iPhone") || strings.Contains(pre, "IPhone") {
+					fl |= pIPhone // an iPod touch also says so; its flag wins
+				}
 			case hasPrefix(it, "iOS ") || hasPrefix(it, "iPadOS "):
 				iosV = parseVersion(it[strings.IndexByte(it, ' ')+1:])
+				if it[1] == 'P' {
+					fl |= pIPad // "iPadOS 17.1.0": only iPads run it
+				}
+			case hasPrefix(it, "tvOS "):
+				fl |= pAppleTV
+				tvV = parseVersion(it[5:])
+			case hasPrefix(it, "watchOS "):
+				fl |= pWatch
+				watchV = parseVersion(it[8:])
 			case it == "Macintosh":
 				fl |= pMac
-			case strings.Contains(it, "Mac OS X") && !strings.Contains(it, "like Mac"):
+			case strings.Contains(it, "Mac OS X") && likeMacOSX(it) < 0:
 				fl |= pMac
 				if k := strings.Index(it, "Mac OS X "); k >= 0 {
 					macV = parseVersion(it[k+9:])
@@ -322,6 +368,8 @@ func parseUA(ua string, info *uaInfo) {
 			case hasPrefix(it, "Tizen"):
 				fl |= pTizen
 				tizenV = parseVersion(trimSpace(it[5:]))
+			case hasPrefix(it, "webOS/") || hasPrefix(it, "hpwOS"):
+				fl |= pPalm // "(Linux; webOS/2.1.2; U; en-US)": a Palm phone
 			case hasPrefix(it, "Web0S") || hasPrefix(it, "webOS") || hasPrefix(it, "WebOS") || hasPrefix(it, "NetCast"):
 				fl |= pWebOS | pTV
 			case hasPrefix(it, "HarmonyOS") || hasPrefix(it, "OpenHarmony"):
@@ -347,6 +395,8 @@ func parseUA(ua string, info *uaInfo) {
 			}
 			if isAppleHW(hw) {
 				info.hw = hw
+			} else if hasPrefix(it, "SAMSUNG SM-") && commentModel == "" {
+				commentModel = it // Tizen: "(Linux; Tizen 2.3; SAMSUNG SM-R730A)"
 			}
 			if hasPrefix(it, "iPad ") {
 				fl |= pIPad
@@ -363,7 +413,11 @@ func parseUA(ua string, info *uaInfo) {
 			} else if hasPrefix(it, "Build/") {
 				// "Build/…" alone carries no model.
 			} else if inAndroidComment && commentModel == "" && !isNonModelItem(it) {
-				commentModel = it
+				if b := makerBrand(it); b != "" {
+					info.brand = b // "(Linux; Android 4.1.1; samsung; SGH-T999)"
+				} else {
+					commentModel = it
+				}
 			}
 			continue
 		}
@@ -418,6 +472,8 @@ func parseUA(ua string, info *uaInfo) {
 		default:
 			if hasPrefix(name, "Silk-Accelerated") {
 				fl |= pSilk
+			} else if !appProduct(&app, info, name, tok.Version) {
+				fl |= screenProduct(info, name, tok.Version)
 			}
 		}
 		for i := range browserNames {
@@ -460,8 +516,24 @@ func parseUA(ua string, info *uaInfo) {
 		model = "" // Chrome's reduced UA (Android 10; K)
 	}
 	info.model = model
+	fl |= screenModel(info, model)
+	if fl&pHbbTV != 0 {
+		if i := indexFold(ua, "HbbTV/"); i >= 0 {
+			brand, stb, m := hbbTV(ua, i)
+			if info.brand == "" {
+				info.brand = brand
+			}
+			if stb {
+				fl |= pSTB
+			}
+			if info.model == "" {
+				info.model = m
+			}
+		}
+	}
+	fl = app.apply(ua, info, fl, &iosV, &andV, &macV)
 
-	// Family dispatch, most specific first.
+	// Family dispatch, most specific first. doc.go lists the device types.
 	switch {
 	case fl&pXbox != 0:
 		info.fb, info.os, info.devType = fbXbox, "Xbox", DeviceTypeConnected
@@ -469,25 +541,50 @@ func parseUA(ua string, info *uaInfo) {
 		info.fb, info.os, info.devType = fbPlayStation, "PlayStation", DeviceTypeConnected
 	case fl&pNintendo != 0:
 		info.fb, info.devType = fbNintendo, DeviceTypeConnected
+	case fl&pCar != 0:
+		info.fb, info.devType = fbCar, DeviceTypeConnected
+		switch {
+		case fl&pAndroid != 0:
+			info.os, info.ver = "Android", andV
+		case fl&pIPhone != 0 || iosV.n > 0:
+			info.os, info.ver, info.brand = "iOS", iosV, "Apple" // CarPlay
+		}
 	case fl&pAppleTV != 0:
-		info.fb, info.os, info.devType = fbAppleTV, "tvOS", DeviceTypeSetTopBox
+		info.fb, info.os, info.devType = fbAppleTV, "tvOS", DeviceTypeCTV
 		info.ver = tvV
 		if info.ver.n == 0 {
 			info.ver = iosV
 		}
 	case fl&pWatch != 0:
 		info.fb, info.os, info.devType, info.ver = fbAppleWatch, "watchOS", DeviceTypeConnected, watchV
+	case fl&pWear != 0:
+		info.fb, info.devType = fbWearable, DeviceTypeConnected
+		switch {
+		case fl&pTizen != 0:
+			info.os, info.ver, info.brand = "Tizen", tizenV, "Samsung"
+		default:
+			info.os, info.ver = "Android", andV
+		}
 	case fl&pRoku != 0:
-		info.fb, info.os, info.devType = fbRoku, "Roku OS", DeviceTypeSetTopBox
+		info.fb, info.os, info.devType = fbRoku, "Roku OS", DeviceTypeCTV
 	case fl&pTizen != 0:
-		info.os, info.ver = "Tizen", tizenV
+		info.os, info.ver, info.brand = "Tizen", tizenV, "Samsung"
 		if fl&pTV != 0 || fl&pMobile == 0 {
 			info.fb, info.devType = fbTizenTV, DeviceTypeCTV
 		} else {
 			info.fb, info.devType = fbTizen, DeviceTypePhone
 		}
+	case fl&pPalm != 0:
+		// Palm and HP webOS phones; the HP TouchPad is a tablet.
+		info.os, info.ver, info.devType = "webOS", webV, DeviceTypePhone
+		if strings.Contains(ua, "TouchPad") {
+			info.devType = DeviceTypeTablet
+		}
 	case fl&pWebOS != 0:
 		info.fb, info.os, info.devType, info.ver = fbWebOS, "webOS", DeviceTypeCTV, webV
+		if fl&pSTB != 0 {
+			info.devType = DeviceTypeSetTopBox // LG NetCast Blu-ray players
+		}
 	case fl&pKaiOS != 0:
 		info.fb, info.os, info.devType, info.ver = fbKaiOS, "KaiOS", DeviceTypePhone, kaiV
 	case fl&pHarmony != 0:
@@ -496,8 +593,13 @@ func parseUA(ua string, info *uaInfo) {
 		if fl&pTablet != 0 {
 			info.devType = DeviceTypeTablet
 		}
+	case fl&pCrKey != 0 && info.brand != "" && info.brand != "Google":
+		// Google Cast built into a TV: "CrKey/1.42.183786 SmartCast/2.3 VIZIO".
+		info.fb, info.devType = fbSmartTV, DeviceTypeCTV
+	case fl&pDisplay != 0:
+		info.fb, info.devType, info.brand = fbDisplay, DeviceTypeConnected, "Google"
 	case fl&pCrKey != 0:
-		info.fb, info.os, info.devType, info.ver = fbChromecast, "Android", DeviceTypeSetTopBox, andV
+		info.fb, info.os, info.devType, info.ver = fbChromecast, "Android", DeviceTypeCTV, andV
 	case fl&pWinPhone != 0:
 		info.fb, info.os, info.devType, info.ver = fbWindowsPhone, "Windows", DeviceTypePhone, wpV
 		if info.model == "" {
@@ -515,9 +617,11 @@ func parseUA(ua string, info *uaInfo) {
 		case fl&pQuest != 0:
 			info.fb, info.devType = fbQuest, DeviceTypeConnected
 		case hasPrefix(model, "AFT"):
-			info.fb, info.os, info.devType = fbFireTV, "Fire OS", DeviceTypeSetTopBox
+			info.fb, info.os, info.devType = fbFireTV, "Fire OS", DeviceTypeCTV
 		case hasPrefix(model, "KF") || fl&pSilk != 0:
 			info.fb, info.os, info.devType = fbKindle, "Fire OS", DeviceTypeTablet
+		case fl&pSTB != 0:
+			info.fb, info.devType = fbAndroidTV, DeviceTypeSetTopBox
 		case fl&pTV != 0:
 			info.fb, info.devType = fbAndroidTV, DeviceTypeCTV
 		case fl&pMobile != 0:
@@ -535,14 +639,23 @@ func parseUA(ua string, info *uaInfo) {
 		}
 	case fl&pIPod != 0:
 		info.fb, info.os, info.devType, info.ver = fbIPod, "iOS", DeviceTypePhone, iosV
-	case fl&pIPhone != 0 || iosV.n > 0 && fl&pMac == 0 || hasPrefix(info.hw, "iPhone"):
+	case fl&pIPhone != 0:
 		info.fb, info.os, info.devType, info.ver = fbIPhone, "iOS", DeviceTypePhone, iosV
+	case iosV.n > 0 && fl&pMac == 0:
+		// An app that names iOS but no device (CFNetwork, Alamofire):
+		// phone or tablet, the UA cannot tell.
+		info.fb, info.os, info.devType, info.ver = fbIOS, "iOS", DeviceTypeMobileTablet, iosV
+		info.brand = "Apple"
 	case fl&pMac != 0 && fl&pIOSApp != 0:
 		// Chrome, Edge and Firefox for iOS send a Mac UA for the desktop
 		// site, the default on iPads since iPadOS 13; the UA then carries
 		// no OS version.
 		info.fb, info.os, info.devType = fbIPad, "iPadOS", DeviceTypeTablet
 		info.desktopSite = true
+	case fl&pSTB != 0:
+		info.fb, info.devType = fbSTB, DeviceTypeSetTopBox
+	case fl&pTV != 0:
+		info.fb, info.devType = fbSmartTV, DeviceTypeCTV
 	case fl&pWindows != 0:
 		info.fb, info.os, info.devType = fbWindows, "Windows", DeviceTypePC
 		info.osv, info.ver = windowsVersion(ntV, fl&pARM != 0)
@@ -571,77 +684,20 @@ func parseUA(ua string, info *uaInfo) {
 	}
 }
 
+// likeMacOSX returns the index of " like Mac OS X" in a comment item, in
+// either case of "like" (Facebook's iOS 8 UAs say "Like"), or -1. Cheaper
+// than indexFold on the hot path: two exact searches.
+func likeMacOSX(it string) int {
+	if k := strings.Index(it, " like Mac OS X"); k >= 0 {
+		return k
+	}
+	return strings.Index(it, " Like Mac OS X")
+}
+
 func setBrowser(info *uaInfo, name string, pri int) {
 	if pri > info.browserPri {
 		info.browser, info.browserPri = name, pri
 	}
-}
-
-// windowsVersion maps an NT version to the marketing version where the UA
-// allows it (NT 10.0 is Windows 10 or 11; sua tells them apart). NT 6.2
-// and 6.3 on ARM are Windows RT and RT 8.1. The labels of old releases are
-// uap-core's ("XP", "Vista", "NT"), the de facto standard of UA reports.
-func windowsVersion(nt version, arm bool) (string, version) {
-	if nt.n == 0 {
-		return "", nt
-	}
-	switch {
-	case nt.p[0] == 10 && nt.p[1] == 0 || nt.p[0] == 6 && nt.p[1] == 4:
-		return "10", version{p: [3]int32{10}, n: 1}
-	case nt.p[0] == 6 && nt.p[1] == 3 && arm:
-		return "RT 8.1", nt
-	case nt.p[0] == 6 && nt.p[1] == 2 && arm:
-		return "RT", nt
-	case nt.p[0] == 6 && nt.p[1] == 3:
-		return "8.1", version{p: [3]int32{8, 1}, n: 2}
-	case nt.p[0] == 6 && nt.p[1] == 2:
-		return "8", version{p: [3]int32{8}, n: 1}
-	case nt.p[0] == 6 && nt.p[1] == 1:
-		return "7", version{p: [3]int32{7}, n: 1}
-	case nt.p[0] == 6 && nt.p[1] == 0:
-		return "Vista", nt
-	case nt.p[0] == 5 && (nt.p[1] == 1 || nt.p[1] == 2):
-		return "XP", nt
-	case nt.p[0] == 5 && nt.p[1] == 0:
-		return "2000", nt
-	case nt.p[0] < 5:
-		return "NT", nt // "Windows NT 4.0", "Windows NT 3.51": Windows NT itself
-	}
-	return "", nt // an NT version with no marketing name: the NT version
-}
-
-// legacyWindows names pre-NT-6 Windows from a comment item ("Windows 98",
-// "Win 9x 4.90", "WinNT"); "" when it cannot.
-func legacyWindows(it string) string {
-	switch {
-	case it == "Windows ME" || hasPrefix(it, "Win 9x 4.90"):
-		return "ME"
-	case it == "Windows 98" || hasPrefix(it, "Win98"):
-		return "98"
-	case it == "Windows 95" || hasPrefix(it, "Win95"):
-		return "95"
-	case it == "Windows 3.1" || it == "Win16" || it == "Win 3.1":
-		return "3.1"
-	case hasPrefix(it, "Windows 10"):
-		return "10"
-	case it == "Windows XP":
-		return "XP"
-	case it == "Windows 2000" || it == "Win2000":
-		return "2000"
-	case it == "Windows Vista":
-		return "Vista"
-	case it == "Windows 7":
-		return "7"
-	case hasPrefix(it, "WinNT4.0"):
-		return "NT 4.0"
-	case it == "WinNT" || hasPrefix(it, "WinNT4") || hasPrefix(it, "Win NT"):
-		return "NT"
-	case it == "Win32":
-		// A bare "Win32" (Netscape-era "Windows; U; Win32") names no
-		// release; uap-core reports it as 95 and so does adx.
-		return "95"
-	}
-	return ""
 }
 
 // androidCodename maps the dessert names of early Android UAs ("Android

@@ -137,3 +137,18 @@ func equalFold(a, b string) bool {
 }
 
 func hasPrefixFold(s, p string) bool { return len(s) >= len(p) && equalFold(s[:len(p)], p) }
+
+// indexFold returns the index of the first occurrence of sub in s ignoring
+// ASCII case, or -1. It allocates nothing.
+func indexFold(s, sub string) int {
+	if sub == "" {
+		return 0
+	}
+	first := lower(sub[0])
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if lower(s[i]) == first && equalFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}

@@ -47,4 +47,22 @@
 // release, density, screen, maker, model) and iOS hardware id, Snapchat,
 // TikTok's web views and API clients, Dalvik. HTTP clients that name no
 // device (okhttp, Ktor, UnityPlayer) get no OS and no device type.
+//
+// # Screens
+//
+// Result.W and Result.H are the physical screen, as OpenRTB 2.6 defines
+// device.w and device.h. A device the database names reports its row's
+// screen, the panel. The screen an app's UA states (FBDM, Instagram's WxH)
+// is the app's window: without the system bars, or at the scaled
+// resolution the user picked, so it is smaller than the panel (1080x2220
+// on a 1080x2340 Galaxy A50); it is reported only for a device the
+// database does not list or lists without a size.
+//
+// # Makes
+//
+// Result.Make is spelled as the database's brand table spells the brand
+// ("ASUS", "OPPO") wherever the table lists it: a word of the UA that may
+// be a brand ("HUAWEI G520 Build/…") counts only when the table lists it,
+// and the in-app maker names map to the table's spelling. It is never a
+// part of the UA.
 package devicedb

@@ -294,17 +294,20 @@ func darwinMacOS(d version) version {
 
 // makers are the canonical brand names of device makers as apps name them
 // (Instagram's and Facebook's manufacturer fields), matched ignoring case.
+// A brand is spelled as the embedded database's brand table spells it
+// ("ASUS", "OPPO"), so that a device reports one make whether its row or
+// its UA names it (TestMakersSpelling).
 var makers = [...]struct{ name, brand string }{
 	{"samsung", "Samsung"}, {"xiaomi", "Xiaomi"}, {"redmi", "Xiaomi"}, {"poco", "Xiaomi"},
-	{"huawei", "Huawei"}, {"honor", "Honor"}, {"oppo", "Oppo"}, {"vivo", "vivo"},
+	{"huawei", "Huawei"}, {"honor", "Honor"}, {"oppo", "OPPO"}, {"vivo", "vivo"},
 	{"realme", "realme"}, {"oneplus", "OnePlus"}, {"motorola", "Motorola"}, {"google", "Google"},
 	{"lge", "LG"}, {"lg", "LG"}, {"sony", "Sony"}, {"nokia", "Nokia"}, {"hmd global", "Nokia"},
 	{"tecno", "Tecno"}, {"tecno mobile limited", "Tecno"}, {"infinix", "Infinix"},
 	{"infinix mobility limited", "Infinix"}, {"itel", "itel"}, {"zte", "ZTE"}, {"lenovo", "Lenovo"},
-	{"asus", "Asus"}, {"tcl", "TCL"}, {"alcatel", "Alcatel"}, {"htc", "HTC"}, {"amazon", "Amazon"},
+	{"asus", "ASUS"}, {"tcl", "TCL"}, {"alcatel", "Alcatel"}, {"htc", "HTC"}, {"amazon", "Amazon"},
 	{"blackberry", "BlackBerry"}, {"meizu", "Meizu"}, {"nothing", "Nothing"}, {"fairphone", "Fairphone"},
 	{"sharp", "Sharp"}, {"kyocera", "Kyocera"}, {"cubot", "Cubot"}, {"ulefone", "Ulefone"},
-	{"doogee", "Doogee"}, {"blackview", "Blackview"}, {"umidigi", "Umidigi"}, {"wiko", "Wiko"},
+	{"doogee", "Doogee"}, {"blackview", "Blackview"}, {"umidigi", "UMIDIGI"}, {"wiko", "Wiko"},
 	{"apple", "Apple"}, {"meta", "Meta"}, {"oculus", "Meta"},
 }
 

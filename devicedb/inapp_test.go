@@ -101,3 +101,51 @@ func TestDarwinAgainstUAPCore(t *testing.T) {
 		t.Fatalf("only %d Darwin versions compared", n)
 	}
 }
+
+// TestMakersSpelling checks that the makers table spells each brand as the
+// embedded database's brand table does, so that a device reports one make
+// whether its row or its UA names it.
+func TestMakersSpelling(t *testing.T) {
+	db := defaultDB(t)
+	for _, m := range makers {
+		b, ok := db.brands.maker(m.name)
+		if !ok || m.name == "hmd global" {
+			continue // HMD Global sells its phones as Nokia
+		}
+		if b != m.brand {
+			t.Errorf("makers: %q is %q, the brand table spells it %q", m.name, m.brand, b)
+		}
+	}
+}
+
+// TestStatedScreen pins the screen rule: an app's stated screen (FBDM,
+// Instagram's WxH) is its window, so a device the database names reports
+// its row's physical screen, and the stated one fills in only for a device
+// the database does not list.
+func TestStatedScreen(t *testing.T) {
+	db := defaultDB(t)
+	f := func(ua string, statedW, statedH int64, listed bool) {
+		t.Helper()
+		var info uaInfo
+		parseUA(ua, &info)
+		if info.w != statedW || info.h != statedH {
+			t.Fatalf("parsed screen %dx%d, want %dx%d: %s", info.w, info.h, statedW, statedH, ua)
+		}
+		r := db.Lookup(Evidence{UA: ua})
+		rec := &db.recs[db.byID[r.ID]]
+		wantW, wantH := statedW, statedH
+		if listed {
+			if r.Match < MatchToken || rec.w == 0 {
+				t.Fatalf("%s: match %s, row %s has %dx%d: want a listed device with a size", ua, r.Match, r.ID, rec.w, rec.h)
+			}
+			wantW, wantH = int64(rec.w), int64(rec.h)
+		}
+		if r.W != wantW || r.H != wantH {
+			t.Errorf("screen %dx%d, want %dx%d (listed %v): %s", r.W, r.H, wantW, wantH, listed, ua)
+		}
+	}
+	f("Instagram 302.0.0.23.114 Android (33/13; 420dpi; 1080x2220; samsung; SM-A505F; a50; exynos9610; en_US; 520702284)", 1080, 2220, true)
+	f("[FBAN/FB4A;FBAV/442.0.0.35.109;FBDM/{density=2.625,width=1080,height=2220};FBMF/samsung;FBDV/SM-G960U;FBSV/10;]", 1080, 2220, true)
+	f("Instagram 302.0.0.23.114 Android (33/13; 420dpi; 1080x2220; samsung; SM-X999Z; x; y; en_US; 520702284)", 1080, 2220, false)
+	f("[FBAN/FB4A;FBAV/3.9;FBDM/{density=1.0,width=320,height=480};FBDV/HTC Desire 200;FBSV/4.0.3;]", 320, 480, false)
+}

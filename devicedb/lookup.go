@@ -95,8 +95,12 @@ type Result struct {
 	OSV string `json:"osv"`
 	// Browser is the browser family from the UA, else the device's.
 	Browser string `json:"browser"`
-	// W and H are the screen size in physical pixels, PPI its density and
-	// PxRatio the CSS pixel ratio; 0 when unknown.
+	// W and H are the screen size in physical pixels (OpenRTB 2.6 device.w
+	// and device.h), PPI its density and PxRatio the CSS pixel ratio; 0
+	// when unknown. A device the database names reports its row's screen;
+	// the screen an app's UA states (Facebook's FBDM, Instagram's WxH) is
+	// reported only for a device the database does not list or lists
+	// without a size, see Lookup.
 	W       int64   `json:"w"`
 	H       int64   `json:"h"`
 	PPI     int64   `json:"ppi"`
@@ -107,7 +111,10 @@ type Result struct {
 // token index (sua.model, then the UA's model, then an Apple hardware id),
 // then the brand (named by the UA, else by the prefix of the model token)
 // on the UA family's fallback device, then the fallback alone, then
-// generic. It allocates nothing except, rarely, an unusual OS version
+// generic. A brand the UA names counts only when the brand table lists
+// it, and is reported as the table spells it. A device the database names
+// keeps its row's device type when that is 2–7 and its row's screen; an
+// app's stated screen fills in for the others (see Result.W). It allocates nothing except, rarely, an unusual OS version
 // string, and the model string of a device known only by its brand or by
 // its stem (one copy, so that the Result never aliases the evidence).
 // Safe for concurrent use.
@@ -161,7 +168,11 @@ func (db *DB) Lookup(ev Evidence) Result {
 			idx = db.generic
 		}
 		if !bot && db.recs[idx].brand == "" {
-			brand, sent = db.brandFor(info.brand, suaModel, info.model)
+			named := info.brand
+			if named == "" {
+				named = info.brandWord
+			}
+			brand, sent = db.brandFor(named, suaModel, info.model)
 			if brand != "" {
 				match = MatchBrand
 			}
@@ -198,6 +209,11 @@ func (db *DB) Lookup(ev Evidence) Result {
 	}
 	// What the UA names outright fills what the device row leaves open:
 	// the maker (a static name, see uaInfo.brand) and an app's screen.
+	// The screen an app states is its window, not the panel: without the
+	// system bars (Instagram's 1080x2220 on a 1080x2340 Galaxy A50) or at
+	// a scaled resolution (FBDM's 1080x2220 on a 1440x2960 Galaxy S9), so
+	// the row of a device the database names keeps its physical screen and
+	// density; the stated screen serves a device it does not list.
 	if r.Make == "" {
 		r.Make = info.brand
 	}

@@ -156,6 +156,10 @@ type uaInfo struct {
 	w, h    int64
 	pxRatio float64
 	brand   string // the brand the UA names outright, or ""
+	// brandWord is a word of the UA that may name the brand ("HUAWEI" of
+	// "HUAWEI G520-0000 Build/…"): a substring of the evidence, which
+	// Lookup reports only as its brand table spells it, never as is.
+	brandWord string
 }
 
 // parse flags
@@ -497,14 +501,15 @@ func parseUA(ua string, info *uaInfo) {
 		model = commentModel
 	}
 	if k := strings.IndexByte(buildModel, ' '); k > 0 {
-		// "<Brand> <model> Build/…": the first word may be the brand (the
-		// lookup accepts only a brand of its table).
-		info.brand = buildModel[:k]
+		// "<Brand> <model> Build/…": the first word may be the brand; the
+		// lookup accepts it only when its brand table names it ("Linux U
+		// Android 2.1 … Build/" names none) and reports the table's string.
+		info.brandWord = buildModel[:k]
 	}
 	for _, p := range [...]string{"SAMSUNG ", "Samsung ", "samsung "} {
 		if hasPrefix(model, p) {
 			model = model[len(p):]
-			info.brand = p[:len(p)-1] // "SAMSUNG SM-A510S"
+			info.brand = "Samsung" // "SAMSUNG SM-A510S"
 		}
 	}
 	// Dalvik and some vendors append a build after the model: "C5303

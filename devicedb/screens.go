@@ -66,9 +66,24 @@ func hbbTV(ua string, i int) (brand string, stb bool, model string) {
 			brand, stb = tvMaker(field)
 		case 2:
 			model = trimSpace(field)
+			if isPlaceholderModel(model) {
+				model = "" // Hisense VIDAA: "(+DRM;Hisense;SmartTV;…)"
+			}
 		}
 	}
 	return brand, stb, model
+}
+
+// isPlaceholderModel reports whether an HbbTV model field is a word some
+// makers send in place of a model ("SmartTV", "HBBTV"): the form then
+// claims no model, and the lookup reports none.
+func isPlaceholderModel(s string) bool {
+	for _, w := range [...]string{"SmartTV", "Smart TV", "HbbTV", "TV", "DTV"} {
+		if equalFold(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // screenProduct reads a product token that names a TV, set-top box, car

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/currency"
+	"github.com/adx-exchange/adx/internal/goldentest"
 	"github.com/adx-exchange/adx/openrtb"
 )
 
@@ -175,71 +175,57 @@ func goldenAuction(t *testing.T, gc *goldenCase) *Auction {
 // TestGolden runs every testdata/golden/*.json case: a request, the bids
 // each bidder returns, and the expected response and dropped-bid counts.
 func TestGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/golden/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden files: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
+	goldentest.Each(t, "testdata/golden/*.json", func(t *testing.T, file string, gc *goldenCase) {
+		var req openrtb2.BidRequest
+		if err := openrtb.DecodeRequest(gc.Request, &req); err != nil {
+			t.Fatalf("request: %v", err)
+		}
+		if err := openrtb.ValidateRequest(&req, openrtb.Limits{}); err != nil {
+			t.Fatalf("request: %v", err)
+		}
+		a := goldenAuction(t, gc)
+		res := a.RunWith(&req, time.Now().Add(time.Second), gc.Supply.options(a))
+		resp := &openrtb2.BidResponse{}
+		if !res.Response(&req, resp) {
+			resp = nil
+		}
+		dropped := map[string]map[string]int{}
+		var filtered map[string]string
+		for _, br := range res.Bidders {
+			var fe *FilteredError
+			if errors.As(br.Err, &fe) {
+				if filtered == nil {
+					filtered = map[string]string{}
+				}
+				filtered[br.Name] = fe.Reason.String()
+			}
+			for reason, n := range br.Dropped {
+				if n > 0 {
+					if dropped[br.Name] == nil {
+						dropped[br.Name] = map[string]int{}
+					}
+					dropped[br.Name][DropReason(reason).String()] = n
+				}
+			}
+		}
+		if *update {
+			gc.Response, gc.Dropped, gc.Filtered = resp, dropped, filtered
+			out, _ := json.MarshalIndent(gc, "", "  ")
+			if err := os.WriteFile(file, append(out, '\n'), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			var gc goldenCase
-			if err := json.Unmarshal(data, &gc); err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			var req openrtb2.BidRequest
-			if err := openrtb.DecodeRequest(gc.Request, &req); err != nil {
-				t.Fatalf("request: %v", err)
-			}
-			if err := openrtb.ValidateRequest(&req, openrtb.Limits{}); err != nil {
-				t.Fatalf("request: %v", err)
-			}
-			a := goldenAuction(t, &gc)
-			res := a.RunWith(&req, time.Now().Add(time.Second), gc.Supply.options(a))
-			resp := &openrtb2.BidResponse{}
-			if !res.Response(&req, resp) {
-				resp = nil
-			}
-			dropped := map[string]map[string]int{}
-			var filtered map[string]string
-			for _, br := range res.Bidders {
-				var fe *FilteredError
-				if errors.As(br.Err, &fe) {
-					if filtered == nil {
-						filtered = map[string]string{}
-					}
-					filtered[br.Name] = fe.Reason.String()
-				}
-				for reason, n := range br.Dropped {
-					if n > 0 {
-						if dropped[br.Name] == nil {
-							dropped[br.Name] = map[string]int{}
-						}
-						dropped[br.Name][DropReason(reason).String()] = n
-					}
-				}
-			}
-			if *update {
-				gc.Response, gc.Dropped, gc.Filtered = resp, dropped, filtered
-				out, _ := json.MarshalIndent(gc, "", "  ")
-				if err := os.WriteFile(file, append(out, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if got, want := mustJSON(t, resp), mustJSON(t, gc.Response); got != want {
-				t.Errorf("%s\nresponse:\n got %s\nwant %s", gc.Description, got, want)
-			}
-			if got, want := mustJSON(t, dropped), mustJSON(t, gc.Dropped); got != want {
-				t.Errorf("%s\ndropped:\n got %s\nwant %s", gc.Description, got, want)
-			}
-			if got, want := mustJSON(t, filtered), mustJSON(t, gc.Filtered); got != want {
-				t.Errorf("%s\nfiltered:\n got %s\nwant %s", gc.Description, got, want)
-			}
-		})
-	}
+			return
+		}
+		if got, want := mustJSON(t, resp), mustJSON(t, gc.Response); got != want {
+			t.Errorf("%s\nresponse:\n got %s\nwant %s", gc.Description, got, want)
+		}
+		if got, want := mustJSON(t, dropped), mustJSON(t, gc.Dropped); got != want {
+			t.Errorf("%s\ndropped:\n got %s\nwant %s", gc.Description, got, want)
+		}
+		if got, want := mustJSON(t, filtered), mustJSON(t, gc.Filtered); got != want {
+			t.Errorf("%s\nfiltered:\n got %s\nwant %s", gc.Description, got, want)
+		}
+	})
 }
 
 func mustJSON(t *testing.T, v any) string {

@@ -99,27 +99,32 @@ var families = []family{
 	{"generic_android_phone", "generic_android", map[string]string{"device_type": "4"}},
 	{"generic_android_tablet", "generic_android", map[string]string{"device_type": "5", "is_tablet": "true"}},
 	{"generic_android_tv", "generic_android", map[string]string{"device_type": "3", "is_smarttv": "true"}},
-	{"google_chromecast", "generic_android_tv", map[string]string{"brand": "Google", "model": "Chromecast", "marketing_name": "Chromecast", "device_type": "7"}},
-	{"amazon_fire_tv", "generic_android_tv", map[string]string{"brand": "Amazon", "model": "Fire TV", "marketing_name": "Fire TV", "os": "Fire OS", "device_type": "7", "browser": "Silk"}},
+	{"google_chromecast", "generic_android_tv", map[string]string{"brand": "Google", "model": "Chromecast", "marketing_name": "Chromecast", "device_type": "3"}},
+	{"amazon_fire_tv", "generic_android_tv", map[string]string{"brand": "Amazon", "model": "Fire TV", "marketing_name": "Fire TV", "os": "Fire OS", "device_type": "3", "browser": "Silk"}},
 	{"amazon_kindle_fire", "generic_android_tablet", map[string]string{"brand": "Amazon", "model": "Kindle Fire", "marketing_name": "Fire tablet", "os": "Fire OS", "browser": "Silk"}},
 	{"apple_iphone", "generic", map[string]string{"brand": "Apple", "model": "iPhone", "marketing_name": "iPhone", "os": "iOS", "device_type": "4", "browser": "Safari"}},
 	{"apple_ipod", "apple_iphone", map[string]string{"model": "iPod touch", "marketing_name": "iPod touch"}},
 	{"apple_ipad", "generic", map[string]string{"brand": "Apple", "model": "iPad", "marketing_name": "iPad", "os": "iPadOS", "device_type": "5", "is_tablet": "true", "browser": "Safari"}},
 	{"apple_mac", "generic", map[string]string{"brand": "Apple", "model": "Mac", "marketing_name": "Mac", "os": "macOS", "device_type": "2", "browser": "Safari"}},
-	{"apple_tv", "generic", map[string]string{"brand": "Apple", "model": "Apple TV", "marketing_name": "Apple TV", "os": "tvOS", "device_type": "7", "is_smarttv": "true"}},
+	{"apple_tv", "generic", map[string]string{"brand": "Apple", "model": "Apple TV", "marketing_name": "Apple TV", "os": "tvOS", "device_type": "3", "is_smarttv": "true"}},
 	{"apple_watch", "generic", map[string]string{"brand": "Apple", "model": "Watch", "marketing_name": "Apple Watch", "os": "watchOS", "device_type": "6"}},
 	{"generic_windows", "generic", map[string]string{"os": "Windows", "device_type": "2"}},
 	{"generic_windows_phone", "generic", map[string]string{"os": "Windows", "device_type": "4"}},
 	{"generic_linux", "generic", map[string]string{"os": "Linux", "device_type": "2"}},
 	{"generic_chromeos", "generic", map[string]string{"os": "Chrome OS", "device_type": "2", "browser": "Chrome"}},
 	{"generic_smarttv", "generic", map[string]string{"device_type": "3", "is_smarttv": "true"}},
+	{"generic_stb", "generic_smarttv", map[string]string{"device_type": "7"}},
 	{"samsung_tizen_tv", "generic_smarttv", map[string]string{"brand": "Samsung", "model": "Smart TV", "marketing_name": "Samsung Smart TV", "os": "Tizen"}},
 	{"generic_tizen", "generic", map[string]string{"os": "Tizen", "device_type": "4"}},
 	{"lg_webos_tv", "generic_smarttv", map[string]string{"brand": "LG", "model": "Smart TV", "marketing_name": "LG webOS TV", "os": "webOS"}},
-	{"roku_generic", "generic_smarttv", map[string]string{"brand": "Roku", "model": "Roku", "marketing_name": "Roku", "os": "Roku OS", "device_type": "7"}},
+	{"roku_generic", "generic_smarttv", map[string]string{"brand": "Roku", "model": "Roku", "marketing_name": "Roku", "os": "Roku OS", "device_type": "3"}},
 	{"sony_playstation", "generic", map[string]string{"brand": "Sony", "model": "PlayStation", "marketing_name": "PlayStation", "os": "PlayStation", "device_type": "6"}},
 	{"microsoft_xbox", "generic", map[string]string{"brand": "Microsoft", "model": "Xbox", "marketing_name": "Xbox", "os": "Xbox", "device_type": "6"}},
 	{"nintendo_switch", "generic", map[string]string{"brand": "Nintendo", "model": "Switch", "marketing_name": "Nintendo Switch", "device_type": "6"}},
+	{"generic_ios", "generic", map[string]string{"brand": "Apple", "os": "iOS", "device_type": "1"}},
+	{"generic_wearable", "generic_connected", nil},
+	{"generic_car", "generic_connected", nil},
+	{"generic_smart_display", "generic_connected", nil},
 	{"generic_kaios", "generic", map[string]string{"os": "KaiOS", "device_type": "4"}},
 	{"generic_harmonyos", "generic", map[string]string{"os": "HarmonyOS", "device_type": "4", "brand": "Huawei"}},
 	{"meta_quest", "generic_android", map[string]string{"brand": "Meta", "model": "Quest", "marketing_name": "Meta Quest", "device_type": "6", "browser": "Oculus Browser"}},
@@ -190,7 +195,35 @@ type table struct {
 	conflicts int
 }
 
+// stbMakers make set-top boxes only (satellite and cable receivers, pay-TV
+// operators' boxes): a TV-class model of theirs is a set-top box, AdCOM
+// device type 7 (devicedb/doc.go). The list follows the set-top box
+// makers of devicedb's tvMakers, as the model lists spell them.
+var stbMakers = map[string]bool{
+	"Humax": true, "Kathrein": true, "VU+": true, "Inverto": true, "Dream": true, "Dream Multimedia": true,
+	"Intek": true, "Arris": true, "Technicolor": true, "Sagemcom": true, "Kaon": true, "Zgemma": true, "Octagon": true,
+	"Airties": true, "Topfield": true, "Scientific Atlanta": true,
+	"FREE": true, "Free": true, "Canal Digital": true, "DNA": true, // operators
+}
+
+// retype applies devicedb's device type rules (doc.go) to a TV-class
+// model of the lists, which class consoles and set-top boxes as TVs: a
+// set-top box maker's model or WebTV is a set-top box (7), a game console
+// a connected device (6).
+func retype(e *entry) {
+	if e.typ != 3 {
+		return
+	}
+	switch {
+	case stbMakers[e.brand], strings.Contains(e.name, "WebTV"):
+		e.typ, e.parent = 7, "generic_stb"
+	case strings.Contains(e.name, "Xbox"), strings.Contains(e.name, "PlayStation"), strings.HasPrefix(e.name, "Wii"):
+		e.typ, e.parent = 6, "generic_connected"
+	}
+}
+
 func (t *table) add(e *entry) {
+	retype(e)
 	var keep []string
 	for _, tok := range e.tokens {
 		tok = strings.TrimSpace(tok)
@@ -233,9 +266,9 @@ func parentFor(brand string, typ int) string {
 		return "apple_ipad"
 	case brand == "Apple":
 		return "apple_iphone"
-	case brand == "Amazon" && typ == 7:
+	case brand == "Amazon" && typ == 3:
 		return "amazon_fire_tv"
-	case typ == 7:
+	case brand == "Google" && typ == 3:
 		return "google_chromecast"
 	case typ == 5:
 		return "generic_android_tablet"

@@ -49,7 +49,11 @@
 // FBSN, FBMD, FBMF, FBDM), Instagram's device description (Android
 // release, density, screen, maker, model) and iOS hardware id, Snapchat,
 // TikTok's web views and API clients, Dalvik. HTTP clients that name no
-// device (okhttp, Ktor, UnityPlayer) get no OS and no device type.
+// device (okhttp, Ktor, UnityPlayer) get no OS and no device type, and
+// are not bots: crawler-user-agents lists okhttp, but apps request ads
+// through these clients, so the bot tokens leave out the patterns that
+// require an app's HTTP client library (okhttp, Ktor; the generator's
+// appClients list) lest in-app inventory be blocked as invalid traffic.
 //
 // # Screens
 //

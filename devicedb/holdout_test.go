@@ -250,6 +250,9 @@ func measureParts(t *testing.T, db *DB) map[string]*partFigures {
 	}
 	for _, c := range crawlers {
 		for _, ua := range c.Instances {
+			if appClientUA(ua) {
+				continue // an app's HTTP client, not a crawler (appClientUA)
+			}
 			p := parts[partName(ua)]
 			ok := db.Lookup(Evidence{UA: ua}).IsBot
 			p.crawlers.add(ok)

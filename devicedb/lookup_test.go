@@ -304,4 +304,9 @@ func TestBots(t *testing.T) {
 	f("NL-Crawler", true)
 	f("Mozilla/5.1 (compatible; DBot/7.5.6; +http://a14download.com)", true)
 	f("Mozilla/5.0 (compatible; ExampleScraper/2.0)", true)
+	// Apps' HTTP clients are in-app traffic, though crawler-user-agents
+	// lists okhttp.
+	f("okhttp/4.12.0", false)
+	f("okhttp/3.5.0", false)
+	f("Ktor client", false)
 }

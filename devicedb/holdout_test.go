@@ -175,6 +175,9 @@ func measureParts(t *testing.T, db *DB) map[string]*partFigures {
 		if !top[brandKey(c.Brand)] {
 			if browserForm(c.UA) {
 				p.brandAll.add(ok)
+				if !ok {
+					p.miss("brand (every brand): want %s (%s) got %q %q (%s): %s", c.Brand, c.Model, r.Make, r.Model, r.Match, c.UA)
+				}
 			}
 			continue
 		}

@@ -21,15 +21,18 @@
 //   - 3, connected TV: smart TVs (Tizen, SMART-TV/SmartTV, webOS/Web0S and
 //     NetCast, BRAVIA, Android TV, "; TV", AndroidTV, Vizio SmartCast,
 //     Hisense VIDAA, Philips NetTV, Panasonic Viera, Sharp AQUOS, Opera TV
-//     builds, HbbTV from a TV maker, Japanese DTV) and the CTV platforms
-//     whose UA does not tell a TV from a box: Fire TV (AFT* models), Roku,
-//     Chromecast (CrKey), Apple TV (AppleTV, tvOS).
-//   - 7, set-top box: where the UA or the device row says so: a model
-//     named STB or TV BOX, Xiaomi Mi Box, Freebox, Sky Q, Comcast X1, HbbTV
-//     from a set-top box maker (Humax, Kathrein, VU+, Dreambox, …), LG and
-//     Sony Blu-ray players, WebTV; and a device whose database row carries
-//     7 (today the Fire TV sticks, Chromecast with Google TV and the Apple
-//     TV hardware ids).
+//     builds, HbbTV from a TV maker, Japanese DTV) and the streaming
+//     players that plug into a TV, since the ad plays on the TV and that
+//     is what buyers target as CTV: Fire TV (AFT* models, sticks included),
+//     Roku (players, sticks and TVs), Chromecast (CrKey, Chromecast with
+//     Google TV), Apple TV (AppleTV, tvOS), Xiaomi Mi Box, Google TV boxes.
+//     The database's rows of these devices carry 3.
+//   - 7, set-top box: the boxes of pay-TV operators and the satellite and
+//     cable receivers, where the UA or the device row says so: Freebox, Sky
+//     Q, Comcast X1, HbbTV from a set-top box maker (Humax, Kathrein, VU+,
+//     Dreambox, …), a model named STB or TV BOX, LG and Sony Blu-ray
+//     players, WebTV; and a device whose database row carries 7 (the TV-class
+//     models of those makers and operators, devicedb/internal/gen).
 //   - 6, connected device: game consoles (PlayStation, Xbox, Nintendo
 //     Switch, Wii U, 3DS), as AdCOM lists them and most exchanges send
 //     them; wearables (Apple Watch, Wear OS, Galaxy Watch); cars (Tesla,
@@ -46,7 +49,11 @@
 // FBSN, FBMD, FBMF, FBDM), Instagram's device description (Android
 // release, density, screen, maker, model) and iOS hardware id, Snapchat,
 // TikTok's web views and API clients, Dalvik. HTTP clients that name no
-// device (okhttp, Ktor, UnityPlayer) get no OS and no device type.
+// device (okhttp, Ktor, UnityPlayer) get no OS and no device type, and
+// are not bots: crawler-user-agents lists okhttp, but apps request ads
+// through these clients, so the bot tokens leave out the patterns that
+// require an app's HTTP client library (okhttp, Ktor; the generator's
+// appClients list) lest in-app inventory be blocked as invalid traffic.
 //
 // # Screens
 //

@@ -175,6 +175,9 @@ func measureParts(t *testing.T, db *DB) map[string]*partFigures {
 		if !top[brandKey(c.Brand)] {
 			if browserForm(c.UA) {
 				p.brandAll.add(ok)
+				if !ok {
+					p.miss("brand (every brand): want %s (%s) got %q %q (%s): %s", c.Brand, c.Model, r.Make, r.Model, r.Match, c.UA)
+				}
 			}
 			continue
 		}
@@ -250,6 +253,9 @@ func measureParts(t *testing.T, db *DB) map[string]*partFigures {
 	}
 	for _, c := range crawlers {
 		for _, ua := range c.Instances {
+			if appClientUA(ua) {
+				continue // an app's HTTP client, not a crawler (appClientUA)
+			}
 			p := parts[partName(ua)]
 			ok := db.Lookup(Evidence{UA: ua}).IsBot
 			p.crawlers.add(ok)

@@ -61,7 +61,7 @@ func TestLookup(t *testing.T) {
 		nil, "LG", "Smart TV", "webOS", "", 3, MatchFallback)
 	f("Roku/DVP-12.0 (12.0.0.4182-88)", nil, "Roku", "Roku", "Roku OS", "", 3, MatchFallback)
 	f("Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7233; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.0.0 Mobile Safari/537.36",
-		nil, "Amazon", "AFTMM", "Fire OS", "9", 7, MatchToken)
+		nil, "Amazon", "AFTMM", "Fire OS", "9", 3, MatchToken)
 	f("AppleCoreMedia/1.0.0.20L563 (Apple TV; U; CPU OS 16_5 like Mac OS X; en_us)", nil, "Apple", "Apple TV", "tvOS", "16.5", 3, MatchFallback)
 	f("Mozilla/5.0 (PlayStation 5 3.11) AppleWebKit/605.1.15 (KHTML, like Gecko)", nil, "Sony", "PlayStation", "PlayStation", "", 6, MatchFallback)
 	f("Mozilla/5.0 (Windows NT 10.0; Win64; x64; Xbox; Xbox One) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.102 Safari/537.36 Edge/18.19041",
@@ -157,6 +157,69 @@ func TestBrandFor(t *testing.T) {
 	f("", "", "", "", "")
 }
 
+// TestFallbackRows: every family slot of the parser finds its first
+// fallback device in the default database.
+func TestFallbackRows(t *testing.T) {
+	db := defaultDB(t)
+	for f := fbNone + 1; f < numFallbacks; f++ {
+		i := db.fallback[f]
+		if i < 0 || db.recs[i].id != fallbackIDs[f][0] {
+			id := ""
+			if i >= 0 {
+				id = db.recs[i].id
+			}
+			t.Errorf("fallback slot %d: device %q, want %q", f, id, fallbackIDs[f][0])
+		}
+	}
+}
+
+// TestFallbackFamilies: a device of a family the database cannot name
+// gets the family's fallback row, its device type and maker, and no
+// screen facts.
+func TestFallbackFamilies(t *testing.T) {
+	db := defaultDB(t)
+	f := func(ua, wantID string, wantType int8, wantMake string) {
+		t.Helper()
+		r := db.Lookup(Evidence{UA: ua})
+		if r.ID != wantID || r.DeviceType != wantType || r.Make != wantMake {
+			t.Errorf("%s\n got id=%s type=%d make=%q\nwant id=%s type=%d make=%q", ua, r.ID, r.DeviceType, r.Make, wantID, wantType, wantMake)
+		}
+		if r.W != 0 || r.H != 0 || r.PPI != 0 || r.PxRatio != 0 {
+			t.Errorf("%s: screen %dx%d ppi %d pxratio %v, want none", ua, r.W, r.H, r.PPI, r.PxRatio)
+		}
+	}
+	f("MyApp/1.0 CFNetwork/1410.0.3 Darwin/22.6.0", "generic_ios", DeviceTypeMobileTablet, "Apple")
+	f("Mozilla/5.0 (Linux; Sky Q; 4.9.0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.0 Safari/605.1.15 SkyQ", "generic_stb", DeviceTypeSetTopBox, "Sky")
+	f("Dalvik/2.1.0 (Linux; U; Android 13; Galaxy Watch5 Build/TP1A.220624.014; Wear OS)", "generic_wearable", DeviceTypeConnected, "Samsung")
+	f("Mozilla/5.0 (X11; GNU/Linux) AppleWebKit/601.1 (KHTML, like Gecko) Tesla QtCarBrowser Safari/601.1", "generic_car", DeviceTypeConnected, "Tesla")
+	f("Mozilla/5.0 (Linux; Android 12; Android Automotive; Polestar 2 Build/SPB1.210331.013) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/106.0.0.0 Safari/537.36", "generic_car", DeviceTypeConnected, "")
+	f("Mozilla/5.0 (Linux; Android) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/114.0.0.0 Safari/537.36 CrKey/1.56.500000 DeviceType/SmartSpeaker", "generic_smart_display", DeviceTypeConnected, "Google")
+	f("Mozilla/5.0 (Linux; NetTV; U) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.79 Safari/537.36", "generic_smarttv", DeviceTypeCTV, "")
+}
+
+// TestStreamingDeviceTypes: streaming players that plug into a TV are
+// connected TVs (3), by their database row or by the UA alone; a pay-TV
+// operator's box and a satellite receiver are set-top boxes (7).
+func TestStreamingDeviceTypes(t *testing.T) {
+	db := defaultDB(t)
+	f := func(ua string, want int8) {
+		t.Helper()
+		if r := db.Lookup(Evidence{UA: ua}); r.DeviceType != want {
+			t.Errorf("%s: type %d (id %s), want %d", ua, r.DeviceType, r.ID, want)
+		}
+	}
+	f("Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7633; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.6099.230 Mobile Safari/537.36", DeviceTypeCTV)
+	f("Mozilla/5.0 (Linux; Android 9; AFTR Build/PS7638.3465N; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/118.0.5993.80 Mobile Safari/537.36", DeviceTypeCTV)
+	f("Dalvik/2.1.0 (Linux; U; Android 12; Chromecast Build/STTE.231215.005)", DeviceTypeCTV)
+	f("Roku/DVP-12.5 (12.5.0.4178-51)", DeviceTypeCTV)
+	f("AppleTV11,1/11.1", DeviceTypeCTV)
+	f("com.example.streaming/8.14.0 (AppleTV; tvOS 17.5; Scale/1.00)", DeviceTypeCTV)
+	f("Mozilla/5.0 (Linux; Android 9; MIBOX4 Build/PI; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/112.0.5615.135 Mobile Safari/537.36", DeviceTypeCTV)
+	f("HbbTV/1.1.1 (+PVR;Humax;HD FOX+;1.00.12;1.0)CE-HTML/1.0 ANTGalio/3.1.1.23.04.09", DeviceTypeSetTopBox)
+	f("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/61.0 Safari/537.36 Freebox", DeviceTypeSetTopBox)
+	f("Mozilla/5.0 (Linux; x86_64 GNU/Linux) AppleWebKit/601.1 (KHTML, like Gecko) Version/8.0 Safari/601.1 WPE Comcast X1", DeviceTypeSetTopBox)
+}
+
 // TestLookupOwnsModel: the model of a device known only by its brand is
 // a copy, never a view of the evidence, whose bytes the caller may reuse.
 func TestLookupOwnsModel(t *testing.T) {
@@ -241,4 +304,9 @@ func TestBots(t *testing.T) {
 	f("NL-Crawler", true)
 	f("Mozilla/5.1 (compatible; DBot/7.5.6; +http://a14download.com)", true)
 	f("Mozilla/5.0 (compatible; ExampleScraper/2.0)", true)
+	// Apps' HTTP clients are in-app traffic, though crawler-user-agents
+	// lists okhttp.
+	f("okhttp/4.12.0", false)
+	f("okhttp/3.5.0", false)
+	f("Ktor client", false)
 }

@@ -259,7 +259,7 @@ func screenModel(info *uaInfo, model string) uint64 {
 	case hasPrefixFold(model, "MiTV"):
 		info.brand, fl = "Xiaomi", pTV
 	case hasPrefixFold(model, "MIBOX"):
-		info.brand, fl = "Xiaomi", pSTB
+		info.brand, fl = "Xiaomi", pTV // a streaming player, as Fire TV and Chromecast
 	case hasPrefix(model, "Freebox"):
 		info.brand, fl = "Free", pSTB
 	case hasPrefixFold(model, "AQUOS-TV"):

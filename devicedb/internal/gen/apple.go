@@ -134,7 +134,7 @@ func appleParent(kind string) (string, int) {
 	case "watch":
 		return "apple_watch", 6
 	case "tv":
-		return "apple_tv", 7
+		return "apple_tv", 3
 	}
 	return "", 0
 }

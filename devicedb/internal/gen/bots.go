@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -149,6 +150,26 @@ type botTok struct {
 	kind int
 }
 
+// appClients are the HTTP client libraries of mobile apps (lower case, as
+// the UA's product name starts): an app that requests an ad through them
+// sends their UA, so their traffic is in-app inventory, not a crawler. A
+// crawler-list pattern that requires one of them is left out of the bot
+// tokens; an exchange that flagged it would block in-app inventory as
+// invalid traffic. The list is written into bots_gen.go (appClientUAs)
+// for the tests that measure the crawler list.
+var appClients = []string{"okhttp", "ktor"}
+
+// appClient reports whether lit, a pattern's required literal, names an
+// app's HTTP client library.
+func appClient(lit string) bool {
+	for _, c := range appClients {
+		if strings.HasPrefix(lit, c) {
+			return true
+		}
+	}
+	return false
+}
+
 func genBots(testdata, out string) error {
 	var crawlers []struct {
 		Pattern   string   `json:"pattern"`
@@ -177,11 +198,15 @@ func genBots(testdata, out string) error {
 	}
 	seen := map[botTok]bool{}
 	var toks []botTok
-	var skipped, dropped []string
+	var skipped, dropped, exempt []string
 	for _, c := range crawlers {
 		l, ok := required(c.Pattern)
 		if !ok {
 			skipped = append(skipped, c.Pattern)
+			continue
+		}
+		if slices.ContainsFunc(l.alts, appClient) {
+			exempt = append(exempt, c.Pattern)
 			continue
 		}
 		for _, a := range l.alts {
@@ -213,12 +238,19 @@ func genBots(testdata, out string) error {
 	for _, s := range dropped {
 		fmt.Fprintf(&b, "//   dropped: %s\n", s)
 	}
+	for _, s := range exempt {
+		fmt.Fprintf(&b, "//   exempt, an app's HTTP client: %q\n", s)
+	}
 	fmt.Fprintf(&b, "var botTokens = []botToken{\n")
 	names := []string{"botAnywhere", "botPrefix", "botSuffix"}
 	for _, t := range toks {
 		fmt.Fprintf(&b, "\t{%q, %s},\n", t.s, names[t.kind])
 	}
-	fmt.Fprintf(&b, "}\n")
+	fmt.Fprintf(&b, "}\n\n")
+	fmt.Fprintf(&b, "// appClientUAs are the HTTP client libraries of mobile apps whose UAs\n")
+	fmt.Fprintf(&b, "// are in-app traffic, not crawlers: no bot token requires them\n")
+	fmt.Fprintf(&b, "// (devicedb/internal/gen, appClients).\n")
+	fmt.Fprintf(&b, "var appClientUAs = %#v\n", appClients)
 	src, err := format.Source(b.Bytes())
 	if err != nil {
 		return fmt.Errorf("cannot format bots_gen.go: %w", err)
@@ -227,7 +259,7 @@ func genBots(testdata, out string) error {
 	var total, hit int
 	for _, c := range crawlers {
 		re, err := regexp.Compile(c.Pattern)
-		if err != nil {
+		if err != nil || slices.Contains(exempt, c.Pattern) {
 			continue
 		}
 		for _, in := range c.Instances {

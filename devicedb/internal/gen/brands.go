@@ -141,3 +141,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// productLines are the model-name prefixes of smaller makers' product
+// lines, mostly tablets and phones of the 2010s that UAs still name
+// without the maker ("NetTAB THOR", "OnePAD 730"): each is a line's public
+// name or code scheme, long enough not to fire on another maker's model.
+var productLines = map[string]string{
+	"NetTAB": "iconBIT", "OnePAD": "Airis", "ImPAD": "Impression", "Cross A": "Evercoss", "GSmart": "Gigabyte",
+	"BioniQ": "Arival", "NOVO7": "Ainol", "NovoCrystal": "Ainol", "PICOpad": "Axioo", "JOYPAD": "Kingcom",
+	"Cloudfone": "Cloudfone", "CloudPad": "Cloudfone", "JAY-TECH": "Jaytech", "YPY": "Positivo", "PMID": "Polaroid",
+	"TAC-": "Denver", "TAD-": "Denver", "FreeTAB": "Modecom", "NXM": "Nextbook", "Next7": "Nextbook",
+	"ViewPad": "ViewSonic", "VSD2": "ViewSonic", "SKY IM-": "Pantech", "SKY_IM-": "Pantech", "IM-A": "Pantech",
+	"Torque": "Kyocera", "Hydro": "Kyocera", "AQUILA": "CMX", "Clanga": "CMX", "Dslide": "Danew", "B-Tab": "Braun",
+	"Iris ": "Lava", "AQUA ": "Intex", "Andi ": "iBall", "Cynus": "Mobistel", "GFIVE": "Gfive", "TCC8": "Telechips",
+	"imx5": "Freescale", "INFOBAR": "KDDI", "KM-S": "KTtech", "PLT7": "Proscan", "PLT8": "Proscan",
+}

@@ -188,9 +188,9 @@ var curated = []spec{
 	{"Motorola", "moto g stylus 5G (2023)", 4, 1080, 2400, 396, 2.625, []string{"moto g stylus 5G (2023)"}},
 	{"Motorola", "motorola edge 40", 4, 1080, 2400, 402, 2.625, []string{"motorola edge 40"}},
 	// TVs and streaming devices.
-	{"Amazon", "Fire TV Stick 4K", 7, 3840, 2160, 0, 1, []string{"AFTMM"}},
-	{"Amazon", "Fire TV Stick 4K Max", 7, 3840, 2160, 0, 1, []string{"AFTKA"}},
-	{"Amazon", "Fire TV Stick (3rd generation)", 7, 1920, 1080, 0, 1, []string{"AFTSSS"}},
-	{"Amazon", "Fire TV Stick Lite", 7, 1920, 1080, 0, 1, []string{"AFTSS"}},
-	{"Google", "Chromecast with Google TV", 7, 3840, 2160, 0, 1, []string{"Chromecast"}},
+	{"Amazon", "Fire TV Stick 4K", 3, 3840, 2160, 0, 1, []string{"AFTMM"}},
+	{"Amazon", "Fire TV Stick 4K Max", 3, 3840, 2160, 0, 1, []string{"AFTKA"}},
+	{"Amazon", "Fire TV Stick (3rd generation)", 3, 1920, 1080, 0, 1, []string{"AFTSSS"}},
+	{"Amazon", "Fire TV Stick Lite", 3, 1920, 1080, 0, 1, []string{"AFTSS"}},
+	{"Google", "Chromecast with Google TV", 3, 3840, 2160, 0, 1, []string{"Chromecast"}},
 }

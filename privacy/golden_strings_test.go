@@ -23,6 +23,11 @@ func goldenTCF(restrict ...TCFRestriction) *TCFBuilder {
 // each as its builder writes it: a case's string is changed here first.
 var goldenStrings = map[string]func() string{
 	"tcf": func() string { return goldenTCF().String() },
+	"tcf-both-vendors": func() string {
+		b := goldenTCF()
+		b.VendorConsents, b.VendorLI = []int{32, 755}, []int{32, 755}
+		return b.String()
+	},
 	"tcf-restricted": func() string {
 		return goldenTCF(TCFRestriction{Purpose: 2, Type: RestrictionNotAllowed, Vendors: []int{755}}).String()
 	},

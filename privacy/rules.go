@@ -257,6 +257,8 @@ type Signals struct {
 	dec *decoders
 	// tcf is the decoded consent string, in dec; nil: none decoded.
 	tcf *TCF
+	// gvl is the Global Vendor List the TCF rules check; nil: none.
+	gvl *GVL
 	// ip and ipv6 are the device's addresses truncated, set when some
 	// decision may truncate them (ipReady).
 	ip, ipv6 string
@@ -460,6 +462,12 @@ func (s *Signals) prepare(req *openrtb2.BidRequest) {
 	}
 }
 
+// UseGVL has the TCF rules check each vendor's declared purposes in the
+// Global Vendor List g (nil: none) for the request Parse last read; call
+// it after Parse, which forgets it. g must not change: a GVL is
+// immutable.
+func (s *Signals) UseGVL(g *GVL) { s.gvl = g }
+
 // Active reports whether some partner's decision may not be zero: false
 // for a request without signals, for which Decide is always zero.
 func (s *Signals) Active() bool { return s.active }
@@ -491,7 +499,7 @@ func (s *Signals) Decide(pol *Policy, p *Partner) Decision {
 		d.Block = s.strict
 	}
 	if s.tcf != nil {
-		d = d.with(tcfDecision(s.tcf, p))
+		d = d.with(tcfDecision(s.tcf, s.gvl, p))
 	}
 	d.Scrub = d.Scrub.normalized()
 	return d

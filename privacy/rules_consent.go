@@ -23,11 +23,16 @@ const tcfScrubs = StripIDs | TruncateIP | RoundGeo
 //   - Special Feature 1 (precise geolocation): without the user's opt-in,
 //     coordinates are rounded and the IP truncated.
 //
+// With a Global Vendor List g, a vendor's consent or legitimate interest
+// for purpose 1 or 2 counts only where the list declares that basis for
+// it (gvlBases); a vendor the list does not name, or has deleted, has
+// none.
+//
 // A partner without a GVL id can be granted nothing: it gets its ids
 // stripped and is not called. The exchange itself is judged on the
-// purposes alone, no publisher restriction naming it, and is always
-// called.
-func tcfDecision(c *TCF, p *Partner) Decision {
+// purposes alone, no publisher restriction or vendor list naming it, and
+// is always called.
+func tcfDecision(c *TCF, g *GVL, p *Partner) Decision {
 	var d Decision
 	id := p.GVLID
 	vendorConsent := p.Exchange || id > 0 && c.VendorConsent(id)
@@ -36,12 +41,14 @@ func tcfDecision(c *TCF, p *Partner) Decision {
 	if !p.Exchange && id > 0 && len(c.restrictions) > 0 {
 		r1, r2 = c.Restriction(1, id), c.Restriction(2, id)
 	}
-	if !c.PurposeConsent(1) || !vendorConsent || r1 == RestrictionNotAllowed || r1 == RestrictionRequireLI {
+	consent1, _ := gvlBases(g, p, 1, r1)
+	if !c.PurposeConsent(1) || !vendorConsent || !consent1 || r1 == RestrictionNotAllowed || r1 == RestrictionRequireLI {
 		d.Scrub |= StripIDs
 		d.Reasons |= ReasonTCFPurpose1
 	}
-	consent2 := c.PurposeConsent(2) && vendorConsent && r2 != RestrictionNotAllowed && r2 != RestrictionRequireLI
-	li2 := c.PurposeLI(2) && vendorLI && r2 != RestrictionNotAllowed && r2 != RestrictionRequireConsent
+	declConsent2, declLI2 := gvlBases(g, p, 2, r2)
+	consent2 := c.PurposeConsent(2) && vendorConsent && declConsent2 && r2 != RestrictionNotAllowed && r2 != RestrictionRequireLI
+	li2 := c.PurposeLI(2) && vendorLI && declLI2 && r2 != RestrictionNotAllowed && r2 != RestrictionRequireConsent
 	if !p.Exchange && !consent2 && !li2 {
 		d.Block = ReasonTCFPurpose2
 	}
@@ -50,4 +57,26 @@ func tcfDecision(c *TCF, p *Partner) Decision {
 		d.Reasons |= ReasonTCFSpecialFeature1
 	}
 	return d
+}
+
+// gvlBases reports whether the vendor list g lets partner p rest purpose
+// n on consent and on legitimate interest, under the publisher's
+// restriction r, as Prebid Server reads the list: consent where the
+// vendor declares the purpose (purposes), legitimate interest where it
+// declares it so (legIntPurposes); a flexible purpose (flexiblePurposes)
+// declared on one basis may rest on the other where the publisher
+// requires that one. Without a list, or for the exchange, every basis is
+// declared.
+func gvlBases(g *GVL, p *Partner, n int, r Restriction) (consent, li bool) {
+	if g == nil || p.Exchange {
+		return true, true
+	}
+	v, ok := g.Vendor(p.GVLID)
+	if !ok || v.Deleted() {
+		return false, false
+	}
+	flex := v.FlexiblePurposes.Has(n)
+	consent = v.Purposes.Has(n) || flex && v.LegIntPurposes.Has(n) && r == RestrictionRequireConsent
+	li = v.LegIntPurposes.Has(n) || flex && v.Purposes.Has(n) && r == RestrictionRequireLI
+	return consent, li
 }

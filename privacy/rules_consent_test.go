@@ -21,7 +21,7 @@ func TestTCFRules(t *testing.T) {
 	vendor, other, house, noID := Partner{GVLID: 755}, Partner{GVLID: 32}, Partner{Exchange: true}, Partner{}
 	f := func(name string, b TCFBuilder, p Partner, want Decision) {
 		t.Helper()
-		if got := tcfDecision(parsedTCF(t, b), &p); got != want {
+		if got := tcfDecision(parsedTCF(t, b), nil, &p); got != want {
 			t.Errorf("%s: %+v, want %+v", name, got, want)
 		}
 	}
@@ -62,7 +62,7 @@ func TestTCFRestrictions(t *testing.T) {
 	}
 	f := func(name string, b TCFBuilder, p Partner, want Decision) {
 		t.Helper()
-		if got := tcfDecision(parsedTCF(t, b), &p); got != want {
+		if got := tcfDecision(parsedTCF(t, b), nil, &p); got != want {
 			t.Errorf("%s: %+v, want %+v", name, got, want)
 		}
 	}
@@ -131,4 +131,43 @@ func FuzzSignalsConsent(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTCFRulesGVL checks the vendor list's declarations
+// (testdata/gvl/vendor-list.json): a basis counts only where the vendor
+// declares it, a flexible purpose may switch basis where the publisher
+// requires the other, and a vendor the list lacks or has deleted has none.
+func TestTCFRulesGVL(t *testing.T) {
+	g, err := LoadGVL("testdata/gvl/vendor-list.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The user grants everything to every vendor named.
+	grant := func(id int, rs ...TCFRestriction) *TCF {
+		return parsedTCF(t, TCFBuilder{PurposesConsent: []int{1, 2}, PurposesLI: []int{2}, SpecialFeatures: []int{1},
+			VendorConsents: []int{id}, VendorLI: []int{id}, Restrictions: rs})
+	}
+	consentOnly := func(id int, rs ...TCFRestriction) *TCF {
+		return parsedTCF(t, TCFBuilder{PurposesConsent: []int{1, 2}, SpecialFeatures: []int{1}, VendorConsents: []int{id}, Restrictions: rs})
+	}
+	f := func(name string, c *TCF, p Partner, want Decision) {
+		t.Helper()
+		if got := tcfDecision(c, g, &p); got != want {
+			t.Errorf("%s: %+v, want %+v", name, got, want)
+		}
+	}
+	stripped := Decision{Scrub: StripIDs, Reasons: ReasonTCFPurpose1}
+	blocked := Decision{Block: ReasonTCFPurpose2}
+	f("10 declares consent for 1 and 2", grant(10), Partner{GVLID: 10}, Decision{})
+	f("32 declares no basis for purpose 2", grant(32), Partner{GVLID: 32}, blocked)
+	f("755 declares interest for 2, consent alone does not count", consentOnly(755), Partner{GVLID: 755}, blocked)
+	f("755, flexible 2, the publisher requires consent", consentOnly(755, TCFRestriction{Purpose: 2, Type: RestrictionRequireConsent, Vendors: []int{755}}),
+		Partner{GVLID: 755}, Decision{})
+	f("1126 declares no purpose 1, interest for 2", grant(1126), Partner{GVLID: 1126}, stripped)
+	f("333 is deleted", grant(333), Partner{GVLID: 333}, Decision{Scrub: StripIDs, Reasons: ReasonTCFPurpose1, Block: ReasonTCFPurpose2})
+	f("99 is not in the list", grant(99), Partner{GVLID: 99}, Decision{Scrub: StripIDs, Reasons: ReasonTCFPurpose1, Block: ReasonTCFPurpose2})
+	f("the exchange", consentOnly(1), Partner{Exchange: true}, Decision{})
+	if got := tcfDecision(consentOnly(755), nil, &Partner{GVLID: 755}); got != (Decision{}) {
+		t.Errorf("755 by consent without a list: %+v, want every basis to count", got)
+	}
 }

@@ -188,6 +188,9 @@ func (p *Public) policy(x *exchange) outcome {
 		return o
 	}
 	x.privacy.Parse(&x.req)
+	if p.gvl != nil {
+		x.privacy.UseGVL(p.gvl())
+	}
 	if x.privacy.MalformedUSPrivacy() {
 		p.metrics.malformedUSP.Inc()
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/events"
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // privacyDSPs are the demand partners of every privacy golden case, each
@@ -47,7 +48,10 @@ events:
 type privacyCase struct {
 	Description string `json:"description"`
 	// Config is YAML added to the config of every case.
-	Config  string          `json:"config,omitempty"`
+	Config string `json:"config,omitempty"`
+	// GVL is the path of a Global Vendor List the server is given
+	// (Options.GVL); empty: none.
+	GVL     string          `json:"gvl,omitempty"`
 	Request json.RawMessage `json:"request"`
 	Status  int             `json:"status"`
 	// Sent are the requests the DSPs received, tmax left out.
@@ -149,9 +153,17 @@ func TestPrivacyGolden(t *testing.T) {
 			}
 			reg := prometheus.NewRegistry()
 			_, stream, path := testTrail(t)
-			url := startPrivacyPublic(t, yaml, reg, stream)
+			var gvl func() *privacy.GVL
+			if pc.GVL != "" {
+				g, err := privacy.LoadGVL(pc.GVL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gvl = func() *privacy.GVL { return g }
+			}
+			url := startPrivacyPublic(t, yaml, reg, stream, gvl)
 			a := post(t, url, pc.Request, nil)
-			got := privacyCase{Description: pc.Description, Config: pc.Config, Request: pc.Request, Status: a.status,
+			got := privacyCase{Description: pc.Description, Config: pc.Config, GVL: pc.GVL, Request: pc.Request, Status: a.status,
 				Sent: map[string]json.RawMessage{}}
 			for _, name := range privacyDSPs {
 				switch b := dsps.bodies(name); len(b) {
@@ -215,15 +227,16 @@ func TestPrivacyGolden(t *testing.T) {
 }
 
 // startPrivacyPublic runs the public server for yaml with its metrics on
-// reg and its events to stream, and returns its auction URL.
-func startPrivacyPublic(t *testing.T, yaml string, reg *prometheus.Registry, stream *events.Stream) string {
+// reg, its events to stream and the vendor list gvl (nil: none), and
+// returns its auction URL.
+func startPrivacyPublic(t *testing.T, yaml string, reg *prometheus.Registry, stream *events.Stream, gvl func() *privacy.GVL) string {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := NewPublic(cfg, auction.FromConfig(cfg, nil, auction.NewMetrics(reg)), NewMetrics(reg), slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Options{Events: stream})
+		Options{Events: stream, GVL: gvl})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

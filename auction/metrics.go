@@ -96,7 +96,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"demand", "reason"}),
 		privacy: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "adx_privacy_decisions_total",
-			Help: "Requests a demand partner was sent scrubbed (action scrubbed: under each rule that applied) or not sent (not_called: under the rule that kept it away) for the user's privacy signals, by rule: coppa, lmt, att, us_privacy, gdpr_no_consent, tcf_*, gpp_opt_out (docs/privacy.md).",
+			Help: "Requests a demand partner was sent scrubbed (action scrubbed: under each rule that applied) or not sent (not_called: under the rule that kept it away) for the user's privacy signals, by rule: coppa, lmt, att, us_privacy, gdpr_no_consent, tcf_*, gpp_opt_out, gpp_malformed (docs/privacy.md).",
 		}, []string{"demand", "action", "reason"}),
 	}
 	if reg != nil {

@@ -18,8 +18,8 @@ import (
 )
 
 // benchSignalsRequest is banner.json's kind of request with every privacy
-// signal set: COPPA, GDPR without consent, the US Privacy opt-out, GPP,
-// limit ad tracking and ATT denied.
+// signal set: COPPA, GDPR, the US Privacy opt-out, GPP (benchGPP), limit
+// ad tracking and ATT denied.
 const benchSignalsRequest = `{"id":"b","imp":[{"id":"1","banner":{"w":300,"h":250,"format":[{"w":300,"h":250},{"w":320,"h":50}]},"bidfloor":0.1}],
 "site":{"domain":"news.example","page":"https://news.example/a","publisher":{"id":"p1"}},
 "device":{"ua":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)","ip":"81.2.69.160","ipv6":"2001:db8:abcd:12:1:2:3:4",
@@ -27,12 +27,26 @@ const benchSignalsRequest = `{"id":"b","imp":[{"id":"1","banner":{"w":300,"h":25
  "geo":{"lat":51.507351,"lon":-0.127758,"type":2,"country":"GBR","region":"ENG","city":"London","zip":"WC2N 5DU","utcoffset":60}},
 "user":{"id":"u-42","buyeruid":"b-42","eids":[{"source":"id5-sync.com","uids":[{"id":"ID5*abc"}]}]}%s}`
 
+// benchGPP is the GPP string of the benchmark's request: a TCF EU
+// section, the consent string, that lets the three DSPs be called (1 and
+// 3 by consent, 2 by legitimate interest alone, so its ids are stripped)
+// without special feature 1, and a usnat section with the opt-out of sale.
+func benchGPP() string {
+	return (&privacy.GPPBuilder{
+		TCF: &privacy.TCFBuilder{CMPID: 7, VendorListVersion: 150, PolicyVersion: 4, ConsentLanguage: "EN",
+			PurposesConsent: []int{1, 2, 3, 4}, PurposesLI: []int{2, 7}, VendorConsents: []int{1, 3}, VendorLI: []int{2}},
+		US: []privacy.USSection{{ID: privacy.SectionUSNat, Version: 1, SaleOptOutNotice: 1, SaleOptOut: 1,
+			SharingOptOut: 2, TargetedAdvertisingOptOut: 2, MspaCoveredTransaction: 2}},
+	}).String()
+}
+
 // BenchmarkPrivacy compares an auction for a request with every privacy
 // signal set against the same request with none: the signals read once,
 // then each bidder's decision and its request encoded scrubbed, shared by
 // the bidders with the same decision. dsps=3 holds it among three DSPs on
 // loopback (answering no-bid), each with a basis to be sent GDPR requests
-// without consent, so that every one is called either way; one speaks
+// without consent and a vendor id the consent string grants purpose 2,
+// so that every one is called either way; one speaks
 // OpenRTB 2.5. house is the in-process part alone, house demand only.
 // signals=ignored is the request with every signal run without reading
 // them: what the rules themselves cost, apart from what the signals add to
@@ -43,7 +57,7 @@ const benchSignalsRequest = `{"id":"b","imp":[{"id":"1","banner":{"w":300,"h":25
 func BenchmarkPrivacy(b *testing.B) {
 	none := []byte(fmt.Sprintf(benchSignalsRequest, "", ""))
 	all := []byte(fmt.Sprintf(benchSignalsRequest, `"lmt":1,"ext":{"atts":2},`,
-		`,"regs":{"coppa":1,"gdpr":1,"us_privacy":"1YYN","gpp":"DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA","gpp_sid":[2]}`))
+		`,"regs":{"coppa":1,"gdpr":1,"us_privacy":"1YYN","gpp":"`+benchGPP()+`","gpp_sid":[2,7]}`))
 	for _, setup := range []string{"dsps=3", "house"} {
 		for _, signals := range []string{"none", "all", "ignored"} {
 			b.Run(setup+"/signals="+signals, func(b *testing.B) {

@@ -597,6 +597,13 @@ type Privacy struct {
 	// the demand partners with privacy.gdpr_basis_without_consent;
 	// "scrub" sends it so to every partner.
 	GDPRWithoutConsent string `yaml:"gdpr_without_consent"`
+	// GVLFile is the IAB Europe Global Vendor List (vendor-list.json,
+	// version 3), watched and reloaded; empty: none. With it, a demand
+	// partner's basis for a TCF purpose counts only where the list
+	// declares it for the partner's gvl_id (docs/privacy.md). A file that
+	// cannot be loaded keeps /readyz at 503 until one loads. Read at
+	// start: a change needs a restart.
+	GVLFile string `yaml:"gvl_file"`
 }
 
 // Breaker is a demand partner's circuit breaker. Calls that fail (an

@@ -61,6 +61,7 @@ var Settings = []Setting{
 	float("events.auctionSample", "share of auctions recorded as events; wins, bills and losses always are (`0..1`)", func(c *Config) *float64 { return &c.Events.AuctionSample }),
 	str("events.file", "event `file` (rotated) for the file sink", func(c *Config) *string { return &c.Events.File.Path }),
 	str("events.spillDir", "`directory` for events the sink cannot take in time; empty: spill beside the event file", func(c *Config) *string { return &c.Events.SpillDir }),
+	str("privacy.gvlFile", "`path` of the IAB Europe Global Vendor List (vendor-list.json); empty: none", func(c *Config) *string { return &c.Privacy.GVLFile }),
 	str("privacy.gdprWithoutConsent", "`mode` for a GDPR request without a consent string: strict (sent scrubbed to the demand partners with a basis only) or scrub (to all)", func(c *Config) *string { return &c.Privacy.GDPRWithoutConsent }),
 	float("memory.limitRatio", "share of the container memory limit set as the Go soft limit, unless GOMEMLIMIT is set (`ratio`)", func(c *Config) *float64 { return &c.Memory.LimitRatio }),
 }

@@ -14,6 +14,7 @@ import (
 var RestartKeys = []string{
 	"http", "admin", "geo", "devicedb", "currency", "shutdown", "log.level",
 	"memory", "capture", "notices", "events", "reload", "auction.currency",
+	"privacy.gvl_file",
 }
 
 // KeepRestartSettings copies onto c, a config about to replace old in

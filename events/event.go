@@ -137,8 +137,8 @@ type Privacy struct {
 	// removed) or "not_called" (it was not sent the request).
 	Action string `json:"action"`
 	// Reason is the rule: coppa, lmt, att, us_privacy, gdpr_no_consent,
-	// tcf_malformed, tcf_purpose1, tcf_purpose2, tcf_special_feature1 or
-	// gpp_opt_out (docs/privacy.md).
+	// tcf_malformed, tcf_purpose1, tcf_purpose2, tcf_special_feature1,
+	// gpp_opt_out or gpp_malformed (docs/privacy.md).
 	Reason string `json:"reason"`
 }
 

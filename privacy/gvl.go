@@ -65,6 +65,10 @@ type GVL struct {
 	count         int
 }
 
+// Close does nothing: a GVL is plain memory, freed by the GC. It lets a
+// GVL be a watched, reloaded data file (internal/reload).
+func (g *GVL) Close() error { return nil }
+
 // Version is the list's vendorListVersion.
 func (g *GVL) Version() int { return g.version }
 

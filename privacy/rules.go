@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"math/bits"
+	"sync"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
 
@@ -74,14 +75,16 @@ const (
 	// ReasonTCFSpecialFeature1: no opt-in to TCF Special Feature 1
 	// (precise geolocation).
 	ReasonTCFSpecialFeature1
-	// ReasonGPPOptOut: a GPP US section with the opt-out of sale or
-	// sharing.
+	// ReasonGPPOptOut: a GPP US section (7 to 12) with the opt-out of
+	// sale, sharing or targeted advertising.
 	ReasonGPPOptOut
+	// ReasonGPPMalformed: the GPP string does not decode.
+	ReasonGPPMalformed
 	numReasonBits = iota
 )
 
 var reasonNames = [numReasonBits]string{"coppa", "lmt", "att", "us_privacy", "gdpr_no_consent",
-	"tcf_malformed", "tcf_purpose1", "tcf_purpose2", "tcf_special_feature1", "gpp_opt_out"}
+	"tcf_malformed", "tcf_purpose1", "tcf_purpose2", "tcf_special_feature1", "gpp_opt_out", "gpp_malformed"}
 
 // NumReasons bounds Reason.Index.
 const NumReasons = numReasonBits
@@ -109,7 +112,7 @@ func Reasons() []Reason {
 
 // blocking are the rules that can keep a partner from being called; the
 // others only scrub, and ReasonTCFPurpose2 only blocks.
-const blocking = ReasonGDPRNoConsent | ReasonTCFMalformed | ReasonTCFPurpose2
+const blocking = ReasonGDPRNoConsent | ReasonTCFMalformed | ReasonGPPMalformed | ReasonTCFPurpose2
 
 // Action is what a decision did to a partner, as a metric label.
 type Action uint8
@@ -223,27 +226,39 @@ func PolicyFromConfig(c *config.Privacy) Policy {
 // asked, for each demand partner, what it may see (Decide, Scrubbed).
 // The zero Signals are a request without any: every decision is zero.
 // Signals are read-only once parsed, and safe for concurrent reads.
+//
+// The consent and GPP strings are decoded into decoders Signals takes from
+// a pool the first time a request carries one, and keeps for the next
+// Parse: a Signals reused across requests decodes without allocating.
+// Release gives them back once no more decisions are asked.
 type Signals struct {
 	// base is the decision of the rules that hold for every partner.
 	base Decision
 	// strict is the rule that put the request on the strict path (GDPR
-	// without a usable consent string); 0: none.
+	// without a usable consent string, or a GPP string that does not
+	// decode); 0: none.
 	strict Reason
 	// active: some partner's decision is not zero.
 	active bool
-	// gdpr says whether GDPR applies (regs.gdpr, or regs.ext.gdpr).
+	// gdpr says whether GDPR applies (regs.gdpr, or regs.ext.gdpr, or,
+	// with neither, regs.gpp_sid listing the TCF EU section).
 	gdpr bool
-	// uspMalformed: a US Privacy string was sent that does not parse.
-	uspMalformed bool
-	usp          USPrivacy
+	// uspMalformed, consentMalformed and gppMalformed: a US Privacy,
+	// TCF consent or GPP string was sent that does not parse.
+	uspMalformed, consentMalformed, gppMalformed bool
+	usp                                          USPrivacy
 	// consent is the TCF consent string (user.consent, or
 	// user.ext.consent), read when GDPR applies; gpp and gppSID are
-	// regs.gpp and regs.gpp_sid as sent, for the GPP decoder.
+	// regs.gpp and regs.gpp_sid as sent.
 	consent string
 	gpp     string
 	gppSID  []int8
-	// tcf is the decoded consent string; nil: none decoded.
-	tcf tcfReader
+	// dec holds the decoders; nil until a request needs one.
+	dec *decoders
+	// tcf is the decoded consent string, in dec; nil: none decoded.
+	tcf *TCF
+	// gvl is the Global Vendor List the TCF rules check; nil: none.
+	gvl *GVL
 	// ip and ipv6 are the device's addresses truncated, set when some
 	// decision may truncate them (ipReady).
 	ip, ipv6 string
@@ -254,13 +269,57 @@ type Signals struct {
 	userExtEIDs, userExtReady bool
 }
 
+// decoders are the TCF and GPP decoders of one Signals, kept together so
+// that one pool round trip serves both.
+type decoders struct {
+	tcf TCF
+	gpp GPP
+}
+
+var decoderPool = sync.Pool{New: func() any { return new(decoders) }}
+
+// decoders returns s's decoders, taking them from the pool if s has none.
+func (s *Signals) decoders() *decoders {
+	if s.dec == nil {
+		s.dec = decoderPool.Get().(*decoders)
+	}
+	return s.dec
+}
+
+// Release gives s's decoders back to the pool. Decide must not be called
+// after Release (the decoded consent string is gone); Scrubbed, which
+// bidders may still call, reads nothing of it. Parse may be called again.
+func (s *Signals) Release() {
+	if s.dec != nil {
+		decoderPool.Put(s.dec)
+		s.dec, s.tcf = nil, nil
+	}
+}
+
+// gppApplies reports whether GPP section id applies under gpp_sid: every
+// section the string carries when gpp_sid is absent, else those listed.
+func gppApplies(sid []int8, id int) bool {
+	if len(sid) == 0 {
+		return true
+	}
+	for _, v := range sid {
+		if int(v) == id {
+			return true
+		}
+	}
+	return false
+}
+
 // Parse reads req's privacy signals into s, replacing what s held: req
 // must be enriched already (the truncated IP is computed once, here) and
-// is not changed. A signal that is malformed is ignored: a US Privacy
-// string that does not parse counts as none (MalformedUSPrivacy). Parse
-// allocates nothing for a request without signals.
+// is not changed. A US Privacy string that does not parse counts as none
+// (MalformedUSPrivacy); a consent or GPP string that does not decode puts
+// the request on the strict path, as GDPR without consent
+// (MalformedConsent, MalformedGPP). Parse allocates nothing for a request
+// without signals, nor, once s has decoded one, for a typical consent or
+// GPP string.
 func (s *Signals) Parse(req *openrtb2.BidRequest) {
-	*s = Signals{}
+	*s = Signals{dec: s.dec}
 	var (
 		d              Decision
 		gdpr           = -1
@@ -295,11 +354,45 @@ func (s *Signals) Parse(req *openrtb2.BidRequest) {
 		d.Reasons |= ReasonUSPrivacy
 		d.Scrub |= StripIDs | TruncateIP
 	}
-	// GPP (regs.gpp, regs.gpp_sid): once its decoder is wired, a US
-	// section (national or state) with the opt-out of sale or sharing is
-	// ReasonGPPOptOut, scrubbed as the US Privacy opt-out is; its TCF EU
-	// section is a consent string as below. Until then gpp is kept as
-	// sent and decides nothing.
+	// GPP: the sections gpp_sid lists, or all when it lists none. A US
+	// section (7 to 12) with an opt-out of sale, sharing or targeted
+	// advertising is scrubbed as the US Privacy opt-out; uspv1 (6) is a
+	// US Privacy string; tcfeuv2 (2) is the consent string.
+	var gppTCF *TCF
+	if s.gpp != "" {
+		g := &s.decoders().gpp
+		if err := g.Parse(s.gpp); err != nil {
+			s.gppMalformed = true
+		} else {
+			if t, ok := g.TCF(); ok && gppApplies(s.gppSID, SectionTCFEU) {
+				gppTCF = t
+			}
+			if gppApplies(s.gppSID, SectionUSP) {
+				if v, ok := g.Section(SectionUSP); ok {
+					if u, ok := ParseUSPrivacy(v); !ok {
+						s.uspMalformed = true
+					} else if u.OptedOut() {
+						d.Reasons |= ReasonUSPrivacy
+						d.Scrub |= StripIDs | TruncateIP
+					}
+				}
+			}
+			for id := SectionUSNat; id <= SectionUSCT; id++ {
+				u, ok := g.US(id)
+				if !ok || !gppApplies(s.gppSID, id) {
+					continue
+				}
+				if u.SaleOptOut == 1 || u.SharingOptOut == 1 || u.TargetedAdvertisingOptOut == 1 {
+					d.Reasons |= ReasonGPPOptOut
+					d.Scrub |= StripIDs | TruncateIP
+					break
+				}
+			}
+		}
+	}
+	if gdpr < 0 && len(s.gppSID) > 0 && gppApplies(s.gppSID, SectionTCFEU) {
+		gdpr = 1 // gpp_sid naming the TCF EU section says GDPR applies
+	}
 	if s.gdpr = gdpr == 1; s.gdpr {
 		if u := req.User; u != nil {
 			if u.Consent != "" {
@@ -310,15 +403,28 @@ func (s *Signals) Parse(req *openrtb2.BidRequest) {
 				}
 			}
 		}
-		if s.consent == "" {
+		switch {
+		case gppTCF != nil:
+			// The GPP TCF EU section that applies is the consent string,
+			// as Prebid Server reads it.
+			s.tcf = gppTCF
+		case s.consent != "":
+			t := &s.decoders().tcf
+			if err := t.Parse(s.consent); err != nil {
+				s.consentMalformed = true
+				s.strict = ReasonTCFMalformed
+			} else {
+				s.tcf = t
+			}
+		default:
 			s.strict = ReasonGDPRNoConsent
 		}
-		// The TCF v2.2 decoder is wired here: the consent string decoded
-		// into s.tcf, or, when it does not decode, s.strict =
-		// ReasonTCFMalformed. Until then a consent string is taken as
-		// given and decides nothing.
+	}
+	if s.gppMalformed && s.strict == 0 {
+		s.strict = ReasonGPPMalformed
 	}
 	if s.strict != 0 {
+		s.tcf = nil
 		d.Reasons |= s.strict
 		d.Scrub |= StripIDs | TruncateIP | RoundGeo
 	}
@@ -356,19 +462,34 @@ func (s *Signals) prepare(req *openrtb2.BidRequest) {
 	}
 }
 
+// UseGVL has the TCF rules check each vendor's declared purposes in the
+// Global Vendor List g (nil: none) for the request Parse last read; call
+// it after Parse, which forgets it. g must not change: a GVL is
+// immutable.
+func (s *Signals) UseGVL(g *GVL) { s.gvl = g }
+
 // Active reports whether some partner's decision may not be zero: false
 // for a request without signals, for which Decide is always zero.
 func (s *Signals) Active() bool { return s.active }
 
 // MalformedUSPrivacy reports whether the request carried a US Privacy
-// string that does not parse, which is then ignored.
+// string (regs.us_privacy, or GPP section uspv1) that does not parse,
+// which is then ignored.
 func (s *Signals) MalformedUSPrivacy() bool { return s.uspMalformed }
 
+// MalformedConsent reports whether the request carried a TCF consent
+// string that does not decode, which put it on the strict path.
+func (s *Signals) MalformedConsent() bool { return s.consentMalformed }
+
+// MalformedGPP reports whether the request carried a GPP string that does
+// not decode, which put it on the strict path.
+func (s *Signals) MalformedGPP() bool { return s.gppMalformed }
+
 // Decide returns what partner p may be sent under policy pol: the
-// request-wide rules (COPPA, limit ad tracking, ATT, the US Privacy
-// opt-out, GDPR without consent), then the partner's own (a basis
-// without consent, and its vendor consents under TCF). It does not
-// allocate.
+// request-wide rules (COPPA, limit ad tracking, ATT, the US Privacy and
+// GPP opt-outs, GDPR without a usable consent string), then the
+// partner's own (a basis without consent, and its purposes and vendor
+// consents under TCF). It does not allocate.
 func (s *Signals) Decide(pol *Policy, p *Partner) Decision {
 	if !s.active {
 		return Decision{}
@@ -378,7 +499,7 @@ func (s *Signals) Decide(pol *Policy, p *Partner) Decision {
 		d.Block = s.strict
 	}
 	if s.tcf != nil {
-		d = d.with(tcfDecision(s.tcf, p))
+		d = d.with(tcfDecision(s.tcf, s.gvl, p))
 	}
 	d.Scrub = d.Scrub.normalized()
 	return d

@@ -9,14 +9,18 @@ import (
 )
 
 // TestRulesAllocations pins what the rules cost the heap per request:
-// nothing for a request without signals; for one with every signal, the
-// truncated addresses and user.ext without eids, computed once however
-// many partners are sent it, and nothing per partner.
+// nothing for a request without signals; for one with every signal, a
+// consent and a GPP string among them, the truncated addresses and
+// user.ext without eids, computed once however many partners are sent
+// it, and nothing per partner nor for decoding the strings once the
+// Signals has decoded one.
 func TestRulesAllocations(t *testing.T) {
 	plain := decodeReq(t, scrubRequest)
 	signals := decodeReq(t, scrubRequest)
 	gdpr, lmt := int8(1), int8(1)
-	signals.Regs = &openrtb2.Regs{COPPA: 1, GDPR: &gdpr, USPrivacy: "1YYN"}
+	signals.Regs = &openrtb2.Regs{COPPA: 1, GDPR: &gdpr, USPrivacy: "1YYN",
+		GPP: (&GPPBuilder{US: []USSection{goldenUSNat(1)}}).String(), GPPSID: []int8{7}}
+	signals.User.Consent = goldenTCF().String()
 	signals.Device.Lmt = &lmt
 	pol := Policy{}
 	partners := []Partner{{}, {GVLID: 755}, {GVLID: 32, GDPRBasis: true}, {Exchange: true}}

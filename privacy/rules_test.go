@@ -111,6 +111,12 @@ func TestRulesGolden(t *testing.T) {
 			if s.MalformedUSPrivacy() {
 				malformed = append(malformed, "us_privacy")
 			}
+			if s.MalformedConsent() {
+				malformed = append(malformed, "tcf")
+			}
+			if s.MalformedGPP() {
+				malformed = append(malformed, "gpp")
+			}
 			if *update {
 				rc.Want, rc.Malformed = got, malformed
 				out, _ := json.MarshalIndent(rc, "", "  ")
@@ -161,10 +167,10 @@ func TestLabels(t *testing.T) {
 			notCalled = append(notCalled, r.String())
 		}
 	}
-	if want := []string{"coppa", "lmt", "att", "us_privacy", "gdpr_no_consent", "tcf_malformed", "tcf_purpose1", "tcf_special_feature1", "gpp_opt_out"}; !reflect.DeepEqual(scrubbed, want) {
+	if want := []string{"coppa", "lmt", "att", "us_privacy", "gdpr_no_consent", "tcf_malformed", "tcf_purpose1", "tcf_special_feature1", "gpp_opt_out", "gpp_malformed"}; !reflect.DeepEqual(scrubbed, want) {
 		t.Errorf("scrubbed under %v, want %v", scrubbed, want)
 	}
-	if want := []string{"gdpr_no_consent", "tcf_malformed", "tcf_purpose2"}; !reflect.DeepEqual(notCalled, want) {
+	if want := []string{"gdpr_no_consent", "tcf_malformed", "tcf_purpose2", "gpp_malformed"}; !reflect.DeepEqual(notCalled, want) {
 		t.Errorf("not_called under %v, want %v", notCalled, want)
 	}
 	if Reason(0).String() != "" || Scrubbed.String() != "scrubbed" || NotCalled.String() != "not_called" {

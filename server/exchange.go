@@ -188,8 +188,17 @@ func (p *Public) policy(x *exchange) outcome {
 		return o
 	}
 	x.privacy.Parse(&x.req)
+	if p.gvl != nil {
+		x.privacy.UseGVL(p.gvl())
+	}
 	if x.privacy.MalformedUSPrivacy() {
 		p.metrics.malformedUSP.Inc()
+	}
+	if x.privacy.MalformedConsent() {
+		p.metrics.malformedTCF.Inc()
+	}
+	if x.privacy.MalformedGPP() {
+		p.metrics.malformedGPP.Inc()
 	}
 	a := &x.g.cfg.Auction
 	tmax := x.capBudget(auction.Budget(x.req.TMax, a.DefaultTmax.D(), a.MaxTmax.D()))
@@ -314,6 +323,7 @@ func (p *Public) respond(x *exchange, o outcome) {
 // finish gives back what the stages took: the admission slot, the body's
 // buffer and the in-flight memory charge.
 func (p *Public) finish(x *exchange) {
+	x.privacy.Release() // the auction, which decides with them, is over
 	if x.charged != 0 {
 		p.metrics.inflightBytes.Add(-x.charged)
 	}

@@ -33,6 +33,8 @@ type Metrics struct {
 	shed           [numShedCauses]prometheus.Counter
 	noIP           prometheus.Counter
 	malformedUSP   prometheus.Counter // US Privacy strings ignored as malformed
+	malformedTCF   prometheus.Counter // consent strings that do not decode
+	malformedGPP   prometheus.Counter // GPP strings that do not decode
 	blocked        *prometheus.CounterVec
 	serverErrors   prometheus.Counter
 	deviceMatches  [devicedb.NumMatchTypes + 1]prometheus.Counter // last: no UA
@@ -105,9 +107,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.deviceMatches[devicedb.NumMatchTypes] = matches.WithLabelValues("no_ua")
 	malformed := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "adx_privacy_malformed_signals_total",
-		Help: "Requests whose privacy signal of this kind does not parse and is ignored (us_privacy: not 4 characters, version 1 and flags Y, N or -); docs/privacy.md.",
+		Help: "Requests whose privacy signal of this kind does not parse: us_privacy (not 4 characters, version 1 and flags Y, N or -) is ignored; tcf (the consent string) and gpp put the request on the strict GDPR path; docs/privacy.md.",
 	}, []string{"signal"})
 	m.malformedUSP = malformed.WithLabelValues("us_privacy")
+	m.malformedTCF = malformed.WithLabelValues("tcf")
+	m.malformedGPP = malformed.WithLabelValues("gpp")
 	if reg != nil {
 		reg.MustRegister(matches, malformed)
 		reg.MustRegister(m.requests, m.auctionSeconds, m.ownSeconds, shed, m.noIP, m.blocked, m.serverErrors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -17,7 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prebid/openrtb/v20/openrtb2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // The whole-server benchmark and allocation test run the server's peers,
@@ -284,10 +288,29 @@ func corpusBidRequests() ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot read a corpus request: %w", err)
 		}
+		if keptFromDemand(body) {
+			continue
+		}
 		bodies = append(bodies, body)
 	}
 	if len(bodies) < 20 {
 		return nil, fmt.Errorf("only %d valid bid requests in %s", len(bodies), dir)
 	}
 	return bodies, nil
+}
+
+// keptFromDemand reports whether the privacy signals of the request body
+// keep a demand partner without a vendor id from being called (GDPR with
+// a consent string that grants it nothing, say): such a request never
+// takes the whole path to a DSP.
+func keptFromDemand(body []byte) bool {
+	var req openrtb2.BidRequest
+	if json.Unmarshal(body, &req) != nil {
+		return false
+	}
+	var s privacy.Signals
+	s.Parse(&req)
+	defer s.Release()
+	pol := privacy.PolicyFromConfig(&config.Defaults().Privacy)
+	return !s.Decide(&pol, &privacy.Partner{}).Called()
 }

@@ -22,18 +22,19 @@ import (
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/events"
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // privacyDSPs are the demand partners of every privacy golden case, each
-// a real DSP on loopback that records what it is sent: one without a
-// vendor id, one with a vendor id and a basis to be sent GDPR requests
-// without consent, one speaking OpenRTB 2.5 and taking gzip; then the
-// exchange's house demand.
+// a real DSP on loopback with its own GVL vendor id that records what it
+// is sent: a plain one (52), one with a basis to be sent GDPR requests
+// without consent (755), one speaking OpenRTB 2.5 and taking gzip (32);
+// then the exchange's house demand.
 var privacyDSPs = []string{"dsp-plain", "dsp-basis", "dsp-25"}
 
 const privacyDemand = `
 demand:
-  - {name: dsp-plain, type: openrtb, endpoint: "%dsp-plain%", timeout: 2s}
+  - {name: dsp-plain, type: openrtb, endpoint: "%dsp-plain%", timeout: 2s, gvl_id: 52}
   - {name: dsp-basis, type: openrtb, endpoint: "%dsp-basis%", timeout: 2s, gvl_id: 755, privacy: {gdpr_basis_without_consent: true}}
   - {name: dsp-25, type: openrtb, endpoint: "%dsp-25%", timeout: 2s, gvl_id: 32, openrtb_version: "2.5", gzip: true}
   - {name: house, type: house, line_items: [{id: li, cpm: 0.5, adm: "<a/>"}]}
@@ -47,7 +48,10 @@ events:
 type privacyCase struct {
 	Description string `json:"description"`
 	// Config is YAML added to the config of every case.
-	Config  string          `json:"config,omitempty"`
+	Config string `json:"config,omitempty"`
+	// GVL is the path of a Global Vendor List the server is given
+	// (Options.GVL); empty: none.
+	GVL     string          `json:"gvl,omitempty"`
 	Request json.RawMessage `json:"request"`
 	Status  int             `json:"status"`
 	// Sent are the requests the DSPs received, tmax left out.
@@ -58,6 +62,10 @@ type privacyCase struct {
 	// MalformedUSPrivacy: the request's US Privacy string was counted as
 	// malformed and ignored.
 	MalformedUSPrivacy bool `json:"malformed_us_privacy,omitempty"`
+	// MalformedConsent and MalformedGPP: the request's consent or GPP
+	// string was counted as malformed.
+	MalformedConsent bool `json:"malformed_consent,omitempty"`
+	MalformedGPP     bool `json:"malformed_gpp,omitempty"`
 }
 
 // recordingDSPs are loopback DSPs that keep the bodies they are sent,
@@ -145,9 +153,17 @@ func TestPrivacyGolden(t *testing.T) {
 			}
 			reg := prometheus.NewRegistry()
 			_, stream, path := testTrail(t)
-			url := startPrivacyPublic(t, yaml, reg, stream)
+			var gvl func() *privacy.GVL
+			if pc.GVL != "" {
+				g, err := privacy.LoadGVL(pc.GVL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gvl = func() *privacy.GVL { return g }
+			}
+			url := startPrivacyPublic(t, yaml, reg, stream, gvl)
 			a := post(t, url, pc.Request, nil)
-			got := privacyCase{Description: pc.Description, Config: pc.Config, Request: pc.Request, Status: a.status,
+			got := privacyCase{Description: pc.Description, Config: pc.Config, GVL: pc.GVL, Request: pc.Request, Status: a.status,
 				Sent: map[string]json.RawMessage{}}
 			for _, name := range privacyDSPs {
 				switch b := dsps.bodies(name); len(b) {
@@ -160,6 +176,8 @@ func TestPrivacyGolden(t *testing.T) {
 				}
 			}
 			got.MalformedUSPrivacy = seriesValue(t, reg, "adx_privacy_malformed_signals_total", map[string]string{"signal": "us_privacy"}) == 1
+			got.MalformedConsent = seriesValue(t, reg, "adx_privacy_malformed_signals_total", map[string]string{"signal": "tcf"}) == 1
+			got.MalformedGPP = seriesValue(t, reg, "adx_privacy_malformed_signals_total", map[string]string{"signal": "gpp"}) == 1
 			evs := readEvents(t, stream, path)
 			if len(evs) != 1 || evs[0].Type != events.Auction {
 				t.Fatalf("events %+v, want the one auction", evs)
@@ -200,23 +218,25 @@ func TestPrivacyGolden(t *testing.T) {
 			if !slices.Equal(got.Events, pc.Events) {
 				t.Errorf("%s\nevent privacy %+v\nwant %+v", pc.Description, got.Events, pc.Events)
 			}
-			if got.MalformedUSPrivacy != pc.MalformedUSPrivacy {
-				t.Errorf("%s\nmalformed us_privacy counted: %v, want %v", pc.Description, got.MalformedUSPrivacy, pc.MalformedUSPrivacy)
+			if got.MalformedUSPrivacy != pc.MalformedUSPrivacy || got.MalformedConsent != pc.MalformedConsent || got.MalformedGPP != pc.MalformedGPP {
+				t.Errorf("%s\nmalformed us_privacy, tcf, gpp counted: %v %v %v, want %v %v %v", pc.Description,
+					got.MalformedUSPrivacy, got.MalformedConsent, got.MalformedGPP, pc.MalformedUSPrivacy, pc.MalformedConsent, pc.MalformedGPP)
 			}
 		})
 	}
 }
 
 // startPrivacyPublic runs the public server for yaml with its metrics on
-// reg and its events to stream, and returns its auction URL.
-func startPrivacyPublic(t *testing.T, yaml string, reg *prometheus.Registry, stream *events.Stream) string {
+// reg, its events to stream and the vendor list gvl (nil: none), and
+// returns its auction URL.
+func startPrivacyPublic(t *testing.T, yaml string, reg *prometheus.Registry, stream *events.Stream, gvl func() *privacy.GVL) string {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := NewPublic(cfg, auction.FromConfig(cfg, nil, auction.NewMetrics(reg)), NewMetrics(reg), slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Options{Events: stream})
+		Options{Events: stream, GVL: gvl})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

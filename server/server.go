@@ -23,6 +23,7 @@ import (
 	"github.com/adx-exchange/adx/internal/capture"
 	"github.com/adx-exchange/adx/internal/memguard"
 	"github.com/adx-exchange/adx/notice"
+	"github.com/adx-exchange/adx/privacy"
 )
 
 // AuctionPath is the public OpenRTB endpoint. A supply partner posts to
@@ -40,8 +41,10 @@ type Public struct {
 	// it; Reload swaps it.
 	gen atomic.Pointer[generation]
 	// enricher is the enrich stage: geo and device data, invalid traffic.
-	enricher  enrich.Enricher
-	capture   *capture.Writer // nil: no capture
+	enricher enrich.Enricher
+	capture  *capture.Writer // nil: no capture
+	// gvl returns the Global Vendor List in service; nil: none.
+	gvl       func() *privacy.GVL
 	memory    *memguard.Guard // nil: no memory shedding
 	admission *admission.Limiter
 	log       *slog.Logger
@@ -91,11 +94,14 @@ type Options struct {
 	// Events records sampled auctions and the notices; nil: none. The
 	// caller closes it after Shutdown.
 	Events *events.Stream
+	// GVL returns the Global Vendor List in service, which the TCF rules
+	// check (privacy.Signals.UseGVL); nil, or a nil list: none.
+	GVL func() *privacy.GVL
 }
 
 // NewPublic returns the public server for cfg, running auctions on auc.
 func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *slog.Logger, opts Options) *Public {
-	p := &Public{cfg: cfg, capture: opts.Capture, memory: opts.Memory, log: log, metrics: metrics,
+	p := &Public{cfg: cfg, capture: opts.Capture, gvl: opts.GVL, memory: opts.Memory, log: log, metrics: metrics,
 		enricher:  enrich.Enricher{Geo: opts.Geo, Devices: opts.Devices, FilterBots: cfg.DeviceDB.FilterBots},
 		admission: opts.Admission}
 	if p.admission == nil {

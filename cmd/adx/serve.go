@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/adx-exchange/adx/internal/memlimit"
 	"github.com/adx-exchange/adx/internal/netstat"
 	"github.com/adx-exchange/adx/internal/reload"
+	"github.com/adx-exchange/adx/privacy"
 	"github.com/adx-exchange/adx/server"
 )
 
@@ -116,7 +118,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	defer tr.close(log, cfg.Shutdown.Timeout.D())
 	aucMetrics := auction.NewMetrics(reg)
 	public := server.NewPublic(cfg, auction.FromConfig(cfg, data.rates, aucMetrics), server.NewMetrics(reg), log,
-		server.Options{Geo: data.geo, Devices: data.devices, Capture: st.capture, Memory: st.memory, Admission: st.admit,
+		server.Options{Geo: data.geo, Devices: data.devices, GVL: data.GVL, Capture: st.capture, Memory: st.memory, Admission: st.admit,
 			Notices: tr.notices, Events: tr.stream})
 	// The config file is watched from here on: a changed one is put in
 	// service without a restart, and a bad one leaves this one serving.
@@ -155,6 +157,7 @@ type dataFiles struct {
 	geo     *enrich.Geo
 	devices *enrich.Devices
 	rates   *currency.Source
+	gvl     *reload.File[*privacy.GVL] // nil: none configured
 }
 
 // openData opens the data files. Every file the config names is
@@ -189,7 +192,25 @@ func openData(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry) (*
 		return nil, fmt.Errorf("currency rates: %w", err)
 	}
 	d := &dataFiles{geo: geo, devices: devices, rates: rates}
-	reg.MustRegister(devices.Cache(), geo, rates)
+	if path := cfg.Privacy.GVLFile; path != "" {
+		d.gvl, err = reload.Open("gvl", path, privacy.LoadGVL, reload.Options[*privacy.GVL]{
+			Logger: log, Metrics: metrics, StartPending: true, HeapBacked: true,
+			Version: func(g *privacy.GVL) string { return strconv.Itoa(g.Version()) },
+		})
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("global vendor list: %w", err)
+		}
+	}
+	reg.MustRegister(devices.Cache(), geo, rates, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "adx_privacy_gvl_version",
+		Help: "vendorListVersion of the IAB Europe Global Vendor List in service (privacy.gvl_file); 0: none.",
+	}, func() float64 {
+		if g := d.GVL(); g != nil {
+			return float64(g.Version())
+		}
+		return 0
+	}))
 	if err := reload.CheckLoaded(d.Files()); err != nil {
 		log.Warn("data files not loaded yet: /readyz answers 503 until they are", "err", err)
 	}
@@ -199,7 +220,23 @@ func openData(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry) (*
 
 // Files describes every data file in service.
 func (d *dataFiles) Files() []reload.Info {
-	return slices.Concat(d.geo.Files(), d.devices.Files(), d.rates.Files())
+	files := slices.Concat(d.geo.Files(), d.devices.Files(), d.rates.Files())
+	if d.gvl != nil {
+		files = append(files, d.gvl.Info())
+	}
+	return files
+}
+
+// GVL returns the Global Vendor List in service; nil: none configured, or
+// none loaded yet. A list is plain memory (reload.Options.HeapBacked), so
+// it stays valid for as long as the caller holds it.
+func (d *dataFiles) GVL() *privacy.GVL {
+	if d.gvl == nil {
+		return nil
+	}
+	g, release := d.gvl.Acquire()
+	release()
+	return g
 }
 
 // Close stops watching the files.
@@ -207,6 +244,9 @@ func (d *dataFiles) Close() {
 	d.geo.Close()
 	d.devices.Close()
 	d.rates.Close()
+	if d.gvl != nil {
+		d.gvl.Close()
+	}
 }
 
 // stages are the parts of the request path that run on their own:

@@ -4,14 +4,13 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
-	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
 
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/internal/goldentest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files' expected decisions from what the code does now")
@@ -78,66 +77,52 @@ var testPartners = map[string]Partner{
 
 // TestRulesGolden runs every testdata/rules/*.json case.
 func TestRulesGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/rules/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden files: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
+	goldentest.Each(t, "testdata/rules/*.json", func(t *testing.T, file string, rc *rulesCase) {
+		var req openrtb2.BidRequest
+		if err := json.Unmarshal(rc.Request, &req); err != nil {
+			t.Fatalf("request: %v", err)
+		}
+		settings := config.Defaults().Privacy
+		if rc.GDPRWithoutConsent != "" {
+			settings.GDPRWithoutConsent = rc.GDPRWithoutConsent
+		}
+		pol := PolicyFromConfig(&settings)
+		var s Signals
+		s.Parse(&req)
+		got := map[string]goldenDecision{}
+		for name, p := range testPartners {
+			got[name] = golden(s.Decide(&pol, &p))
+		}
+		var malformed []string
+		if s.MalformedUSPrivacy() {
+			malformed = append(malformed, "us_privacy")
+		}
+		if s.MalformedConsent() {
+			malformed = append(malformed, "tcf")
+		}
+		if s.MalformedGPP() {
+			malformed = append(malformed, "gpp")
+		}
+		if *update {
+			rc.Want, rc.Malformed = got, malformed
+			out, _ := json.MarshalIndent(rc, "", "  ")
+			if err := os.WriteFile(file, append(out, '\n'), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			var rc rulesCase
-			if err := json.Unmarshal(data, &rc); err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			var req openrtb2.BidRequest
-			if err := json.Unmarshal(rc.Request, &req); err != nil {
-				t.Fatalf("request: %v", err)
-			}
-			settings := config.Defaults().Privacy
-			if rc.GDPRWithoutConsent != "" {
-				settings.GDPRWithoutConsent = rc.GDPRWithoutConsent
-			}
-			pol := PolicyFromConfig(&settings)
-			var s Signals
-			s.Parse(&req)
-			got := map[string]goldenDecision{}
-			for name, p := range testPartners {
-				got[name] = golden(s.Decide(&pol, &p))
-			}
-			var malformed []string
-			if s.MalformedUSPrivacy() {
-				malformed = append(malformed, "us_privacy")
-			}
-			if s.MalformedConsent() {
-				malformed = append(malformed, "tcf")
-			}
-			if s.MalformedGPP() {
-				malformed = append(malformed, "gpp")
-			}
-			if *update {
-				rc.Want, rc.Malformed = got, malformed
-				out, _ := json.MarshalIndent(rc, "", "  ")
-				if err := os.WriteFile(file, append(out, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if !reflect.DeepEqual(got, rc.Want) {
-				g, _ := json.MarshalIndent(got, "", "  ")
-				w, _ := json.MarshalIndent(rc.Want, "", "  ")
-				t.Errorf("%s\n got %s\nwant %s", rc.Description, g, w)
-			}
-			if !reflect.DeepEqual(malformed, rc.Malformed) {
-				t.Errorf("%s\nmalformed %v, want %v", rc.Description, malformed, rc.Malformed)
-			}
-			if s.Active() != (len(rc.Want) > 0 && !allZero(rc.Want)) {
-				t.Errorf("Active() = %v with decisions %v", s.Active(), rc.Want)
-			}
-		})
-	}
+			return
+		}
+		if !reflect.DeepEqual(got, rc.Want) {
+			g, _ := json.MarshalIndent(got, "", "  ")
+			w, _ := json.MarshalIndent(rc.Want, "", "  ")
+			t.Errorf("%s\n got %s\nwant %s", rc.Description, g, w)
+		}
+		if !reflect.DeepEqual(malformed, rc.Malformed) {
+			t.Errorf("%s\nmalformed %v, want %v", rc.Description, malformed, rc.Malformed)
+		}
+		if s.Active() != (len(rc.Want) > 0 && !allZero(rc.Want)) {
+			t.Errorf("Active() = %v with decisions %v", s.Active(), rc.Want)
+		}
+	})
 }
 
 func allZero(m map[string]goldenDecision) bool {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/events"
+	"github.com/adx-exchange/adx/internal/goldentest"
 	"github.com/adx-exchange/adx/privacy"
 )
 
@@ -132,98 +132,84 @@ func canonical(t *testing.T, body []byte) json.RawMessage {
 // through the whole server, to three DSPs configured apart, each sent
 // what the request's privacy signals let it see.
 func TestPrivacyGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/privacy/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden files: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
-			data, err := os.ReadFile(file)
+	goldentest.Each(t, "testdata/privacy/*.json", func(t *testing.T, file string, pc *privacyCase) {
+		dsps, urls := startRecordingDSPs(t, privacyDSPs)
+		yaml := privacyDemand + pc.Config
+		for name, u := range urls {
+			yaml = strings.ReplaceAll(yaml, "%"+name+"%", u)
+		}
+		reg := prometheus.NewRegistry()
+		_, stream, path := testTrail(t)
+		var gvl func() *privacy.GVL
+		if pc.GVL != "" {
+			g, err := privacy.LoadGVL(pc.GVL)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var pc privacyCase
-			if err := json.Unmarshal(data, &pc); err != nil {
-				t.Fatalf("%s: %v", file, err)
+			gvl = func() *privacy.GVL { return g }
+		}
+		url := startPrivacyPublic(t, yaml, reg, stream, gvl)
+		a := post(t, url, pc.Request, nil)
+		got := privacyCase{Description: pc.Description, Config: pc.Config, GVL: pc.GVL, Request: pc.Request, Status: a.status,
+			Sent: map[string]json.RawMessage{}}
+		for _, name := range privacyDSPs {
+			switch b := dsps.bodies(name); len(b) {
+			case 0:
+				got.Sent[name] = json.RawMessage("null")
+			case 1:
+				got.Sent[name] = canonical(t, b[0])
+			default:
+				t.Fatalf("%s was called %d times", name, len(b))
 			}
-			dsps, urls := startRecordingDSPs(t, privacyDSPs)
-			yaml := privacyDemand + pc.Config
-			for name, u := range urls {
-				yaml = strings.ReplaceAll(yaml, "%"+name+"%", u)
+		}
+		got.MalformedUSPrivacy = seriesValue(t, reg, "adx_privacy_malformed_signals_total", map[string]string{"signal": "us_privacy"}) == 1
+		got.MalformedConsent = seriesValue(t, reg, "adx_privacy_malformed_signals_total", map[string]string{"signal": "tcf"}) == 1
+		got.MalformedGPP = seriesValue(t, reg, "adx_privacy_malformed_signals_total", map[string]string{"signal": "gpp"}) == 1
+		evs := readEvents(t, stream, path)
+		if len(evs) != 1 || evs[0].Type != events.Auction {
+			t.Fatalf("events %+v, want the one auction", evs)
+		}
+		got.Events = evs[0].Privacy
+		// The metric counts what the event lists: each entry once.
+		for _, e := range got.Events {
+			labels := map[string]string{"demand": e.DSP, "action": e.Action, "reason": e.Reason}
+			if n := seriesValue(t, reg, "adx_privacy_decisions_total", labels); n != 1 {
+				t.Errorf("adx_privacy_decisions_total%v = %v, want 1 as the event lists it", labels, n)
 			}
-			reg := prometheus.NewRegistry()
-			_, stream, path := testTrail(t)
-			var gvl func() *privacy.GVL
-			if pc.GVL != "" {
-				g, err := privacy.LoadGVL(pc.GVL)
-				if err != nil {
-					t.Fatal(err)
-				}
-				gvl = func() *privacy.GVL { return g }
+		}
+		if n := sumSeries(t, reg, "adx_privacy_decisions_total"); n != float64(len(got.Events)) {
+			t.Errorf("adx_privacy_decisions_total sums to %v, the event lists %d", n, len(got.Events))
+		}
+		if *updateGolden {
+			out, err := json.MarshalIndent(got, "", "  ")
+			if err != nil {
+				t.Fatal(err)
 			}
-			url := startPrivacyPublic(t, yaml, reg, stream, gvl)
-			a := post(t, url, pc.Request, nil)
-			got := privacyCase{Description: pc.Description, Config: pc.Config, GVL: pc.GVL, Request: pc.Request, Status: a.status,
-				Sent: map[string]json.RawMessage{}}
-			for _, name := range privacyDSPs {
-				switch b := dsps.bodies(name); len(b) {
-				case 0:
-					got.Sent[name] = json.RawMessage("null")
-				case 1:
-					got.Sent[name] = canonical(t, b[0])
-				default:
-					t.Fatalf("%s was called %d times", name, len(b))
-				}
+			if err := os.WriteFile(file, append(out, '\n'), 0o644); err != nil {
+				t.Fatal(err)
 			}
-			got.MalformedUSPrivacy = seriesValue(t, reg, "adx_privacy_malformed_signals_total", map[string]string{"signal": "us_privacy"}) == 1
-			got.MalformedConsent = seriesValue(t, reg, "adx_privacy_malformed_signals_total", map[string]string{"signal": "tcf"}) == 1
-			got.MalformedGPP = seriesValue(t, reg, "adx_privacy_malformed_signals_total", map[string]string{"signal": "gpp"}) == 1
-			evs := readEvents(t, stream, path)
-			if len(evs) != 1 || evs[0].Type != events.Auction {
-				t.Fatalf("events %+v, want the one auction", evs)
+			return
+		}
+		if got.Status != pc.Status {
+			t.Errorf("%s\nstatus %d (%s), want %d", pc.Description, got.Status, a.body, pc.Status)
+		}
+		for _, name := range privacyDSPs {
+			want := pc.Sent[name]
+			if len(want) > 0 && string(want) != "null" {
+				want = canonical(t, want)
 			}
-			got.Events = evs[0].Privacy
-			// The metric counts what the event lists: each entry once.
-			for _, e := range got.Events {
-				labels := map[string]string{"demand": e.DSP, "action": e.Action, "reason": e.Reason}
-				if n := seriesValue(t, reg, "adx_privacy_decisions_total", labels); n != 1 {
-					t.Errorf("adx_privacy_decisions_total%v = %v, want 1 as the event lists it", labels, n)
-				}
+			if g := got.Sent[name]; !bytes.Equal(g, want) {
+				t.Errorf("%s\n%s was sent\n    %s\nwant\n    %s", pc.Description, name, g, want)
 			}
-			if n := sumSeries(t, reg, "adx_privacy_decisions_total"); n != float64(len(got.Events)) {
-				t.Errorf("adx_privacy_decisions_total sums to %v, the event lists %d", n, len(got.Events))
-			}
-			if *updateGolden {
-				out, err := json.MarshalIndent(got, "", "  ")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(file, append(out, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if got.Status != pc.Status {
-				t.Errorf("%s\nstatus %d (%s), want %d", pc.Description, got.Status, a.body, pc.Status)
-			}
-			for _, name := range privacyDSPs {
-				want := pc.Sent[name]
-				if len(want) > 0 && string(want) != "null" {
-					want = canonical(t, want)
-				}
-				if g := got.Sent[name]; !bytes.Equal(g, want) {
-					t.Errorf("%s\n%s was sent\n    %s\nwant\n    %s", pc.Description, name, g, want)
-				}
-			}
-			if !slices.Equal(got.Events, pc.Events) {
-				t.Errorf("%s\nevent privacy %+v\nwant %+v", pc.Description, got.Events, pc.Events)
-			}
-			if got.MalformedUSPrivacy != pc.MalformedUSPrivacy || got.MalformedConsent != pc.MalformedConsent || got.MalformedGPP != pc.MalformedGPP {
-				t.Errorf("%s\nmalformed us_privacy, tcf, gpp counted: %v %v %v, want %v %v %v", pc.Description,
-					got.MalformedUSPrivacy, got.MalformedConsent, got.MalformedGPP, pc.MalformedUSPrivacy, pc.MalformedConsent, pc.MalformedGPP)
-			}
-		})
-	}
+		}
+		if !slices.Equal(got.Events, pc.Events) {
+			t.Errorf("%s\nevent privacy %+v\nwant %+v", pc.Description, got.Events, pc.Events)
+		}
+		if got.MalformedUSPrivacy != pc.MalformedUSPrivacy || got.MalformedConsent != pc.MalformedConsent || got.MalformedGPP != pc.MalformedGPP {
+			t.Errorf("%s\nmalformed us_privacy, tcf, gpp counted: %v %v %v, want %v %v %v", pc.Description,
+				got.MalformedUSPrivacy, got.MalformedConsent, got.MalformedGPP, pc.MalformedUSPrivacy, pc.MalformedConsent, pc.MalformedGPP)
+		}
+	})
 }
 
 // startPrivacyPublic runs the public server for yaml with its metrics on

@@ -31,6 +31,9 @@ const (
 	// ReduceGeo keeps only the country and region of device.geo and
 	// user.geo (country, region, regionfips104, utcoffset).
 	ReduceGeo
+	// StripUserData removes what describes the user beyond ids:
+	// user.yob, gender, keywords, kwarray, data and customdata.
+	StripUserData
 )
 
 // normalized returns s without what a stronger member of it already
@@ -328,7 +331,7 @@ func (s *Signals) Parse(req *openrtb2.BidRequest) {
 	if r := req.Regs; r != nil {
 		if r.COPPA == 1 {
 			d.Reasons |= ReasonCOPPA
-			d.Scrub |= StripIDs | TruncateIP | ReduceGeo
+			d.Scrub |= StripIDs | TruncateIP | ReduceGeo | StripUserData
 		}
 		// The 2.6 fields win over their 2.5 places in regs.ext.
 		var extGDPR, extUSP []byte

@@ -114,6 +114,20 @@ func (s *Signals) scrubUser(u *openrtb2.User, sc Scrub, buf *Buffer) *openrtb2.U
 			}
 		}
 	}
+	if sc&StripUserData != 0 {
+		if c.Yob != 0 {
+			c.Yob, changed = 0, true
+		}
+		changed = clearString(&c.Gender) || changed
+		changed = clearString(&c.Keywords) || changed
+		changed = clearString(&c.CustomData) || changed
+		if c.KwArray != nil {
+			c.KwArray, changed = nil, true
+		}
+		if c.Data != nil {
+			c.Data, changed = nil, true
+		}
+	}
 	if g := scrubGeo(u.Geo, sc, &buf.uGeo, &buf.lat[1], &buf.lon[1]); g != u.Geo {
 		c.Geo, changed = g, true
 	}

@@ -19,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite the golden files' expected deci
 var scrubNames = []struct {
 	s    Scrub
 	name string
-}{{StripIDs, "strip_ids"}, {StripIFA, "strip_ifa"}, {TruncateIP, "truncate_ip"}, {RoundGeo, "round_geo"}, {ReduceGeo, "reduce_geo"}}
+}{{StripIDs, "strip_ids"}, {StripIFA, "strip_ifa"}, {TruncateIP, "truncate_ip"}, {RoundGeo, "round_geo"}, {ReduceGeo, "reduce_geo"}, {StripUserData, "strip_user_data"}}
 
 func (s Scrub) names() []string {
 	var out []string

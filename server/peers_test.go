@@ -37,6 +37,10 @@ import (
 //	child:  dsps URL...        the fake DSPs' base URLs, once started
 //	parent: target URL         the auction URL to send requests to
 //	child:  ok
+//	parent: corpus KIND        send the corpus as it is (as), stripped of
+//	                           privacy signals (none) or with every one
+//	                           (every); see signalCorpus
+//	child:  ok
 //	parent: run N              send N requests, peerConns at a time
 //	child:  done N200 N204 B A how many got each status, and the bytes
 //	                           and objects the child allocated meanwhile
@@ -135,6 +139,28 @@ func (p *peers) demandConfig() string {
 	return b.String()
 }
 
+// demandConfigGVL is demandConfig with each DSP's gvl_id, its position
+// from 1 (dsp-1 is vendor 1): the vendors the corpus with every signal
+// grants consent to.
+func (p *peers) demandConfigGVL() string {
+	var b strings.Builder
+	b.WriteString("demand:\n")
+	for i, u := range p.dsps {
+		fmt.Fprintf(&b, "  - {name: dsp-%d, type: openrtb, endpoint: %q, gvl_id: %d}\n", i+1, u+"/bid", i+1)
+	}
+	return b.String()
+}
+
+// corpus has the client send the corpus as it is ("as"), stripped of
+// privacy signals ("none") or with every one ("every"): see signalCorpus.
+func (p *peers) corpus(tb testing.TB, kind string) {
+	tb.Helper()
+	p.send(tb, "corpus "+kind)
+	if line := p.read(tb); line != "ok" {
+		tb.Fatalf("peers: %q, want ok", line)
+	}
+}
+
 // dspNames returns the demand partners' names in demandConfig.
 func (p *peers) dspNames() []string {
 	names := make([]string, len(p.dsps))
@@ -178,10 +204,17 @@ func runPeers(dsps string, in io.Reader, out io.Writer) error {
 	if err != nil || n < 1 {
 		return fmt.Errorf("%s=%q: want a DSP count", peersEnv, dsps)
 	}
-	bodies, err := corpusBidRequests()
+	corpus, err := corpusBidRequests()
 	if err != nil {
 		return err
 	}
+	corpora := map[string][][]byte{"as": corpus}
+	for _, kind := range []string{"none", "every"} {
+		if corpora[kind], err = signalCorpus(corpus, kind == "every", n); err != nil {
+			return err
+		}
+	}
+	bodies := corpus
 	urls := make([]string, n)
 	for i := range urls {
 		d, u, err := listenFakeDSP(dspConfig{Price: peerDSPPrice})
@@ -200,6 +233,12 @@ func runPeers(dsps string, in io.Reader, out io.Writer) error {
 		switch cmd {
 		case "target":
 			target = arg
+			fmt.Fprintln(out, "ok")
+		case "corpus":
+			if corpora[arg] == nil {
+				return fmt.Errorf("bad command %q", sc.Text())
+			}
+			bodies = corpora[arg]
 			fmt.Fprintln(out, "ok")
 		case "run":
 			count, err := strconv.Atoi(arg)
@@ -313,4 +352,131 @@ func keptFromDemand(body []byte) bool {
 	defer s.Release()
 	pol := privacy.PolicyFromConfig(&config.Defaults().Privacy)
 	return !s.Decide(&pol, &privacy.Partner{}).Called()
+}
+
+// signalCorpus returns the corpus requests re-encoded with the same user
+// ids (user.eids and device.ifa, added where missing) and, without every,
+// no privacy signal (regs, user.consent, device.lmt and device.ext.atts
+// removed) or, with every, every signal that still lets the dsps DSPs
+// (gvl_ids 1 to dsps, demandConfigGVL) be called and sent the ids: GDPR
+// with a TCF v2.2 consent string granting them purposes 1 and 2 and
+// special feature 1, as user.consent and as the GPP TCF EU section, a GPP
+// usnat section without opt-out, gpp_sid naming both, the US Privacy
+// string 1YNN, lmt 0 and ATT authorized (3). The two corpora differ in
+// the signals alone, so that what a request costs with one against the
+// other is what enforcing them costs.
+func signalCorpus(bodies [][]byte, every bool, dsps int) ([][]byte, error) {
+	vendors := make([]int, dsps)
+	for i := range vendors {
+		vendors[i] = i + 1
+	}
+	tcf := &privacy.TCFBuilder{CMPID: 7, CMPVersion: 1, ConsentLanguage: "EN", VendorListVersion: 150, PolicyVersion: 4,
+		PublisherCC: "DE", SpecialFeatures: []int{1}, PurposesConsent: []int{1, 2}, VendorConsents: vendors}
+	consent := tcf.String()
+	gpp := (&privacy.GPPBuilder{TCF: tcf, US: []privacy.USSection{{ID: privacy.SectionUSNat, Version: 1,
+		SharingNotice: 1, SaleOptOutNotice: 1, SharingOptOutNotice: 1, TargetedAdvertisingOptOutNotice: 1,
+		SaleOptOut: 2, SharingOptOut: 2, TargetedAdvertisingOptOut: 2, MspaCoveredTransaction: 2}}}).String()
+	gdpr, lmt := int8(1), int8(0)
+	out := make([][]byte, 0, len(bodies))
+	for i, body := range bodies {
+		var req openrtb2.BidRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			return nil, fmt.Errorf("cannot decode corpus request %d: %w", i, err)
+		}
+		if req.User == nil {
+			req.User = &openrtb2.User{}
+		}
+		if len(req.User.EIDs) == 0 {
+			req.User.EIDs = []openrtb2.EID{{Source: "id5-sync.com", UIDs: []openrtb2.UID{{ID: "ID5*corpus"}}}}
+		}
+		if req.Device == nil {
+			req.Device = &openrtb2.Device{}
+		}
+		if req.Device.IFA == "" {
+			req.Device.IFA = "6D92078A-8246-4BA4-AE5B-76104861E7DC"
+		}
+		var err error
+		req.Regs, req.User.Consent, req.Device.Lmt = nil, "", nil
+		if req.User.Ext, err = setExtKey(req.User.Ext, "consent", nil); err != nil {
+			return nil, fmt.Errorf("corpus request %d: user.ext: %w", i, err)
+		}
+		var atts json.RawMessage
+		if every {
+			req.Regs = &openrtb2.Regs{GDPR: &gdpr, USPrivacy: "1YNN", GPP: gpp,
+				GPPSID: []int8{privacy.SectionTCFEU, privacy.SectionUSNat}}
+			req.User.Consent, req.Device.Lmt, atts = consent, &lmt, json.RawMessage("3")
+		}
+		if req.Device.Ext, err = setExtKey(req.Device.Ext, "atts", atts); err != nil {
+			return nil, fmt.Errorf("corpus request %d: device.ext: %w", i, err)
+		}
+		b, err := json.Marshal(&req)
+		if err != nil {
+			return nil, fmt.Errorf("cannot encode corpus request %d: %w", i, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// setExtKey returns the ext object with key set to v, or removed where v
+// is nil.
+func setExtKey(ext json.RawMessage, key string, v json.RawMessage) (json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if len(ext) > 0 {
+		if err := json.Unmarshal(ext, &m); err != nil {
+			return nil, err
+		}
+	}
+	if v == nil {
+		delete(m, key)
+	} else {
+		m[key] = v
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(m)
+}
+
+// TestSignalCorpus checks the corpora of BenchmarkPrivacyCost: with every
+// signal, each request's signals parse, let vendor 1 be called and sent
+// everything, and keep out a vendor the consent does not name; without,
+// no request holds a signal.
+func TestSignalCorpus(t *testing.T) {
+	corpus, err := corpusBidRequests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := privacy.PolicyFromConfig(&config.Defaults().Privacy)
+	f := func(every bool) {
+		t.Helper()
+		bodies, err := signalCorpus(corpus, every, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, body := range bodies {
+			var req openrtb2.BidRequest
+			if err := json.Unmarshal(body, &req); err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+			var s privacy.Signals
+			s.Parse(&req)
+			d, other := s.Decide(&pol, &privacy.Partner{GVLID: 1}), s.Decide(&pol, &privacy.Partner{GVLID: 2})
+			malformed := s.MalformedConsent() || s.MalformedGPP() || s.MalformedUSPrivacy()
+			active := s.Active()
+			s.Release()
+			switch {
+			case malformed:
+				t.Errorf("every=%v, request %d: a malformed signal", every, i)
+			case active != every:
+				t.Errorf("every=%v, request %d: signals active %v", every, i, active)
+			case !d.IsZero():
+				t.Errorf("every=%v, request %d: vendor 1 gets %+v, want called with everything", every, i, d)
+			case every && other.Called():
+				t.Errorf("request %d: vendor 2, without consent, is called", i)
+			}
+		}
+	}
+	f(false)
+	f(true)
 }

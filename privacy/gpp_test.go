@@ -223,17 +223,7 @@ func TestGPPParseErrors(t *testing.T) {
 	f := func(s, wantErr string) {
 		t.Helper()
 		var g GPP
-		err := g.Parse(s)
-		if err == nil {
-			t.Fatalf("Parse(%.60q) succeeded, want an error containing %q", s, wantErr)
-		}
-		var de *DecodeError
-		if !errors.As(err, &de) {
-			t.Errorf("Parse(%.60q) error %T is not a *DecodeError", s, err)
-		}
-		if !strings.Contains(err.Error(), wantErr) {
-			t.Errorf("Parse(%.60q) = %q, want it to contain %q", s, err, wantErr)
-		}
+		checkDecodeError(t, s, g.Parse(s), wantErr)
 		if g.HasSection(2) || g.HasSection(7) || g.SaleOptOut() {
 			t.Errorf("Parse(%.60q) failed but left sections", s)
 		}

@@ -253,21 +253,27 @@ func coreWith(set func(w *bitWriter)) string {
 	return w.base64(6) // no padding beyond the last character
 }
 
+// checkDecodeError checks that parsing s failed with a *DecodeError
+// whose message holds wantErr.
+func checkDecodeError(t *testing.T, s string, err error, wantErr string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("Parse(%.60q) succeeded, want an error containing %q", s, wantErr)
+	}
+	var de *DecodeError
+	if !errors.As(err, &de) {
+		t.Errorf("Parse(%.60q) error %T is not a *DecodeError", s, err)
+	}
+	if !strings.Contains(err.Error(), wantErr) {
+		t.Errorf("Parse(%.60q) = %q, want it to contain %q", s, err, wantErr)
+	}
+}
+
 func TestTCFParseErrors(t *testing.T) {
 	f := func(s, wantErr string) {
 		t.Helper()
 		var tc TCF
-		err := tc.Parse(s)
-		if err == nil {
-			t.Fatalf("Parse(%.60q) succeeded, want an error containing %q", s, wantErr)
-		}
-		var de *DecodeError
-		if !errors.As(err, &de) {
-			t.Errorf("Parse(%.60q) error %T is not a *DecodeError", s, err)
-		}
-		if !strings.Contains(err.Error(), wantErr) {
-			t.Errorf("Parse(%.60q) = %q, want it to contain %q", s, err, wantErr)
-		}
+		checkDecodeError(t, s, tc.Parse(s), wantErr)
 		if tc.Version() != 0 || tc.VendorConsent(1) || tc.PurposeConsent(1) || tc.PublisherCC() != "" {
 			t.Errorf("Parse(%.60q) failed but left a decoded state", s)
 		}

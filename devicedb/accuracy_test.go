@@ -176,23 +176,8 @@ func TestAccuracy(t *testing.T) {
 	}
 
 	// crawler-user-agents: every instance is a bot.
-	var crawlers []struct{ Instances []string }
-	data, err := os.ReadFile("testdata/crawler/crawler-user-agents.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &crawlers); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range crawlers {
-		for _, ua := range c.Instances {
-			if appClientUA(ua) {
-				// An app's HTTP client (okhttp): in-app traffic, which
-				// devicedb does not flag although the list names it.
-				continue
-			}
-			bots.add(db.Lookup(Evidence{UA: ua}).IsBot)
-		}
+	for _, ua := range crawlerUAs(t) {
+		bots.add(db.Lookup(Evidence{UA: ua}).IsBot)
 	}
 
 	// uap-core test_device: its "Spider" rows are bots; its browser rows
@@ -422,4 +407,27 @@ func appClientUA(ua string) bool {
 		}
 	}
 	return false
+}
+
+// crawlerUAs returns the instances of crawler-user-agents, but for the
+// app HTTP clients (appClientUA): each one a crawler devicedb must flag.
+func crawlerUAs(t *testing.T) []string {
+	t.Helper()
+	var crawlers []struct{ Instances []string }
+	data, err := os.ReadFile("testdata/crawler/crawler-user-agents.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &crawlers); err != nil {
+		t.Fatal(err)
+	}
+	var uas []string
+	for _, c := range crawlers {
+		for _, ua := range c.Instances {
+			if !appClientUA(ua) {
+				uas = append(uas, ua)
+			}
+		}
+	}
+	return uas
 }

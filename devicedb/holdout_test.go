@@ -1,10 +1,8 @@
 package devicedb
 
 import (
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -243,25 +241,12 @@ func measureParts(t *testing.T, db *DB) map[string]*partFigures {
 		}
 	}
 
-	var crawlers []struct{ Instances []string }
-	data, err := os.ReadFile("testdata/crawler/crawler-user-agents.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &crawlers); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range crawlers {
-		for _, ua := range c.Instances {
-			if appClientUA(ua) {
-				continue // an app's HTTP client, not a crawler (appClientUA)
-			}
-			p := parts[partName(ua)]
-			ok := db.Lookup(Evidence{UA: ua}).IsBot
-			p.crawlers.add(ok)
-			if !ok {
-				p.miss("crawler not filtered: %s", ua)
-			}
+	for _, ua := range crawlerUAs(t) {
+		p := parts[partName(ua)]
+		ok := db.Lookup(Evidence{UA: ua}).IsBot
+		p.crawlers.add(ok)
+		if !ok {
+			p.miss("crawler not filtered: %s", ua)
 		}
 	}
 	return parts

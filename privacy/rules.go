@@ -452,10 +452,11 @@ func (s *Signals) Parse(req *openrtb2.BidRequest) {
 // prepare computes, once per request, the scrubbed values that cost an
 // allocation, for each Scrub some decision may apply.
 func (s *Signals) prepare(req *openrtb2.BidRequest) {
+	// Only the request-wide scrubs: what the TCF rules add for some
+	// vendors is computed by Scrubbed for the one request encoded per
+	// scrub, so a consent string that grants every partner costs nothing
+	// here.
 	may := s.base.Scrub
-	if s.tcf != nil {
-		may |= tcfScrubs
-	}
 	if dev := req.Device; may&TruncateIP != 0 && dev != nil {
 		s.ip, s.ipv6, s.ipReady = ipmask.Truncate(dev.IP, 24, 48), ipmask.Truncate(dev.IPv6, 24, 48), true
 	}

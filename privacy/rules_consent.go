@@ -4,9 +4,6 @@ package privacy
 // docs/privacy.md, "TCF and GPP"), applied by Decide to the consent
 // string Parse decoded: user.consent, or the GPP TCF EU section.
 
-// tcfScrubs are the parts of a Scrub that the TCF rules may add.
-const tcfScrubs = StripIDs | TruncateIP | RoundGeo
-
 // tcfDecision applies the TCF rules to partner p:
 //
 //   - Purpose 1 (store and access information on a device): without the

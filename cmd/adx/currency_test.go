@@ -7,11 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
 
 	"github.com/adx-exchange/adx/currency"
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 // TestReadyzWaitsForRatesFile: a configured exchange rates file that is not
@@ -45,14 +45,10 @@ func TestReadyzWaitsForRatesFile(t *testing.T) {
 	if err := os.Rename(rates+".tmp", rates); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if code, body = get("/readyz"); code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz after the rates file arrived: %d %s", code, body)
-		}
-	}
+	waittest.For(t, "/readyz 200 after the rates file arrived", func() bool {
+		code, _ := get("/readyz")
+		return code == http.StatusOK
+	})
 	if _, version := get("/version"); !strings.Contains(version, `"currency.rates"`) || !strings.Contains(version, "EUR 2026-12-02, 30 currencies") {
 		t.Errorf("/version does not list the rates file:\n%s", version)
 	}

@@ -6,7 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 // TestGVLFile: a configured Global Vendor List that is not there yet keeps
@@ -31,15 +32,10 @@ func TestGVLFile(t *testing.T) {
 	if err := os.Rename(path+".tmp", path); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		code, body := adminGet(t, admin, "/readyz")
-		if code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz after the vendor list arrived: %d %s", code, body)
-		}
-	}
+	waittest.For(t, "/readyz 200 after the vendor list arrived", func() bool {
+		code, _ := adminGet(t, admin, "/readyz")
+		return code == http.StatusOK
+	})
 	if v := metricValue(t, admin, "adx_privacy_gvl_version"); v != 131 {
 		t.Errorf("adx_privacy_gvl_version = %v, want 131, the list's vendorListVersion", v)
 	}

@@ -75,9 +75,9 @@ type gppSection struct {
 }
 
 func (g *GPP) reset() {
-	tcf := g.tcf
-	tcf.reset()
-	*g = GPP{buf: g.buf[:0], sections: g.sections[:0], tcf: tcf, us: g.us[:0]}
+	g.s, g.buf, g.sections, g.mask = "", g.buf[:0], g.sections[:0], 0
+	g.tcf.reset()
+	g.hasTCF, g.us = false, g.us[:0]
 }
 
 func gppError(section int, field, problem string) *DecodeError {

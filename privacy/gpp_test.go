@@ -295,11 +295,7 @@ func TestGPPUSLayouts(t *testing.T) {
 					t.Fatalf("section %d: %v", id, err)
 				}
 				want := USSection{ID: id, Version: 1}
-				if vals := want.values(spec.f, spec.n); vals != nil {
-					vals[i] = 2
-				} else {
-					*want.scalar(spec.f) = 2
-				}
+				*want.slots()[usSlot(spec.f, i)] = 2
 				if u != want {
 					t.Errorf("section %d, %s[%d] = 2 decoded as %+v", id, usFieldNames[spec.f], i, u)
 				}
@@ -312,15 +308,9 @@ func TestGPPUSLayouts(t *testing.T) {
 func randomUS(rng *rand.Rand, id int) USSection {
 	u := USSection{ID: id, Version: 1}
 	lay := usLayoutFor(id, 1<<10)
-	for _, spec := range lay.fields {
-		vals := u.values(spec.f, spec.n)
-		if vals == nil {
-			*u.scalar(spec.f) = uint8(rng.IntN(3))
-			continue
-		}
-		for i := range vals {
-			vals[i] = uint8(rng.IntN(3))
-		}
+	dst := u.slots()
+	for _, slot := range lay.slots {
+		*dst[slot] = uint8(rng.IntN(3))
 	}
 	if lay.gpc && rng.IntN(2) == 0 {
 		u.GPCSegmentIncluded = true

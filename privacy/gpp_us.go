@@ -1,6 +1,8 @@
 package privacy
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -103,14 +105,57 @@ type usLayout struct {
 	fields []usSpec
 	gpc    bool
 	bits   int // Version included
+	// slots is where each 2-bit value goes, in order: its index in
+	// USSection.slots.
+	slots []uint8
 }
 
 func layout(gpc bool, fields ...usSpec) usLayout {
-	bits := 6
+	lay := usLayout{fields: fields, gpc: gpc, bits: 6}
 	for _, f := range fields {
-		bits += 2 * f.n
+		lay.bits += 2 * f.n
+		for i := range f.n {
+			lay.slots = append(lay.slots, usSlot(f.f, i))
+		}
 	}
-	return usLayout{fields: fields, gpc: gpc, bits: bits}
+	return lay
+}
+
+// The slots of USSection.slots: the single-value fields before
+// SensitiveDataProcessing at their usField index, then the lists, then
+// the rest.
+const (
+	slotSensitiveData = uint8(usSensitiveDataProcessing)
+	slotKnownChild    = slotSensitiveData + 16
+	slotPersonalData  = slotKnownChild + 3
+	numUSSlots        = int(slotPersonalData) + 4 // PersonalDataConsents and the three Mspa fields
+)
+
+// usSlot returns the slot of value i of field f.
+func usSlot(f usField, i int) uint8 {
+	switch {
+	case f < usSensitiveDataProcessing:
+		return uint8(f)
+	case f == usSensitiveDataProcessing:
+		return slotSensitiveData + uint8(i)
+	case f == usKnownChildSensitiveDataConsents:
+		return slotKnownChild + uint8(i)
+	}
+	return slotPersonalData + uint8(f-usPersonalDataConsents)
+}
+
+// slots returns the storage of every value of u, by slot (usSlot).
+func (u *USSection) slots() [numUSSlots]*uint8 {
+	sd, kc := &u.SensitiveDataProcessing, &u.KnownChildSensitiveDataConsents
+	return [numUSSlots]*uint8{
+		&u.SharingNotice, &u.SaleOptOutNotice, &u.SharingOptOutNotice, &u.TargetedAdvertisingOptOutNotice,
+		&u.SensitiveDataProcessingOptOutNotice, &u.SensitiveDataLimitUseNotice,
+		&u.SaleOptOut, &u.SharingOptOut, &u.TargetedAdvertisingOptOut,
+		&sd[0], &sd[1], &sd[2], &sd[3], &sd[4], &sd[5], &sd[6], &sd[7],
+		&sd[8], &sd[9], &sd[10], &sd[11], &sd[12], &sd[13], &sd[14], &sd[15],
+		&kc[0], &kc[1], &kc[2],
+		&u.PersonalDataConsents, &u.MspaCoveredTransaction, &u.MspaOptOutOptionMode, &u.MspaServiceProviderMode,
+	}
 }
 
 func one(f usField) usSpec { return usSpec{f, 1} }
@@ -189,51 +234,6 @@ func usLayoutFor(id, nbits int) *usLayout {
 	return nil
 }
 
-// values returns the storage of list field f, n values long, or nil for a
-// single-value field (see scalar).
-func (u *USSection) values(f usField, n int) []uint8 {
-	switch f {
-	case usSensitiveDataProcessing:
-		return u.SensitiveDataProcessing[:n]
-	case usKnownChildSensitiveDataConsents:
-		return u.KnownChildSensitiveDataConsents[:n]
-	}
-	return nil
-}
-
-// scalar returns the storage of single-value field f.
-func (u *USSection) scalar(f usField) *uint8 {
-	switch f {
-	case usSharingNotice:
-		return &u.SharingNotice
-	case usSaleOptOutNotice:
-		return &u.SaleOptOutNotice
-	case usSharingOptOutNotice:
-		return &u.SharingOptOutNotice
-	case usTargetedAdvertisingOptOutNotice:
-		return &u.TargetedAdvertisingOptOutNotice
-	case usSensitiveDataProcessingOptOutNotice:
-		return &u.SensitiveDataProcessingOptOutNotice
-	case usSensitiveDataLimitUseNotice:
-		return &u.SensitiveDataLimitUseNotice
-	case usSaleOptOut:
-		return &u.SaleOptOut
-	case usSharingOptOut:
-		return &u.SharingOptOut
-	case usTargetedAdvertisingOptOut:
-		return &u.TargetedAdvertisingOptOut
-	case usPersonalDataConsents:
-		return &u.PersonalDataConsents
-	case usMspaCoveredTransaction:
-		return &u.MspaCoveredTransaction
-	case usMspaOptOutOptionMode:
-		return &u.MspaOptOutOptionMode
-	case usMspaServiceProviderMode:
-		return &u.MspaServiceProviderMode
-	}
-	panic("BUG: unknown US section field " + strconv.Itoa(int(f)))
-}
-
 // decode decodes section id from sec (core segment, then optionally the GPC
 // subsection after a '.'), using *buf as scratch.
 func (u *USSection) decode(id int, sec string, buf *[]byte) error {
@@ -262,23 +262,25 @@ func (u *USSection) decode(id int, sec string, buf *[]byte) error {
 	if nbits < lay.bits {
 		return gppValueError(id, "core segment length", nbits, "is shorter than the "+strconv.Itoa(lay.bits)+" bits of its fields")
 	}
-	for _, spec := range lay.fields {
-		vals := u.values(spec.f, spec.n)
-		if vals == nil {
-			v, err := read2(&r, id, spec.f)
-			if err != nil {
-				return err
+	// Every field after Version is 2 bits, at most 32 of them: one 64-bit
+	// window from bit 6 holds them all (decodeBits leaves 8 bytes of
+	// slack past the segment, and nbits >= lay.bits was checked).
+	w := binary.BigEndian.Uint64(b)<<6 | uint64(b[8]>>2)
+	nvals := (lay.bits - 6) / 2
+	if undef := w & (w << 1) & 0xaaaaaaaaaaaaaaaa & (^uint64(0) << (64 - 2*nvals)); undef != 0 {
+		// A value of 3: name its field.
+		idx := bits.LeadingZeros64(undef) / 2
+		for _, spec := range lay.fields {
+			if idx < spec.n {
+				return gppValueError(id, usFieldNames[spec.f], 3, "is undefined")
 			}
-			*u.scalar(spec.f) = v
-			continue
+			idx -= spec.n
 		}
-		for i := range vals {
-			v, err := read2(&r, id, spec.f)
-			if err != nil {
-				return err
-			}
-			vals[i] = v
-		}
+	}
+	dst := u.slots()
+	for _, slot := range lay.slots {
+		*dst[slot] = uint8(w >> 62)
+		w <<= 2
 	}
 	if !hasGPC {
 		return nil
@@ -293,31 +295,18 @@ func (u *USSection) decode(id int, sec string, buf *[]byte) error {
 	if strings.IndexByte(gpc, '.') >= 0 {
 		return gppError(id, "GPC subsection", "is followed by another subsection")
 	}
-	b, nbits, bad, ok = decodeBits(*buf, gpc)
-	*buf = b
-	if !ok {
+	if bad := validBase64(gpc); bad >= 0 {
 		return gppError(id, "GPC subsection", "character "+strconv.Itoa(bad)+" is not base64url")
 	}
-	r.reset(b, nbits)
-	if typ := r.int(2); typ != 1 {
+	// SubsectionType Int(2), then Gpc Bool: the first character's top
+	// three bits.
+	c := b64[gpc[0]]
+	if typ := int(c >> 4); typ != 1 {
 		return gppValueError(id, "GPC SubsectionType", typ, "is not 1 (GPC)")
 	}
-	u.GPC = r.bool()
-	if r.over {
-		return gppError(id, "GPC subsection Gpc", problemTruncated)
-	}
+	u.GPC = c>>3&1 == 1
 	u.GPCSegmentIncluded = true
 	return nil
-}
-
-// read2 reads a 2-bit field value of section id; 3 is undefined for every
-// field.
-func read2(r *bitReader, id int, f usField) (uint8, error) {
-	v := uint8(r.uint(2))
-	if v == 3 {
-		return 0, gppValueError(id, usFieldNames[f], int(v), "is undefined")
-	}
-	return v, nil
 }
 
 // encode writes u in its section's current layout, with the GPC subsection
@@ -333,12 +322,11 @@ func (u *USSection) encode() (string, error) {
 	}
 	var w bitWriter
 	w.uint(uint64(version), 6)
+	src, k := u.slots(), 0
 	for _, spec := range lay.fields {
-		vals := u.values(spec.f, spec.n)
-		if vals == nil {
-			vals = []uint8{*u.scalar(spec.f)}
-		}
-		for _, v := range vals {
+		for range spec.n {
+			v := *src[lay.slots[k]]
+			k++
 			if v > 2 {
 				return "", gppValueError(u.ID, usFieldNames[spec.f], int(v), "is not 0, 1 or 2")
 			}

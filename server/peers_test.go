@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -366,12 +367,24 @@ func keptFromDemand(body []byte) bool {
 // the signals alone, so that what a request costs with one against the
 // other is what enforcing them costs.
 func signalCorpus(bodies [][]byte, every bool, dsps int) ([][]byte, error) {
-	vendors := make([]int, dsps)
-	for i := range vendors {
-		vendors[i] = i + 1
+	// A consent string the size a CMP writes for a site with a hundred
+	// vendors: the DSPs' among them, runs of neighbours, gaps, some
+	// legitimate interests, a publisher restriction and the disclosed
+	// vendors segment TCF v2.3 requires (about 200 characters).
+	vendors := make([]int, 0, 100)
+	for id := 1; len(vendors) < 100; id++ {
+		if id <= dsps || id > dsps+8 && id%9 < 4 {
+			vendors = append(vendors, id)
+		}
+		if id%9 == 8 {
+			id += id % 31
+		}
 	}
-	tcf := &privacy.TCFBuilder{CMPID: 7, CMPVersion: 1, ConsentLanguage: "EN", VendorListVersion: 150, PolicyVersion: 4,
-		PublisherCC: "DE", SpecialFeatures: []int{1}, PurposesConsent: []int{1, 2}, VendorConsents: vendors}
+	tcf := &privacy.TCFBuilder{CMPID: 7, CMPVersion: 1, ConsentLanguage: "EN", VendorListVersion: 150, PolicyVersion: 5,
+		PublisherCC: "DE", SpecialFeatures: []int{1}, PurposesConsent: []int{1, 2, 3, 4, 7, 9, 10},
+		PurposesLI: []int{2, 7, 9, 10}, VendorConsents: vendors, VendorLI: vendors[dsps : dsps+40],
+		Restrictions:     []privacy.TCFRestriction{{Purpose: 7, Type: privacy.RestrictionNotAllowed, Vendors: vendors[60:62]}},
+		DisclosedVendors: append(slices.Clone(vendors), 1200, 1201)}
 	consent := tcf.String()
 	gpp := (&privacy.GPPBuilder{TCF: tcf, US: []privacy.USSection{{ID: privacy.SectionUSNat, Version: 1,
 		SharingNotice: 1, SaleOptOutNotice: 1, SharingOptOutNotice: 1, TargetedAdvertisingOptOutNotice: 1,

@@ -142,7 +142,13 @@ type File[T io.Closer] struct {
 	seen    stamp    // the file as last examined
 	missing bool     // the last examination found no file
 	sum     [32]byte // SHA-256 of the version in service
-	info    Info
+	// badSum is the SHA-256 of the last content the Loader rejected, and
+	// badErr its error: the same bytes are not loaded, logged and
+	// counted again (each file event naming a bad file would), only
+	// reported. Zero badErr: none.
+	badSum [32]byte
+	badErr error
+	info   Info
 
 	watcher   *fsnotify.Watcher // nil: polling only
 	stop      chan struct{}
@@ -243,6 +249,7 @@ func (f *File[T]) loadFirst() error {
 	}
 	val, err := f.load(f.path)
 	if err != nil {
+		f.badSum, f.badErr = sum, fmt.Errorf("cannot load %s from %q: %w", f.name, f.path, err)
 		return err
 	}
 	f.install(val, sum, start, true)
@@ -366,6 +373,7 @@ func (f *File[T]) install(val T, sum [32]byte, start time.Time, first bool) {
 
 	now := time.Now()
 	f.sum = sum
+	f.badErr = nil
 	f.info.SHA256 = hex.EncodeToString(sum[:])
 	f.info.Version = f.info.SHA256
 	if f.version != nil {
@@ -430,6 +438,7 @@ func (f *File[T]) check(force bool) error {
 		}
 		f.missing = true
 		f.seen = stamp{}
+		f.badErr = nil
 		return f.reject(err)
 	}
 	st := stampOf(fi)
@@ -440,11 +449,13 @@ func (f *File[T]) check(force bool) error {
 	f.seen = st
 	sum, err := hashFile(f.path)
 	if err != nil {
+		f.badErr = nil
 		return f.reject(err)
 	}
 	if sum == f.sum {
 		// The bytes in service: touched, copied over with the same
 		// content, or a rejected file replaced by the good one again.
+		f.badErr = nil
 		if !f.info.LastReloadOK {
 			f.info.LastReloadOK = true
 			if s := f.series; s != nil {
@@ -454,9 +465,16 @@ func (f *File[T]) check(force bool) error {
 		}
 		return nil
 	}
+	if f.badErr != nil && sum == f.badSum {
+		// Rejected already, and counted: another event for the same
+		// bad bytes (a rename after the write, a touch).
+		return f.badErr
+	}
 	val, err := f.load(f.path)
 	if err != nil {
-		return f.reject(err)
+		err = f.reject(err)
+		f.badSum, f.badErr = sum, err
+		return err
 	}
 	f.install(val, sum, start, f.info.LoadedAt.IsZero())
 	return nil

@@ -164,6 +164,7 @@ func TestShedsInsteadOfOOMKill(t *testing.T) {
 	body := b.String()
 
 	var ok, shed, failed atomic.Int64
+	var lastAnswer atomic.Int64 // unix nanoseconds
 	var firstErr atomic.Value
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -187,6 +188,7 @@ func TestShedsInsteadOfOOMKill(t *testing.T) {
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
+				lastAnswer.Store(time.Now().UnixNano())
 				if resp.StatusCode == 200 {
 					ok.Add(1)
 				} else {
@@ -203,6 +205,7 @@ func TestShedsInsteadOfOOMKill(t *testing.T) {
 	case <-time.After(6 * time.Second):
 	}
 	m := scrape(t, admin)
+	silent := time.Since(time.Unix(0, lastAnswer.Load()))
 	close(stop)
 	wg.Wait()
 	if n := oomKills(t, group); n != 0 {
@@ -218,9 +221,14 @@ func TestShedsInsteadOfOOMKill(t *testing.T) {
 	if ok.Load() == 0 {
 		t.Error("no auction answered 200: shedding must protect serving, not replace it")
 	}
-	// A starved machine (the whole suite runs at once) may time a few
-	// clients out; a stalled or dying adx fails many.
-	if total := ok.Load() + shed.Load() + failed.Load(); failed.Load()*100 > total {
+	// A starved machine (the whole suite, or other work, running at once)
+	// may time some clients out, the first wave above all, queued behind
+	// the others: seen up to 3% on a 2-core machine running three test
+	// suites. A stalled or dying adx stops answering, or fails most.
+	if silent > 2*time.Second {
+		t.Errorf("no answer in the last %v of the flood: adx stalled", silent.Round(time.Millisecond))
+	}
+	if total := ok.Load() + shed.Load() + failed.Load(); failed.Load()*10 > total {
 		t.Errorf("%d of %d requests failed at the transport level, first: %v", failed.Load(), total, firstErr.Load())
 	} else if failed.Load() > 0 {
 		t.Logf("%d requests failed at the transport level, first: %v", failed.Load(), firstErr.Load())

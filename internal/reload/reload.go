@@ -110,8 +110,9 @@ type Info struct {
 	LoadedAt time.Time `json:"loaded_at"`
 	// Reloads counts changed files put in service after the first load.
 	Reloads uint64 `json:"reloads"`
-	// Failures counts rejected files; each left the older version in
-	// service.
+	// Failures counts rejected files, each once however often it is
+	// examined (the same bytes installed again count again); each left
+	// the older version in service.
 	Failures uint64 `json:"failures"`
 	// LastReloadOK is false while the file on disk is one that was
 	// rejected (or is missing), so the version in service is older.
@@ -142,13 +143,16 @@ type File[T io.Closer] struct {
 	seen    stamp    // the file as last examined
 	missing bool     // the last examination found no file
 	sum     [32]byte // SHA-256 of the version in service
-	// badSum is the SHA-256 of the last content the Loader rejected, and
-	// badErr its error: the same bytes are not loaded, logged and
-	// counted again (each file event naming a bad file would), only
-	// reported. Zero badErr: none.
-	badSum [32]byte
-	badErr error
-	info   Info
+	// badSum and badStamp are the SHA-256 and the stamp of the last file
+	// the Loader rejected, and badErr its error: further examinations of
+	// that same file (each event naming it forces one) report it again
+	// without loading, logging or counting it. The same bytes installed
+	// anew (a new inode or mtime) are a new file, and counted. nil
+	// badErr: none.
+	badSum   [32]byte
+	badStamp stamp
+	badErr   error
+	info     Info
 
 	watcher   *fsnotify.Watcher // nil: polling only
 	stop      chan struct{}
@@ -249,7 +253,7 @@ func (f *File[T]) loadFirst() error {
 	}
 	val, err := f.load(f.path)
 	if err != nil {
-		f.badSum, f.badErr = sum, fmt.Errorf("cannot load %s from %q: %w", f.name, f.path, err)
+		f.badSum, f.badStamp, f.badErr = sum, f.seen, fmt.Errorf("cannot load %s from %q: %w", f.name, f.path, err)
 		return err
 	}
 	f.install(val, sum, start, true)
@@ -465,15 +469,15 @@ func (f *File[T]) check(force bool) error {
 		}
 		return nil
 	}
-	if f.badErr != nil && sum == f.badSum {
-		// Rejected already, and counted: another event for the same
-		// bad bytes (a rename after the write, a touch).
+	if f.badErr != nil && sum == f.badSum && st == f.badStamp {
+		// This file was rejected already, and counted: another event
+		// for it (the writes and the rename of one install).
 		return f.badErr
 	}
 	val, err := f.load(f.path)
 	if err != nil {
 		err = f.reject(err)
-		f.badSum, f.badErr = sum, err
+		f.badSum, f.badStamp, f.badErr = sum, st, err
 		return err
 	}
 	f.install(val, sum, start, f.info.LoadedAt.IsZero())

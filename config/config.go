@@ -78,7 +78,8 @@ type HTTP struct {
 	Listen string `yaml:"listen"`
 	// MaxBodyBytes bounds a request body, after gzip inflation.
 	MaxBodyBytes int `yaml:"max_body_bytes"`
-	// ReadTimeout bounds reading one request, headers and body.
+	// ReadTimeout bounds reading one request, headers and body, from its
+	// first byte; on a new connection it also bounds the wait for that byte.
 	ReadTimeout Duration `yaml:"read_timeout"`
 	// WriteTimeout bounds writing one response.
 	WriteTimeout Duration `yaml:"write_timeout"`

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +21,7 @@ import (
 	"github.com/adx-exchange/adx/auction"
 	"github.com/adx-exchange/adx/config"
 	"github.com/adx-exchange/adx/internal/connlimit"
+	"github.com/adx-exchange/adx/internal/waittest"
 )
 
 // TestBodyPastTheLimitGets413NotAReset: a request whose Content-Length
@@ -161,4 +165,97 @@ func TestFasthttpLogWindows(t *testing.T) {
 	if l.suppressed != 3 {
 		t.Errorf("suppressed = %d, want 3", l.suppressed)
 	}
+}
+
+// TestIdleConnectionsGiveTheirBuffersBack: a keep-alive connection waiting
+// for its next request holds no read or write buffer, request context or
+// body (fasthttpReduceMemoryUsage): under overload a client spreads its
+// load over hundreds of connections that each wait most of the time. The
+// control serves the same connections with the buffers kept, and must see
+// them, so that the heap measured here can tell the two apart.
+func TestIdleConnectionsGiveTheirBuffersBack(t *testing.T) {
+	const conns = 200
+	// An 8 KiB body that gets a quick 400 on a connection kept alive.
+	body := `{"id":"","ext":{"pad":"` + strings.Repeat("x", 8<<10) + `"}}`
+	req := "POST " + AuctionPath + " HTTP/1.1\r\nHost: adx\r\nContent-Type: application/json\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	heap := func() int64 {
+		runtime.GC()
+		runtime.GC() // the second empties the pools' victim caches
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	// perConn serves conns connections, one request each, from a server
+	// as NewPublic builds it, or with the buffers kept, and returns the
+	// heap each holds once idle, after wait (if not nil) holds for it.
+	perConn := func(keep bool, wait func(held int64) bool) int64 {
+		cfg, err := config.Load("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Past the wait's deadline: the connections stay open and idle,
+		// so that closing them frees nothing here.
+		cfg.HTTP.IdleTimeout = config.Duration(2 * waittest.Deadline)
+		p := NewPublic(cfg, auction.FromConfig(cfg, nil, nil), NewMetrics(nil), slog.New(slog.NewJSONHandler(io.Discard, nil)), Options{})
+		if keep {
+			p.srv.ReduceMemoryUsage = false
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go p.Serve(ln)
+		defer p.Shutdown(5 * time.Second)
+		ask := func(c net.Conn) {
+			t.Helper()
+			if _, err := io.WriteString(c, req); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != http.StatusBadRequest || resp.Close {
+				t.Fatalf("status %d, close %v; want a 400 on a connection kept alive", resp.StatusCode, resp.Close)
+			}
+		}
+		warm, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ask(warm) // the server's lazily built parts
+		warm.Close()
+		before := heap()
+		var open []net.Conn
+		defer func() {
+			for _, c := range open {
+				c.Close()
+			}
+		}()
+		for range conns {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			open = append(open, c)
+			ask(c)
+		}
+		held := (heap() - before) / conns
+		if wait != nil {
+			waittest.For(t, "idle connections to give their buffers back", func() bool {
+				held = (heap() - before) / conns
+				return wait(held)
+			})
+		}
+		return held
+	}
+	kept := perConn(true, nil)
+	if kept < 12<<10 {
+		t.Fatalf("with the buffers kept an idle connection holds %d bytes of heap, want at least 12 KiB: this test cannot see them", kept)
+	}
+	var last int64
+	perConn(false, func(held int64) bool { last = held; return held <= 4<<10 })
+	t.Logf("heap held by an idle connection: %d bytes, %d with the buffers kept", last, kept)
 }

@@ -128,6 +128,7 @@ func NewPublic(cfg *config.Config, auc *auction.Auction, metrics *Metrics, log *
 		MaxRequestBodySize:    cfg.HTTP.MaxBodyBytes,
 		ReadBufferSize:        cfg.HTTP.MaxHeaderBytes, // also the header size limit
 		Concurrency:           fasthttpConcurrency,
+		ReduceMemoryUsage:     fasthttpReduceMemoryUsage,
 		NoDefaultServerHeader: true,
 		NoDefaultDate:         true,
 		CloseOnShutdown:       true,

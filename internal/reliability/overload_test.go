@@ -333,6 +333,15 @@ func testOverload(t *testing.T) {
 		"others_cpu", strconv.FormatFloat(otherCPU, 'f', 2, 64),
 		"generator_cpu_share", strconv.FormatFloat(over.Generator.CPUUtilization, 'f', 2, 64),
 		"late_sends", over.LateSends, "send_lag_p99", strconv.FormatFloat(over.SendLagMS.P99, 'f', 1, 64)+"ms")
+	// Where the RSS growth goes: goroutine stacks (one per connection,
+	// grown by the auctions it ran), the heap, and the heap goal the GC
+	// lets the heap reach before it collects (twice the live heap and
+	// stacks at GOGC=100), read once warmed and at the window's end.
+	memFigure := func(m metricSet) string {
+		return mb(int64(m.sum("go_memstats_stack_inuse_bytes"))) + "/" + mb(int64(m.sum("go_memstats_heap_inuse_bytes"))) + "/" +
+			mb(int64(m.sum("go_memstats_next_gc_bytes"))) + "/" + strconv.FormatFloat(m.sum("go_goroutines"), 'f', 0, 64)
+	}
+	figure(t, "overload_memory", "stack/heap/heap_goal/goroutines_before", memFigure(before), "at_end", memFigure(atEnd))
 	for _, w := range over.Warnings {
 		t.Logf("generator: %s", w)
 	}

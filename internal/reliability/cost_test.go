@@ -31,6 +31,10 @@ var costEarlier = flag.String("cost.earlier", "", "an earlier adx `binary` that 
 // SSP's pool of keep-alive connections.
 const costConns = 64
 
+// costGVLIDs are the cost benchmark's DSPs' vendor ids, among
+// bench.ConsentVendors.
+var costGVLIDs = [4]int{32, 52, 76, 755}
+
 // costWindow is each measured window of the cost benchmark.
 var costWindow = flag.Duration("cost.window", 5*time.Second, "each measured `window` of BenchmarkCost")
 
@@ -73,7 +77,10 @@ func BenchmarkCost(b *testing.B) {
 		var s strings.Builder
 		s.WriteString("demand:\n")
 		for i, u := range urls[:n] {
-			s.WriteString("  - {name: dsp" + strconv.Itoa(i) + ", type: openrtb, endpoint: \"" + u + "\"}\n")
+			// Vendor ids that the synthesized consent strings know
+			// (bench.ConsentVendors), so that EU users reach the DSPs as
+			// far as their answers allow.
+			s.WriteString("  - {name: dsp" + strconv.Itoa(i) + ", type: openrtb, endpoint: \"" + u + "\", gvl_id: " + strconv.Itoa(costGVLIDs[i]) + "}\n")
 		}
 		return s.String()
 	}
@@ -183,9 +190,14 @@ func measureCost(b *testing.B, a *adxProc, pid int, url string, tr *bench.Traffi
 	}
 	auctions := delta("adx_http_requests_total", "endpoint", "auction")
 	// Each DSP is asked in most auctions (not the invalid traffic, nor a
-	// request with no imp of its media): else this measures another path.
-	if asked := delta("adx_demand_requests_total") - delta("adx_demand_requests_total", "outcome", "not_eligible"); asked < 0.9*auctions {
-		b.Fatalf("%s: the DSPs were asked %.0f times in %.0f auctions", url, asked, auctions)
+	// request with no imp of its media, nor a user whose privacy signals
+	// keep it out: an EU user who gave no consent string, or refused the
+	// DSP both consent and legitimate interest): else this measures
+	// another path.
+	if asked := delta("adx_demand_requests_total") - delta("adx_demand_requests_total", "outcome", "not_eligible") +
+		delta("adx_demand_filtered_total", "reason", "privacy"); asked < 0.9*auctions {
+		b.Fatalf("%s: the DSPs were asked %.0f times in %.0f auctions; outcomes %s; filtered %s", url, asked, auctions,
+			deltaBy(before, after, "adx_demand_requests_total", "outcome"), deltaBy(before, after, "adx_demand_filtered_total", "reason"))
 	}
 	f.bytes = delta("go_memstats_alloc_bytes_total") / auctions
 	f.objects = delta("go_memstats_mallocs_total") / auctions

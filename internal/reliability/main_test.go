@@ -354,6 +354,26 @@ outer:
 	return total
 }
 
+// deltaBy lists how much each value of a metric's label grew between two
+// scrapes, e.g. privacy:812,shaped:0 (values that did not grow are left
+// out).
+func deltaBy(before, after metricSet, name, label string) string {
+	var values []string
+	for _, s := range after {
+		if v, ok := s.labels[label]; ok && s.name == name && !slices.Contains(values, v) {
+			values = append(values, v)
+		}
+	}
+	slices.Sort(values)
+	var parts []string
+	for _, v := range values {
+		if n := after.sum(name, label, v) - before.sum(name, label, v); n != 0 {
+			parts = append(parts, v+":"+strconv.FormatFloat(n, 'f', -1, 64))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
 // status5xx counts the 5xx answers adx says it gave.
 func (m metricSet) status5xx() float64 {
 	total := 0.0

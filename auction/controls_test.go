@@ -1,6 +1,7 @@
 package auction
 
 import (
+	"math"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -475,13 +476,26 @@ func startSlowDSP(t *testing.T, delay time.Duration) *flakyDSP {
 }
 
 // Timeouts of calls that had little of their time, because the request
-// came to the auction late or the call waited in adx, leave the breaker
-// closed; the same timeouts with time to spare open it.
+// came to the auction late or the call waited in adx, or that adx noticed
+// long after their deadline, because it was kept from running, leave the
+// breaker closed; the same timeouts with time to spare, noticed in time,
+// open it.
 func TestBreakerIgnoresOverloadTimeouts(t *testing.T) {
 	d := startSlowDSP(t, 5*time.Second)
 	dem := config.Demand{Name: "dsp", Endpoint: d.url,
 		Breaker: config.Breaker{FailureRatio: 1, MinRequests: 1, Window: config.Duration(time.Hour), OpenFor: config.Duration(time.Hour)}}
 	b := NewHTTPBidder(dem, config.Defaults().DSPClient, "USD")
+	// The controls' clock runs with the real one, but 500ms ahead once
+	// the DSP holds more calls than lagAfter: the time adx's goroutines
+	// are kept from running while a call is out.
+	var lagAfter atomic.Int64
+	lagAfter.Store(math.MaxInt64)
+	b.ctl.now = func() int64 {
+		if d.calls.Load() > lagAfter.Load() {
+			return monoNow() + int64(500*time.Millisecond)
+		}
+		return monoNow()
+	}
 	m := NewMetrics(prometheus.NewRegistry())
 	a := New([]Bidder{b}, Rules{Currency: "USD"}, m)
 	req := &openrtb2.BidRequest{ID: "r", Imp: []openrtb2.Imp{{ID: "1", Banner: &openrtb2.Banner{}}}}
@@ -526,6 +540,18 @@ func TestBreakerIgnoresOverloadTimeouts(t *testing.T) {
 	run(300*time.Millisecond, 100*time.Millisecond)
 	if s := state(); s != float64(breakerClosed) {
 		t.Fatalf("a timeout after waiting 300ms of 400 in adx opened the breaker (state %v)", s)
+	}
+
+	// Noticed late: sent at once with 300ms left, its worker ran 500ms
+	// after the deadline.
+	lagAfter.Store(d.calls.Load())
+	late := value(m.lateTimeouts.WithLabelValues("dsp"))
+	run(0, 300*time.Millisecond)
+	if s := state(); s != float64(breakerClosed) {
+		t.Fatalf("a timeout noticed 500ms after its deadline opened the breaker (state %v)", s)
+	}
+	if n := value(m.lateTimeouts.WithLabelValues("dsp")) - late; n != 1 {
+		t.Errorf("adx_demand_timeouts_noticed_late_total grew by %v, want 1", n)
 	}
 	// The positive control: the same DSP, sent with its whole budget.
 	if res := a.Run(req, time.Now().Add(300*time.Millisecond)); res.Bidders[0].Outcome != OutcomeTimeout {

@@ -27,6 +27,7 @@ type Metrics struct {
 	panics           prometheus.Counter
 	refused          *prometheus.CounterVec
 	privacy          *prometheus.CounterVec
+	lateTimeouts     *prometheus.CounterVec
 }
 
 type bidderSeries struct {
@@ -37,6 +38,9 @@ type bidderSeries struct {
 	bids     prometheus.Counter
 	latency  prometheus.Observer
 	refused  [numRefuseReasons]prometheus.Counter
+	// lateTimeouts counts the timeouts adx noticed too late to blame on
+	// the bidder (starvedLateness).
+	lateTimeouts prometheus.Counter
 	// privacy counts the privacy decisions by action and rule; nil where
 	// the rule cannot lead to the action.
 	privacy [privacy.NumActions][privacy.NumReasons]prometheus.Counter
@@ -98,10 +102,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "adx_privacy_decisions_total",
 			Help: "Requests a demand partner was sent scrubbed (action scrubbed: under each rule that applied) or not sent (not_called: under the rule that kept it away) for the user's privacy signals, by rule: coppa, lmt, att, us_privacy, gdpr_no_consent, tcf_*, gpp_opt_out, gpp_malformed (docs/privacy.md).",
 		}, []string{"demand", "action", "reason"}),
+		lateTimeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adx_demand_timeouts_noticed_late_total",
+			Help: "Timeouts of calls to a demand partner that adx noticed more than 10 ms past their deadline: adx was kept from running (its CPU quota spent, a long scheduler queue), not the partner slow, so neither its circuit breaker nor its traffic shaping counts them; each is also a timeout in adx_demand_requests_total.",
+		}, []string{"demand"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.bids, m.dropped, m.filtered, m.breakerState, m.shapedBids, m.shapingExplored,
-			m.shapingThreshold, m.latency, m.panics, m.refused, m.privacy)
+			m.shapingThreshold, m.latency, m.panics, m.refused, m.privacy, m.lateTimeouts)
 	}
 	return m
 }
@@ -121,6 +129,7 @@ func (m *Metrics) seriesFor(name string) bidderSeries {
 	}
 	s.bids = m.bids.WithLabelValues(name)
 	s.latency = m.latency.WithLabelValues(name)
+	s.lateTimeouts = m.lateTimeouts.WithLabelValues(name)
 	for r := range numRefuseReasons {
 		s.refused[r] = m.refused.WithLabelValues(name, r.String())
 	}

@@ -51,31 +51,53 @@ func (c *call) run() {
 	}
 	var (
 		ctl          *controls
+		sent         int64
 		waited, left time.Duration
 	)
 	if c.breaker != nil || c.shaper != nil {
 		ctl = c.a.bidders[c.i].(encodedBidder).control()
-	}
-	if c.breaker != nil {
-		waited, left = time.Duration(ctl.now()-c.admitted), time.Until(c.deadline)
+		sent = ctl.now()
+		waited, left = time.Duration(sent-c.admitted), time.Until(c.deadline)
 	}
 	r := c.a.callBidder(c.a.bidders[c.i], req, c.body, c.deadline, c.trace)
+	var now int64
+	late := false
 	if ctl != nil {
-		now := ctl.now()
+		// On the controls' clock, which the breaker's tests drive.
+		now = ctl.now()
+		late = r.Outcome == OutcomeTimeout && time.Duration(now-sent)-left > starvedLateness
+	} else {
+		late = r.Outcome == OutcomeTimeout && time.Since(c.deadline) > starvedLateness
+	}
+	if late {
+		c.a.series[c.i].lateTimeouts.Inc()
+	}
+	if ctl != nil {
 		if c.breaker != nil {
-			c.breaker.done(c.gen, breakerResult(&r, ctl.fairChance(waited, left)), now)
+			c.breaker.done(c.gen, breakerResult(&r, ctl.fairChance(waited, left) && !late), now)
 		}
-		if c.shaper != nil && r.Outcome != OutcomeNotEligible && (r.Outcome != OutcomeTimeout || r.Wait > 0) {
+		if c.shaper != nil && r.Outcome != OutcomeNotEligible && (r.Outcome != OutcomeTimeout || r.Wait > 0 && !late) {
 			c.shaper.record(c.shapeBucket, now, r.Outcome == OutcomeBid)
 		}
 	}
 	c.answers <- answer{c.i, r, c.trace}
 }
 
+// starvedLateness is how long past its deadline a call's timeout may be
+// noticed and still count against the DSP. The runtime wakes the call at
+// its deadline; a call that runs later than this was kept from running:
+// adx's CPU was overloaded (its quota spent, a long scheduler queue), and
+// the DSP's answer may have been waiting, unread, all along. Counted
+// against the DSP, such timeouts opened its breaker under an overload
+// (a 200m quota at three times its capacity noticed timeouts up to 2.6 s
+// late), and adx stopped calling a healthy DSP for as long as it lasted.
+const starvedLateness = 10 * time.Millisecond
+
 // breakerResult is what r tells a DSP's breaker: an error or a timeout is a
 // failure, a bid or a no-bid a success. A timeout says nothing of the DSP
 // when it was not called (too little time left) or, fair false, was not
-// given a fair share of its time (controls.fairChance).
+// given a fair share of its time (controls.fairChance) or was noticed
+// too late (starvedLateness).
 func breakerResult(r *BidderResult, fair bool) callResult {
 	switch r.Outcome {
 	case OutcomeBid, OutcomeNoBid:

@@ -83,11 +83,14 @@ const (
 	ReasonGPPOptOut
 	// ReasonGPPMalformed: the GPP string does not decode.
 	ReasonGPPMalformed
+	// ReasonGPC: the Global Privacy Control signal, from a GPP US section's
+	// GPC subsection or regs.ext.gpc.
+	ReasonGPC
 	numReasonBits = iota
 )
 
 var reasonNames = [numReasonBits]string{"coppa", "lmt", "att", "us_privacy", "gdpr_no_consent",
-	"tcf_malformed", "tcf_purpose1", "tcf_purpose2", "tcf_special_feature1", "gpp_opt_out", "gpp_malformed"}
+	"tcf_malformed", "tcf_purpose1", "tcf_purpose2", "tcf_special_feature1", "gpp_opt_out", "gpp_malformed", "gpc"}
 
 // NumReasons bounds Reason.Index.
 const NumReasons = numReasonBits
@@ -299,6 +302,12 @@ func (s *Signals) Release() {
 	}
 }
 
+// gpcSet reports whether the raw JSON value of regs.ext.gpc sends the
+// Global Privacy Control signal: "1" as Prebid Server writes it, or 1.
+func gpcSet(v []byte) bool {
+	return string(v) == `"1"` || string(v) == "1"
+}
+
 // gppApplies reports whether GPP section id applies under gpp_sid: every
 // section the string carries when gpp_sid is absent, else those listed.
 func gppApplies(sid []int8, id int) bool {
@@ -333,10 +342,15 @@ func (s *Signals) Parse(req *openrtb2.BidRequest) {
 			d.Reasons |= ReasonCOPPA
 			d.Scrub |= StripIDs | TruncateIP | ReduceGeo | StripUserData
 		}
-		// The 2.6 fields win over their 2.5 places in regs.ext.
-		var extGDPR, extUSP []byte
+		// The 2.6 fields win over their 2.5 places in regs.ext; gpc has
+		// no other place (Prebid Server's regs.ext.gpc).
+		var extGDPR, extUSP, extGPC []byte
 		if len(r.Ext) > 0 {
-			extGDPR, extUSP = extValues(r.Ext, "gdpr", "us_privacy")
+			extGDPR, extUSP, extGPC = extValues(r.Ext, "gdpr", "us_privacy", "gpc")
+		}
+		if gpcSet(extGPC) {
+			d.Reasons |= ReasonGPC
+			d.Scrub |= StripIDs | TruncateIP
 		}
 		if r.GDPR != nil {
 			gdpr = int(*r.GDPR)
@@ -388,7 +402,10 @@ func (s *Signals) Parse(req *openrtb2.BidRequest) {
 				if u.SaleOptOut == 1 || u.SharingOptOut == 1 || u.TargetedAdvertisingOptOut == 1 {
 					d.Reasons |= ReasonGPPOptOut
 					d.Scrub |= StripIDs | TruncateIP
-					break
+				}
+				if u.GPCSegmentIncluded && u.GPC {
+					d.Reasons |= ReasonGPC
+					d.Scrub |= StripIDs | TruncateIP
 				}
 			}
 		}

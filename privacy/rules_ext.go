@@ -216,19 +216,21 @@ func keyIs(raw []byte, key string) bool {
 	return k == len(key)
 }
 
-// extValues is extValue for two keys at once, in one scan.
-func extValues(ext []byte, key1, key2 string) (v1, v2 []byte) {
+// extValues is extValue for three keys at once, in one scan.
+func extValues(ext []byte, key1, key2, key3 string) (v1, v2, v3 []byte) {
 	s := extScan{obj: ext}
 	for {
 		m, ok := s.next()
 		if !ok {
-			return v1, v2
+			return v1, v2, v3
 		}
 		switch {
 		case keyIs(m.key, key1):
 			v1 = ext[m.valStart:m.valEnd]
 		case keyIs(m.key, key2):
 			v2 = ext[m.valStart:m.valEnd]
+		case keyIs(m.key, key3):
+			v3 = ext[m.valStart:m.valEnd]
 		}
 	}
 }

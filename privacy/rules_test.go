@@ -152,7 +152,7 @@ func TestLabels(t *testing.T) {
 			notCalled = append(notCalled, r.String())
 		}
 	}
-	if want := []string{"coppa", "lmt", "att", "us_privacy", "gdpr_no_consent", "tcf_malformed", "tcf_purpose1", "tcf_special_feature1", "gpp_opt_out", "gpp_malformed"}; !reflect.DeepEqual(scrubbed, want) {
+	if want := []string{"coppa", "lmt", "att", "us_privacy", "gdpr_no_consent", "tcf_malformed", "tcf_purpose1", "tcf_special_feature1", "gpp_opt_out", "gpp_malformed", "gpc"}; !reflect.DeepEqual(scrubbed, want) {
 		t.Errorf("scrubbed under %v, want %v", scrubbed, want)
 	}
 	if want := []string{"gdpr_no_consent", "tcf_malformed", "tcf_purpose2", "gpp_malformed"}; !reflect.DeepEqual(notCalled, want) {

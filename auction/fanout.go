@@ -53,6 +53,11 @@ func (k bodyKind) media() mediaMask { return mediaMask(k &^ kind25) }
 type sharedBody struct {
 	b    []byte
 	refs atomic.Int32
+	// req is encodeFor's copy of the request while it encodes it: a
+	// copy of the caller's would escape (the codec takes an interface)
+	// and cost an allocation a request. It is zero outside encodeFor, so
+	// that the pool keeps nothing of a request.
+	req openrtb2.BidRequest
 	// gz is the body gzip-compressed, but for its closing brace
 	// (gzipPrefix), and crc its CRC-32; both are set by the first gzip
 	// bidder to need them (gzipped), once.
@@ -97,10 +102,9 @@ func (s *sharedBody) release() {
 // ext. It returns ErrNotEligible when req has no such imp.
 func encodeFor(req *openrtb2.BidRequest, kind bodyKind, t *targeting, sig *privacy.Signals, sc privacy.Scrub) (*sharedBody, error) {
 	media := kind.media()
-	out := *req
-	out.TMax = 0 // each bidder splices in its own
+	n := len(req.Imp)
 	if media != mediaAll || t != nil {
-		n := 0
+		n = 0
 		for i := range req.Imp {
 			if takes(&req.Imp[i], media, t) {
 				n++
@@ -109,16 +113,35 @@ func encodeFor(req *openrtb2.BidRequest, kind bodyKind, t *targeting, sig *priva
 		if n == 0 {
 			return nil, ErrNotEligible
 		}
-		if n < len(req.Imp) {
-			out.Imp = make([]openrtb2.Imp, 0, n)
-			for i := range req.Imp {
-				if takes(&req.Imp[i], media, t) {
-					out.Imp = append(out.Imp, req.Imp[i])
-				}
+	}
+	s := sharedBodies.Get().(*sharedBody)
+	s.req = *req
+	out := &s.req
+	out.TMax = 0 // each bidder splices in its own
+	if n < len(req.Imp) {
+		out.Imp = make([]openrtb2.Imp, 0, n)
+		for i := range req.Imp {
+			if takes(&req.Imp[i], media, t) {
+				out.Imp = append(out.Imp, req.Imp[i])
 			}
 		}
 	}
-	enc := &out
+	b, err := encodeShared(s, out, kind, sig, sc)
+	s.req = openrtb2.BidRequest{}
+	if err != nil {
+		sharedBodies.Put(s)
+		return nil, err
+	}
+	s.b = b
+	s.gz, s.crc, s.gzErr, s.gzOnce = s.gz[:0], 0, nil, sync.Once{}
+	s.refs.Store(1)
+	return s, nil
+}
+
+// encodeShared appends to s.b[:0] the encoding of out, scrubbed by sc and
+// converted to OpenRTB 2.5 for kind as encodeFor says.
+func encodeShared(s *sharedBody, out *openrtb2.BidRequest, kind bodyKind, sig *privacy.Signals, sc privacy.Scrub) ([]byte, error) {
+	enc := out
 	if sig != nil && sc != 0 {
 		buf := privacy.AcquireBuffer()
 		defer privacy.ReleaseBuffer(buf) // once encoded: the encoding reads it
@@ -130,16 +153,11 @@ func encodeFor(req *openrtb2.BidRequest, kind bodyKind, t *targeting, sig *priva
 			return nil, fmt.Errorf("cannot convert the request to OpenRTB 2.5: %w", err)
 		}
 	}
-	s := sharedBodies.Get().(*sharedBody)
-	s.gz, s.crc, s.gzErr, s.gzOnce = s.gz[:0], 0, nil, sync.Once{}
 	b, err := openrtb.AppendRequest(s.b[:0], enc)
 	if err != nil {
-		sharedBodies.Put(s)
 		return nil, fmt.Errorf("cannot encode the request: %w", err)
 	}
-	s.b = b
-	s.refs.Store(1)
-	return s, nil
+	return b, nil
 }
 
 // bodyKey names one encoding of a request: the kind it is encoded for

@@ -241,9 +241,14 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 		return dspAnswer{}, wait, fmt.Errorf("%w: read at the deadline", errTimeout)
 	}
 	// The bids are returned after hresp is released: DecodeResponse copies
-	// every string out of raw.
-	var resp openrtb2.BidResponse
-	if err := openrtb.DecodeResponse(raw, &resp); err != nil {
+	// every string out of raw. Only the answer's slices and strings are
+	// kept, so the BidResponse itself goes back to a pool.
+	resp := bidResponses.Get().(*openrtb2.BidResponse)
+	defer func() {
+		*resp = openrtb2.BidResponse{}
+		bidResponses.Put(resp)
+	}()
+	if err := openrtb.DecodeResponse(raw, resp); err != nil {
 		return dspAnswer{}, wait, fmt.Errorf("cannot decode the BidResponse: %w", err)
 	}
 	if time.Now().After(deadline) {
@@ -276,6 +281,11 @@ func (b *HTTPBidder) bidEncoded(req *openrtb2.BidRequest, body *sharedBody, dead
 	}
 	return ans, wait, nil
 }
+
+// bidResponses are the BidResponses DSP answers are decoded into: a
+// BidResponse decoded into escapes (the codec takes an interface) and
+// would cost an allocation a call.
+var bidResponses = sync.Pool{New: func() any { return new(openrtb2.BidResponse) }}
 
 type statusError struct{ code int }
 

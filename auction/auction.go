@@ -6,6 +6,7 @@ package auction
 
 import (
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
@@ -287,6 +288,20 @@ type Result struct {
 // The bidders and imps a Result has room for without allocating more.
 const inlineBidders, inlineImps = 4, 4
 
+// results are Results their auctions' callers have released: with its
+// room for bidders and winners a Result is 2 KB, the largest object of an
+// auction.
+var results = sync.Pool{New: func() any { return new(Result) }}
+
+// Release gives r back to be used by another auction. The caller must be
+// done with r and with everything r holds (its Bidders, its Winners and
+// their bids); no bidder writes to r once RunWith has returned. A Result
+// that is not released is left to the garbage collector.
+func (r *Result) Release() {
+	*r = Result{}
+	results.Put(r)
+}
+
 // WinnerOf returns the winner of the imp with id impID, nil when it has
 // none. With a hint it scans from *hint, where the last search ended, and
 // leaves *hint past the winner found: a response lists its bids in the
@@ -342,7 +357,7 @@ func (a *Auction) RunWith(req *openrtb2.BidRequest, deadline time.Time, o *RunOp
 	if o != nil && o.Trace != nil {
 		o.Trace.Calls = make([]CallTrace, len(a.bidders))
 	}
-	res := &Result{}
+	res := results.Get().(*Result)
 	if len(a.bidders) <= inlineBidders {
 		res.Bidders = res.bidders[:len(a.bidders)]
 	} else {

@@ -321,7 +321,7 @@ func (p *Public) respond(x *exchange, o outcome) {
 }
 
 // finish gives back what the stages took: the admission slot, the body's
-// buffer and the in-flight memory charge.
+// buffer, the in-flight memory charge and the auction's result.
 func (p *Public) finish(x *exchange) {
 	x.privacy.Release() // the auction, which decides with them, is over
 	if x.charged != 0 {
@@ -330,6 +330,10 @@ func (p *Public) finish(x *exchange) {
 	x.inflated.Release()
 	if x.admitted {
 		p.admission.Release()
+	}
+	if x.result != nil { // answered: nothing reads it any more
+		x.result.Release()
+		x.result = nil
 	}
 }
 

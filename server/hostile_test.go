@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/adx-exchange/adx/internal/stalltest"
 )
 
 // TestHostileRequestsGet400 posts requests built to hurt the exchange: each
@@ -195,14 +197,16 @@ demand:
   - {name: flood, type: openrtb, endpoint: "`+dsp+`"}
 `)
 	body := manyImps("flood", imps, int(tmax/time.Millisecond))
-	var took []time.Duration
+	var took, stalled []time.Duration
 	flooded, served := 0, 0
 	t.Cleanup(func() { waitForDSPCalls(t) }) // leave no work behind for the next test
 	for range 3 {
 		waitForDSPCalls(t)
+		stall := stalltest.Watch()
 		start := time.Now()
 		a := post(t, url, body, nil)
 		took = append(took, time.Since(start))
+		stalled = append(stalled, stall())
 		switch a.status {
 		case 200: // all imps won, or fewer when the deadline cut validation short
 			if n := len(winners(decodeResponse(t, a))); n == 0 || n > imps {
@@ -221,15 +225,22 @@ demand:
 		default: // adx gave up on the DSP before it answered
 		}
 	}
-	t.Logf("answers took %v; the flood came before the deadline %d times, its bids won %d times", took, flooded, served)
+	t.Logf("answers took %v (longest stalls of this process meanwhile %v); the flood came before the deadline %d times, its bids won %d times", took, stalled, flooded, served)
 	// The bound is tmax plus 100 ms, median of three: the answer is due by
 	// the deadline (tmax - 10 ms) plus a few ms to encode and write 1,000
-	// winners; 100 ms absorbs the scheduling delays of a loaded 2-core
-	// machine and the race detector, yet matching bids to imps in
-	// O(imps × bids) took 240 ms and more past the deadline.
-	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
-	if median := took[1]; median > tmax+100*time.Millisecond {
-		t.Errorf("median answer took %v with tmax %v (all: %v)", median, tmax, took)
+	// winners; 100 ms absorbs the race detector and the scheduling delays
+	// of a loaded 2-core machine, yet matching bids to imps in O(imps ×
+	// bids) took 240 ms and more past the deadline. Each answer is judged
+	// less the longest stall of this process (adx runs in it) while it was
+	// awaited: a CI run once answered after 206 and 209 ms of which the
+	// machine, not adx, held a share.
+	own := make([]time.Duration, len(took))
+	for i := range took {
+		own[i] = took[i] - stalled[i]
+	}
+	sort.Slice(own, func(i, j int) bool { return own[i] < own[j] })
+	if median := own[1]; median > tmax+100*time.Millisecond {
+		t.Errorf("median answer took %v, less this process's stalls, with tmax %v (all: %v, stalls %v)", median, tmax, took, stalled)
 	}
 	// Positive control: at least once adx was sent all 25,000 bids before
 	// its deadline, so the times above include coping with them.

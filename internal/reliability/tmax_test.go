@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/adx-exchange/adx/internal/bench"
+	"github.com/adx-exchange/adx/internal/stalltest"
 )
 
 // adx's default auction settings.
@@ -50,7 +51,7 @@ func testOddTmax(t *testing.T) {
 	}
 	const repeats = 3
 	got := make([][repeats]answer, len(cases))
-	stall := watchStalls()
+	stall := stalltest.Watch()
 	var wg sync.WaitGroup
 	c := clientFrom("127.0.0.1", true, 5*time.Second)
 	for i, tc := range cases {
@@ -118,34 +119,5 @@ func testOddTmax(t *testing.T) {
 	figure(t, "tmax", parts...)
 	if inflight != 0 {
 		t.Errorf("adx_auctions_inflight is %v 5s after the last answer, want 0", inflight)
-	}
-}
-
-// watchStalls measures how long this process waits for a CPU: until the
-// returned function is called, it keeps the longest gap past 1ms between
-// the ticks of a 1ms ticker, which the function returns.
-func watchStalls() func() time.Duration {
-	stop := make(chan struct{})
-	done := make(chan time.Duration)
-	go func() {
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		var longest time.Duration
-		last := time.Now()
-		for {
-			select {
-			case <-stop:
-				done <- longest
-				return
-			case <-tick.C:
-				now := time.Now()
-				longest = max(longest, now.Sub(last)-time.Millisecond)
-				last = now
-			}
-		}
-	}()
-	return func() time.Duration {
-		close(stop)
-		return <-done
 	}
 }

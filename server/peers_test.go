@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -39,8 +40,10 @@ import (
 //	parent: target URL         the auction URL to send requests to
 //	child:  ok
 //	parent: corpus KIND        send the corpus as it is (as), stripped of
-//	                           privacy signals (none) or with every one
-//	                           (every); see signalCorpus
+//	                           privacy signals (none), with every one
+//	                           (every; see signalCorpus) or with their
+//	                           bytes but no signal (carried; see
+//	                           carriedCorpus)
 //	child:  ok
 //	parent: run N              send N requests, peerConns at a time
 //	child:  done N200 N204 B A how many got each status, and the bytes
@@ -81,6 +84,13 @@ type peers struct {
 // every imp) and a client; it ends with the test.
 func startPeers(tb testing.TB, dsps int) *peers {
 	tb.Helper()
+	return startPeersWith(tb, dsps, (*exec.Cmd).Start)
+}
+
+// startPeersWith is startPeers with the child started by start, which may
+// e.g. bind it to some CPUs first.
+func startPeersWith(tb testing.TB, dsps int, start func(*exec.Cmd) error) *peers {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), peersEnv+"="+strconv.Itoa(dsps))
 	cmd.Stderr = os.Stderr
@@ -92,7 +102,7 @@ func startPeers(tb testing.TB, dsps int) *peers {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		tb.Fatalf("cannot start the peers: %v", err)
 	}
 	tb.Cleanup(func() {
@@ -214,6 +224,9 @@ func runPeers(dsps string, in io.Reader, out io.Writer) error {
 		if corpora[kind], err = signalCorpus(corpus, kind == "every", n); err != nil {
 			return err
 		}
+	}
+	if corpora["carried"], err = carriedCorpus(corpora["none"], corpora["every"]); err != nil {
+		return err
 	}
 	bodies := corpus
 	urls := make([]string, n)
@@ -431,6 +444,46 @@ func signalCorpus(bodies [][]byte, every bool, dsps int) ([][]byte, error) {
 	return out, nil
 }
 
+// carriedCorpus returns the requests of none, each with a user.ext member
+// ("carried") holding a string that makes it as long as the same request
+// in every: the bytes of the signals without a signal. adx reads the
+// request and passes user.ext on to the DSP without looking into it, so
+// that what a request of this corpus costs over one of none is what
+// carrying the signals' bytes costs (reading, decoding, encoding and
+// sending them), and what one of every costs over one of this is what
+// reading and enforcing the signals costs.
+func carriedCorpus(none, every [][]byte) ([][]byte, error) {
+	out := make([][]byte, len(none))
+	for i, body := range none {
+		var req openrtb2.BidRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			return nil, fmt.Errorf("cannot decode corpus request %d: %w", i, err)
+		}
+		withPad := func(n int) ([]byte, error) {
+			v, _ := json.Marshal(strings.Repeat("x", n))
+			r := req
+			u := *req.User
+			r.User = &u
+			var err error
+			if u.Ext, err = setExtKey(u.Ext, "carried", v); err != nil {
+				return nil, fmt.Errorf("corpus request %d: user.ext: %w", i, err)
+			}
+			return json.Marshal(&r)
+		}
+		b, err := withPad(0)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > len(every[i]) {
+			return nil, fmt.Errorf("corpus request %d is shorter with every signal (%d bytes) than carrying none (%d)", i, len(every[i]), len(b))
+		}
+		if out[i], err = withPad(len(every[i]) - len(b)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // setExtKey returns the ext object with key set to v, or removed where v
 // is nil.
 func setExtKey(ext json.RawMessage, key string, v json.RawMessage) (json.RawMessage, error) {
@@ -492,4 +545,33 @@ func TestSignalCorpus(t *testing.T) {
 	}
 	f(false)
 	f(true)
+
+	none, _ := signalCorpus(corpus, false, 1)
+	every, _ := signalCorpus(corpus, true, 1)
+	carried, err := carriedCorpus(none, every)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, body := range carried {
+		var req, want openrtb2.BidRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			t.Fatalf("carried, request %d: %v", i, err)
+		}
+		if len(body) != len(every[i]) {
+			t.Errorf("carried, request %d: %d bytes, every %d", i, len(body), len(every[i]))
+		}
+		var s privacy.Signals
+		s.Parse(&req)
+		if s.Active() {
+			t.Errorf("carried, request %d: signals active", i)
+		}
+		s.Release()
+		json.Unmarshal(none[i], &want)
+		if req.User.Ext, err = setExtKey(req.User.Ext, "carried", nil); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(&req, &want) {
+			t.Errorf("carried, request %d: differs from none beyond user.ext.carried", i)
+		}
+	}
 }

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package server
+
+import (
+	"os/exec"
+	"testing"
+)
+
+// splitCPUs binds nothing where CPU binding is not available: see
+// cpus_linux_test.go.
+func splitCPUs(tb testing.TB) (startChild func(*exec.Cmd) error, ok bool) { return nil, false }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/adx-exchange/adx/internal/stalltest"
 )
 
 // startBucketServer serves at most rate requests per second, in arrival
@@ -38,30 +40,47 @@ func startBucketServer(t *testing.T, rate float64) string {
 // that serves 1,620/s: 1350 is the highest sustainable rate. At 2025/s the
 // queue grows by ~400 requests in the 1s step, so p99 reaches ~250ms; the
 // 120ms threshold leaves room for a busy test machine below capacity.
+//
+// A machine busy enough to keep the process from running for half that
+// threshold can push a step below capacity past it: a ramp that finds
+// another capacity while the process stalled that long (stalltest) is run
+// again, up to three times, and judged on its last try.
 func TestRampFindsCapacity(t *testing.T) {
 	rate, maxOK, stopAt := 400.0, 1350.0, 2025.0
 	if raceEnabled {
 		rate, maxOK, stopAt = 100, 338, 507 // 100, 150, 225, 338, 507 against 406/s
 	}
+	const p99 = 120 * time.Millisecond
 	target := startBucketServer(t, 1.2*maxOK)
-	s, err := Ramp(context.Background(), RampConfig{
-		Base:         RunConfig{Target: target, Rate: rate, Traffic: testTraffic(t), Timeout: 2 * time.Second},
-		StepDuration: time.Second, P99: 120 * time.Millisecond, MaxSteps: 8,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range s.Steps {
-		t.Logf("step %d: %v/s achieved %.0f p99 %.2fms sustainable %v %s", st.Step, st.RequestedRate, st.AchievedRate, st.LatencyMS.P99, st.Sustainable, st.Why)
-	}
-	if s.MaxSustainableRate != maxOK {
-		t.Errorf("max sustainable rate %v, want %v (stop: %s)", s.MaxSustainableRate, maxOK, s.StopReason)
-	}
-	if last := s.Steps[len(s.Steps)-1]; last.RequestedRate != stopAt || last.Sustainable {
-		t.Errorf("last step %+v, want an unsustainable step at %v", last, stopAt)
-	}
-	if len(s.Results) != len(s.Steps) || s.Kind != StepsKindRamp || s.StopReason == "" {
-		t.Errorf("bad steps %+v", s)
+	for try := 1; ; try++ {
+		stop := stalltest.Watch()
+		s, err := Ramp(context.Background(), RampConfig{
+			Base:         RunConfig{Target: target, Rate: rate, Traffic: testTraffic(t), Timeout: 2 * time.Second},
+			StepDuration: time.Second, P99: p99, MaxSteps: 8,
+		})
+		stall := stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range s.Steps {
+			t.Logf("try %d, step %d: %v/s achieved %.0f p99 %.2fms sustainable %v %s", try, st.Step, st.RequestedRate, st.AchievedRate, st.LatencyMS.P99, st.Sustainable, st.Why)
+		}
+		last := s.Steps[len(s.Steps)-1]
+		found := s.MaxSustainableRate == maxOK && last.RequestedRate == stopAt && !last.Sustainable
+		if !found && stall >= p99/2 && try < 3 {
+			t.Logf("try %d found %v/s while the process stalled for %v: ramping again", try, s.MaxSustainableRate, stall)
+			continue
+		}
+		if s.MaxSustainableRate != maxOK {
+			t.Errorf("max sustainable rate %v, want %v (stop: %s; longest stall %v)", s.MaxSustainableRate, maxOK, s.StopReason, stall)
+		}
+		if last.RequestedRate != stopAt || last.Sustainable {
+			t.Errorf("last step %+v, want an unsustainable step at %v", last, stopAt)
+		}
+		if len(s.Results) != len(s.Steps) || s.Kind != StepsKindRamp || s.StopReason == "" {
+			t.Errorf("bad steps %+v", s)
+		}
+		return
 	}
 }
 

@@ -6,37 +6,33 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // splitCPUs binds the test process, every thread of it, to the first CPU
 // it may run on, with GOMAXPROCS 1, until the benchmark ends, and returns
-// a start function for a child process that binds the child to the other
-// CPUs. ok is false, and nothing is bound, when the process may run on
-// fewer than two CPUs.
+// the function to start a child process with, which binds the child to
+// the other CPUs. Where the process may run on fewer than two CPUs it
+// binds nothing and returns (*exec.Cmd).Start.
 //
 // A benchmark that measures the server's CPU time against a child's load
 // runs the two apart: sharing CPUs, each wakeup of one preempts the other
 // and the server's CPU time per request follows the child's load as much
 // as its own work.
-func splitCPUs(tb testing.TB) (startChild func(*exec.Cmd) error, ok bool) {
+func splitCPUs(tb testing.TB) (startChild func(*exec.Cmd) error) {
 	tb.Helper()
 	var all unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &all); err != nil || all.Count() < 2 {
-		return nil, false
+		return (*exec.Cmd).Start
 	}
-	var server, rest unix.CPUSet
-	for cpu, first := 0, true; cpu < 8*int(unsafe.Sizeof(all)); cpu++ {
-		if !all.IsSet(cpu) {
-			continue
-		}
-		if first {
+	var server unix.CPUSet
+	rest := all
+	for cpu := 0; ; cpu++ {
+		if all.IsSet(cpu) {
 			server.Set(cpu)
-			first = false
-		} else {
-			rest.Set(cpu)
+			rest.Clear(cpu)
+			break
 		}
 	}
 	// A thread the runtime starts later inherits the binding of the one
@@ -76,5 +72,5 @@ func splitCPUs(tb testing.TB) (startChild func(*exec.Cmd) error, ok bool) {
 		}
 		defer unix.SchedSetaffinity(0, &server)
 		return cmd.Start()
-	}, true
+	}
 }

@@ -52,12 +52,7 @@ var privacyCostOrders = [6][3]int{{0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {0, 2, 1}, {2
 func BenchmarkPrivacyCost(b *testing.B) {
 	corpusNames := [3]string{"none", "carried", "every"}
 	const none, carried, every = 0, 1, 2
-	var p *peers
-	if startChild, ok := splitCPUs(b); ok {
-		p = startPeersWith(b, 1, startChild)
-	} else {
-		p = startPeers(b, 1)
-	}
+	p := startPeersWith(b, 1, splitCPUs(b))
 	p.target(b, startPublic(b, p.demandConfigGVL()))
 	var bids [3]int
 	for i, signals := range corpusNames {

@@ -2,7 +2,7 @@
 # race detector, the allocation pins without it, a short run of every fuzz
 # target, and the Helm chart checks (a separate Go module, so the server's
 # dependency graph stays small).
-.PHONY: test check-fmt vet test-go test-allocs fuzz test-reliability test-chart bench-cost pgo
+.PHONY: test check-fmt vet test-go test-allocs fuzz test-reliability test-chart bench-cost bench-privacy pgo
 
 test: check-fmt vet test-go test-allocs fuzz test-reliability test-chart
 
@@ -79,6 +79,12 @@ test-chart:
 # against a fasthttp hello-world in the same run (BenchmarkCost).
 bench-cost:
 	go test -run '^$$' -bench Cost -benchtime 3x ./internal/reliability/
+
+# bench-privacy measures what a request with every privacy signal costs
+# the adx binary against the same request without, at half of one core's
+# capacity (BenchmarkPrivacyServed).
+bench-privacy:
+	go test -run '^$$' -bench PrivacyServed -benchtime 12x ./internal/reliability/
 
 # pgo refreshes cmd/adx/default.pgo, the CPU profile the Go toolchain
 # optimizes adx's hot paths with (profile-guided optimization): a profile

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/adx-exchange/adx/config"
+	"github.com/adx-exchange/adx/internal/signalcorpus"
 	"github.com/adx-exchange/adx/privacy"
 )
 
@@ -41,9 +41,8 @@ import (
 //	child:  ok
 //	parent: corpus KIND        send the corpus as it is (as), stripped of
 //	                           privacy signals (none), with every one
-//	                           (every; see signalCorpus) or with their
-//	                           bytes but no signal (carried; see
-//	                           carriedCorpus)
+//	                           (every) or with their bytes but no
+//	                           signal (carried; see signalcorpus)
 //	child:  ok
 //	parent: run N              send N requests, peerConns at a time
 //	child:  done N200 N204 B A how many got each status, and the bytes
@@ -163,7 +162,8 @@ func (p *peers) demandConfigGVL() string {
 }
 
 // corpus has the client send the corpus as it is ("as"), stripped of
-// privacy signals ("none") or with every one ("every"): see signalCorpus.
+// privacy signals ("none"), with every one ("every") or with their bytes
+// but no signal ("carried"): see signalcorpus.
 func (p *peers) corpus(tb testing.TB, kind string) {
 	tb.Helper()
 	p.send(tb, "corpus "+kind)
@@ -220,12 +220,7 @@ func runPeers(dsps string, in io.Reader, out io.Writer) error {
 		return err
 	}
 	corpora := map[string][][]byte{"as": corpus}
-	for _, kind := range []string{"none", "every"} {
-		if corpora[kind], err = signalCorpus(corpus, kind == "every", n); err != nil {
-			return err
-		}
-	}
-	if corpora["carried"], err = carriedCorpus(corpora["none"], corpora["every"]); err != nil {
+	if corpora["none"], corpora["every"], corpora["carried"], err = signalcorpus.Corpora(corpus, gvlIDs(n)); err != nil {
 		return err
 	}
 	bodies := corpus
@@ -368,162 +363,35 @@ func keptFromDemand(body []byte) bool {
 	return !s.Decide(&pol, &privacy.Partner{}).Called()
 }
 
-// signalCorpus returns the corpus requests re-encoded with the same user
-// ids (user.eids and device.ifa, added where missing) and, without every,
-// no privacy signal (regs, user.consent, device.lmt and device.ext.atts
-// removed) or, with every, every signal that still lets the dsps DSPs
-// (gvl_ids 1 to dsps, demandConfigGVL) be called and sent the ids: GDPR
-// with a TCF v2.2 consent string granting them purposes 1 and 2 and
-// special feature 1, as user.consent and as the GPP TCF EU section, a GPP
-// usnat section without opt-out, gpp_sid naming both, the US Privacy
-// string 1YNN, lmt 0 and ATT authorized (3). The two corpora differ in
-// the signals alone, so that what a request costs with one against the
-// other is what enforcing them costs.
-func signalCorpus(bodies [][]byte, every bool, dsps int) ([][]byte, error) {
-	// A consent string the size a CMP writes for a site with a hundred
-	// vendors: the DSPs' among them, runs of neighbours, gaps, some
-	// legitimate interests, a publisher restriction and the disclosed
-	// vendors segment TCF v2.3 requires (about 200 characters).
-	vendors := make([]int, 0, 100)
-	for id := 1; len(vendors) < 100; id++ {
-		if id <= dsps || id > dsps+8 && id%9 < 4 {
-			vendors = append(vendors, id)
-		}
-		if id%9 == 8 {
-			id += id % 31
-		}
+// gvlIDs are the vendor ids of n fake DSPs: 1 to n (demandConfigGVL).
+func gvlIDs(n int) []int {
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = i + 1
 	}
-	tcf := &privacy.TCFBuilder{CMPID: 7, CMPVersion: 1, ConsentLanguage: "EN", VendorListVersion: 150, PolicyVersion: 5,
-		PublisherCC: "DE", SpecialFeatures: []int{1}, PurposesConsent: []int{1, 2, 3, 4, 7, 9, 10},
-		PurposesLI: []int{2, 7, 9, 10}, VendorConsents: vendors, VendorLI: vendors[dsps : dsps+40],
-		Restrictions:     []privacy.TCFRestriction{{Purpose: 7, Type: privacy.RestrictionNotAllowed, Vendors: vendors[60:62]}},
-		DisclosedVendors: append(slices.Clone(vendors), 1200, 1201)}
-	consent := tcf.String()
-	gpp := (&privacy.GPPBuilder{TCF: tcf, US: []privacy.USSection{{ID: privacy.SectionUSNat, Version: 1,
-		SharingNotice: 1, SaleOptOutNotice: 1, SharingOptOutNotice: 1, TargetedAdvertisingOptOutNotice: 1,
-		SaleOptOut: 2, SharingOptOut: 2, TargetedAdvertisingOptOut: 2, MspaCoveredTransaction: 2}}}).String()
-	gdpr, lmt := int8(1), int8(0)
-	out := make([][]byte, 0, len(bodies))
-	for i, body := range bodies {
-		var req openrtb2.BidRequest
-		if err := json.Unmarshal(body, &req); err != nil {
-			return nil, fmt.Errorf("cannot decode corpus request %d: %w", i, err)
-		}
-		if req.User == nil {
-			req.User = &openrtb2.User{}
-		}
-		if len(req.User.EIDs) == 0 {
-			req.User.EIDs = []openrtb2.EID{{Source: "id5-sync.com", UIDs: []openrtb2.UID{{ID: "ID5*corpus"}}}}
-		}
-		if req.Device == nil {
-			req.Device = &openrtb2.Device{}
-		}
-		if req.Device.IFA == "" {
-			req.Device.IFA = "6D92078A-8246-4BA4-AE5B-76104861E7DC"
-		}
-		var err error
-		req.Regs, req.User.Consent, req.Device.Lmt = nil, "", nil
-		if req.User.Ext, err = setExtKey(req.User.Ext, "consent", nil); err != nil {
-			return nil, fmt.Errorf("corpus request %d: user.ext: %w", i, err)
-		}
-		var atts json.RawMessage
-		if every {
-			req.Regs = &openrtb2.Regs{GDPR: &gdpr, USPrivacy: "1YNN", GPP: gpp,
-				GPPSID: []int8{privacy.SectionTCFEU, privacy.SectionUSNat}}
-			req.User.Consent, req.Device.Lmt, atts = consent, &lmt, json.RawMessage("3")
-		}
-		if req.Device.Ext, err = setExtKey(req.Device.Ext, "atts", atts); err != nil {
-			return nil, fmt.Errorf("corpus request %d: device.ext: %w", i, err)
-		}
-		b, err := json.Marshal(&req)
-		if err != nil {
-			return nil, fmt.Errorf("cannot encode corpus request %d: %w", i, err)
-		}
-		out = append(out, b)
-	}
-	return out, nil
-}
-
-// carriedCorpus returns the requests of none, each with a user.ext member
-// ("carried") holding a string that makes it as long as the same request
-// in every: the bytes of the signals without a signal. adx reads the
-// request and passes user.ext on to the DSP without looking into it, so
-// that what a request of this corpus costs over one of none is what
-// carrying the signals' bytes costs (reading, decoding, encoding and
-// sending them), and what one of every costs over one of this is what
-// reading and enforcing the signals costs.
-func carriedCorpus(none, every [][]byte) ([][]byte, error) {
-	out := make([][]byte, len(none))
-	for i, body := range none {
-		var req openrtb2.BidRequest
-		if err := json.Unmarshal(body, &req); err != nil {
-			return nil, fmt.Errorf("cannot decode corpus request %d: %w", i, err)
-		}
-		withPad := func(n int) ([]byte, error) {
-			v, _ := json.Marshal(strings.Repeat("x", n))
-			r := req
-			u := *req.User
-			r.User = &u
-			var err error
-			if u.Ext, err = setExtKey(u.Ext, "carried", v); err != nil {
-				return nil, fmt.Errorf("corpus request %d: user.ext: %w", i, err)
-			}
-			return json.Marshal(&r)
-		}
-		b, err := withPad(0)
-		if err != nil {
-			return nil, err
-		}
-		if len(b) > len(every[i]) {
-			return nil, fmt.Errorf("corpus request %d is shorter with every signal (%d bytes) than carrying none (%d)", i, len(every[i]), len(b))
-		}
-		if out[i], err = withPad(len(every[i]) - len(b)); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// setExtKey returns the ext object with key set to v, or removed where v
-// is nil.
-func setExtKey(ext json.RawMessage, key string, v json.RawMessage) (json.RawMessage, error) {
-	m := map[string]json.RawMessage{}
-	if len(ext) > 0 {
-		if err := json.Unmarshal(ext, &m); err != nil {
-			return nil, err
-		}
-	}
-	if v == nil {
-		delete(m, key)
-	} else {
-		m[key] = v
-	}
-	if len(m) == 0 {
-		return nil, nil
-	}
-	return json.Marshal(m)
+	return ids
 }
 
 // TestSignalCorpus checks the corpora of BenchmarkPrivacyCost: with every
 // signal, each request's signals parse, let vendor 1 be called and sent
 // everything, and keep out a vendor the consent does not name; without,
-// no request holds a signal.
+// no request holds a signal; carried is every's length, without a signal,
+// and differs from none in user.ext.carried alone.
 func TestSignalCorpus(t *testing.T) {
 	corpus, err := corpusBidRequests()
 	if err != nil {
 		t.Fatal(err)
 	}
+	none, every, carried, err := signalcorpus.Corpora(corpus, gvlIDs(1))
+	if err != nil {
+		t.Fatal(err)
+	}
 	pol := privacy.PolicyFromConfig(&config.Defaults().Privacy)
-	f := func(every bool) {
-		t.Helper()
-		bodies, err := signalCorpus(corpus, every, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for name, bodies := range map[string][][]byte{"none": none, "every": every, "carried": carried} {
 		for i, body := range bodies {
 			var req openrtb2.BidRequest
 			if err := json.Unmarshal(body, &req); err != nil {
-				t.Fatalf("request %d: %v", i, err)
+				t.Fatalf("%s, request %d: %v", name, i, err)
 			}
 			var s privacy.Signals
 			s.Parse(&req)
@@ -533,24 +401,15 @@ func TestSignalCorpus(t *testing.T) {
 			s.Release()
 			switch {
 			case malformed:
-				t.Errorf("every=%v, request %d: a malformed signal", every, i)
-			case active != every:
-				t.Errorf("every=%v, request %d: signals active %v", every, i, active)
+				t.Errorf("%s, request %d: a malformed signal", name, i)
+			case active != (name == "every"):
+				t.Errorf("%s, request %d: signals active %v", name, i, active)
 			case !d.IsZero():
-				t.Errorf("every=%v, request %d: vendor 1 gets %+v, want called with everything", every, i, d)
-			case every && other.Called():
-				t.Errorf("request %d: vendor 2, without consent, is called", i)
+				t.Errorf("%s, request %d: vendor 1 gets %+v, want called with everything", name, i, d)
+			case name == "every" && other.Called():
+				t.Errorf("%s, request %d: vendor 2, without consent, is called", name, i)
 			}
 		}
-	}
-	f(false)
-	f(true)
-
-	none, _ := signalCorpus(corpus, false, 1)
-	every, _ := signalCorpus(corpus, true, 1)
-	carried, err := carriedCorpus(none, every)
-	if err != nil {
-		t.Fatal(err)
 	}
 	for i, body := range carried {
 		var req, want openrtb2.BidRequest
@@ -560,14 +419,8 @@ func TestSignalCorpus(t *testing.T) {
 		if len(body) != len(every[i]) {
 			t.Errorf("carried, request %d: %d bytes, every %d", i, len(body), len(every[i]))
 		}
-		var s privacy.Signals
-		s.Parse(&req)
-		if s.Active() {
-			t.Errorf("carried, request %d: signals active", i)
-		}
-		s.Release()
 		json.Unmarshal(none[i], &want)
-		if req.User.Ext, err = setExtKey(req.User.Ext, "carried", nil); err != nil {
+		if req.User.Ext, err = signalcorpus.SetExtKey(req.User.Ext, "carried", nil); err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(&req, &want) {

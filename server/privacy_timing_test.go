@@ -7,6 +7,8 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+
+	"github.com/adx-exchange/adx/internal/signalcorpus"
 )
 
 // privacyCostBlock is how many requests BenchmarkPrivacyCost sends of one
@@ -16,21 +18,16 @@ import (
 // block.
 const privacyCostBlock = 2000
 
-// privacyCostOrders are the orders in which BenchmarkPrivacyCost sends its
-// three corpora in successive rounds: every permutation, so that each
-// corpus follows each other as often, and what one block leaves the next
-// (GC debt, cold caches) falls on all alike.
-var privacyCostOrders = [6][3]int{{0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {0, 2, 1}, {2, 0, 1}, {1, 0, 2}}
-
 // BenchmarkPrivacyCost measures what the privacy signals cost a whole
 // request (decode, enrich, each DSP's policy decision and scrubbed request,
 // auction, response), as BenchmarkAuction does with dsps=1. One server is
 // sent three corpora in rounds of one block each: signals=none, the corpus
 // without a privacy signal; signals=every, the same requests with every
-// signal that still lets the DSP be called (signalCorpus: TCF v2.2
+// signal that still lets the DSP be called (signalcorpus.Rewrite: TCF v2.2
 // consent, GDPR, GPP with its TCF EU and usnat sections, gpp_sid, US
 // Privacy, lmt, ATT); and signals=carried, the requests of none made as
-// long as those of every by an opaque user.ext member (carriedCorpus).
+// long as those of every by an opaque user.ext member
+// (signalcorpus.Padded).
 // All carry the same user ids.
 //
 // b.N requests of each corpus are sent. The CPU is the server's, user and
@@ -50,8 +47,8 @@ var privacyCostOrders = [6][3]int{{0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {0, 2, 1}, {2
 //   - block-ratio-p50, the median over rounds of every's block over
 //     none's, a check on cpu-ratio.
 func BenchmarkPrivacyCost(b *testing.B) {
-	corpusNames := [3]string{"none", "carried", "every"}
-	const none, carried, every = 0, 1, 2
+	corpusNames := signalcorpus.Names
+	const none, carried, every = signalcorpus.None, signalcorpus.Carried, signalcorpus.Every
 	p := startPeersWith(b, 1, splitCPUs(b))
 	p.target(b, startPublic(b, p.demandConfigGVL()))
 	var bids [3]int
@@ -76,7 +73,7 @@ func BenchmarkPrivacyCost(b *testing.B) {
 	b.ResetTimer()
 	for sent, round := 0, 0; sent < b.N; sent, round = sent+privacyCostBlock, round+1 {
 		n := min(privacyCostBlock, b.N-sent)
-		for _, i := range privacyCostOrders[round%len(privacyCostOrders)] {
+		for _, i := range signalcorpus.Orders[round%len(signalcorpus.Orders)] {
 			p.corpus(b, corpusNames[i])
 			runtime.ReadMemStats(&ms)
 			b0, a0, c0 := int64(ms.TotalAlloc), int64(ms.Mallocs), processCPU(b)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,12 @@ func TestGolden(t *testing.T) {
 		resp := &openrtb2.BidResponse{}
 		if !res.Response(&req, resp) {
 			resp = nil
+		}
+		// Built in room for one seat and one bid, the response is the same.
+		var room ResponseRoom
+		inRoom := &openrtb2.BidResponse{}
+		if won := res.ResponseInto(&req, inRoom, &room); won != (resp != nil) || won && !reflect.DeepEqual(inRoom, resp) {
+			t.Errorf("in room: won %v, response %+v; want %+v", won, inRoom, resp)
 		}
 		dropped := map[string]map[string]int{}
 		var filtered map[string]string

@@ -428,6 +428,25 @@ func (a *Auction) clear(req *openrtb2.BidRequest, x *fx, w *candidate, runnerUp 
 // imp has a winner (the caller answers 204). It allocates two slices: the
 // seatbids, and the bids they share.
 func (r *Result) Response(req *openrtb2.BidRequest, resp *openrtb2.BidResponse) bool {
+	return r.ResponseInto(req, resp, nil)
+}
+
+// ResponseRoom is room for the usual response, one seat with one winning
+// bid, that ResponseInto fills instead of allocating; reuse it once the
+// response is no longer read (Clear, then a pool).
+type ResponseRoom struct {
+	seat [1]openrtb2.SeatBid
+	bid  [1]openrtb2.Bid
+}
+
+// Clear drops what the room holds, so that a pooled room keeps nothing of
+// a response alive.
+func (m *ResponseRoom) Clear() { *m = ResponseRoom{} }
+
+// ResponseInto is Response with room (nil: none) for the seatbids and the
+// bids while they fit: a response with one seat and one bid allocates
+// nothing. resp points into room until it is reset.
+func (r *Result) ResponseInto(req *openrtb2.BidRequest, resp *openrtb2.BidResponse, room *ResponseRoom) bool {
 	if len(r.Winners) == 0 {
 		return false
 	}
@@ -438,8 +457,17 @@ func (r *Result) Response(req *openrtb2.BidRequest, resp *openrtb2.BidResponse) 
 			seats++
 		}
 	}
-	resp.SeatBid = make([]openrtb2.SeatBid, 0, seats)
-	bids := make([]openrtb2.Bid, 0, len(r.Winners))
+	var bids []openrtb2.Bid
+	if room != nil && seats <= len(room.seat) {
+		resp.SeatBid = room.seat[:0]
+	} else {
+		resp.SeatBid = make([]openrtb2.SeatBid, 0, seats)
+	}
+	if room != nil && len(r.Winners) <= len(room.bid) {
+		bids = room.bid[:0]
+	} else {
+		bids = make([]openrtb2.Bid, 0, len(r.Winners))
+	}
 	for b := range r.Bidders {
 		for i := range r.Winners {
 			w := &r.Winners[i]

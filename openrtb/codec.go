@@ -47,9 +47,28 @@ func EncodeResponse(resp *openrtb2.BidResponse) ([]byte, error) { return encodeJ
 // codec panic is returned as an error. The error is the codec's, for logs
 // and counters: a partner's answer is not a client request, so it is not a
 // RequestError. The bids are not validated; that is the auction's work.
+//
+// The codec gives a slice it allocates a capacity of four: a one-seat,
+// one-bid answer, the usual one, would cost four SeatBids and four Bids (2
+// KB, 1.5 KB of it unused). An answer that names a seatbid is decoded into
+// room for one seat with one bid instead, one object of 520 bytes.
 func DecodeResponse(body []byte, resp *openrtb2.BidResponse) error {
 	*resp = openrtb2.BidResponse{}
+	if bytes.Contains(body, seatBidKey) {
+		r := new(oneSeatBid)
+		r.seat[0].Bid = r.bid[:0]
+		resp.SeatBid = r.seat[:0]
+	}
 	return unmarshalJSON(body, resp)
+}
+
+// seatBidKey is the BidResponse member that holds the bids.
+var seatBidKey = []byte(`"seatbid"`)
+
+// oneSeatBid is room for the usual answer: one seat with one bid.
+type oneSeatBid struct {
+	seat [1]openrtb2.SeatBid
+	bid  [1]openrtb2.Bid
 }
 
 // encoder is a pooled JSON encoder that appends to a slice it is given,

@@ -42,3 +42,14 @@ func TestAppendRequestAllocations(t *testing.T) {
 		t.Errorf("DecodeRequest: %v allocations, want at most 40 (it was 66 when every string was a copy of its own)", n)
 	}
 }
+
+// TestDecodeResponseAllocations: a one-seat, one-bid answer costs the
+// copy of its body and one object of room, not the codec's slice of four
+// SeatBids and slice of four Bids.
+func TestDecodeResponseAllocations(t *testing.T) {
+	one := []byte(`{"id":"r","seatbid":[{"seat":"s","bid":[{"id":"b","impid":"1","price":1}]}]}`)
+	var resp openrtb2.BidResponse
+	if n := testing.AllocsPerRun(100, func() { DecodeResponse(one, &resp) }); n > 2 {
+		t.Errorf("DecodeResponse of a one-bid answer: %v allocations, want 2 (the copy of the body, the room)", n)
+	}
+}

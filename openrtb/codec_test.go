@@ -97,3 +97,58 @@ func TestAppendEncoders(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeRoom: a request's one imp is decoded into the room its caller
+// gives, and a one-seat, one-bid answer into room for one of each; what
+// does not fit is decoded as before, every value in place.
+func TestDecodeRoom(t *testing.T) {
+	body := []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
+	var req openrtb2.BidRequest
+	var room [1]openrtb2.Imp
+	if err := DecodeRequestInto(body, &req, room[:0]); err != nil {
+		t.Fatal(err)
+	}
+	if len(req.Imp) != 1 || &req.Imp[0] != &room[0] || req.Imp[0].ID != "1" || req.Imp[0].Banner == nil {
+		t.Errorf("one imp: %+v, not decoded into the room", req.Imp)
+	}
+	two := []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}},{"id":"2","video":{"mimes":["video/mp4"]}}]}`)
+	var room2 [1]openrtb2.Imp
+	if err := DecodeRequestInto(two, &req, room2[:0]); err != nil {
+		t.Fatal(err)
+	}
+	if len(req.Imp) != 2 || req.Imp[0].ID != "1" || req.Imp[0].Banner == nil || req.Imp[1].ID != "2" || req.Imp[1].Video == nil {
+		t.Errorf("two imps beyond a room of one: %+v", req.Imp)
+	}
+
+	answers := []struct {
+		name, body string
+		seats      []int // bids per seat
+	}{
+		{"one bid", `{"id":"r","seatbid":[{"seat":"s","bid":[{"id":"b","impid":"1","price":1}]}]}`, []int{1}},
+		{"two bids", `{"id":"r","seatbid":[{"bid":[{"id":"b","impid":"1","price":1},{"id":"c","impid":"2","price":2}]}]}`, []int{2}},
+		{"two seats", `{"id":"r","seatbid":[{"seat":"s","bid":[{"id":"b","impid":"1","price":1}]},{"seat":"t","bid":[{"id":"c","impid":"1","price":2}]}]}`, []int{1, 1}},
+		{"no seatbid", `{"id":"r","nbr":2}`, nil},
+		{"null seatbid", `{"id":"r","seatbid":null}`, nil},
+		{"empty seat", `{"id":"r","seatbid":[{"seat":"s"}]}`, []int{0}},
+	}
+	for _, a := range answers {
+		var resp openrtb2.BidResponse
+		if err := DecodeResponse([]byte(a.body), &resp); err != nil {
+			t.Fatalf("%s: %v", a.name, err)
+		}
+		if len(resp.SeatBid) != len(a.seats) {
+			t.Errorf("%s: %d seats, want %d", a.name, len(resp.SeatBid), len(a.seats))
+			continue
+		}
+		for i, n := range a.seats {
+			if len(resp.SeatBid[i].Bid) != n {
+				t.Errorf("%s: seat %d has %d bids, want %d", a.name, i, len(resp.SeatBid[i].Bid), n)
+			}
+			for j, b := range resp.SeatBid[i].Bid {
+				if b.ID == "" || b.Price == 0 {
+					t.Errorf("%s: seat %d bid %d not decoded: %+v", a.name, i, j, b)
+				}
+			}
+		}
+	}
+}

@@ -45,10 +45,16 @@ type exchange struct {
 	charged int64
 	// req is the decoded request. Bidder goroutines may read it after the
 	// handler returns, so it never points into fasthttp's buffers.
-	req      openrtb2.BidRequest
+	req openrtb2.BidRequest
+	// imp is room for the request's imps (openrtb.DecodeRequestInto):
+	// most requests have one.
+	imp      [1]openrtb2.Imp
 	deadline time.Time
 	result   *auction.Result
 	resp     openrtb2.BidResponse
+	// room is where resp's seat and bid are, when it has one of each:
+	// pooled, given back by finish.
+	room *auction.ResponseRoom
 	// trace is the record of the demand calls a debugging request asked
 	// for (supply[].debug); nil: none.
 	trace *auction.Trace
@@ -147,7 +153,7 @@ func (p *Public) read(x *exchange) outcome {
 // decode decodes and validates the request, then samples it for capture
 // as the SSP sent it, before enrichment changes it.
 func (p *Public) decode(x *exchange) outcome {
-	if err := openrtb.DecodeRequest(x.body, &x.req); err != nil {
+	if err := openrtb.DecodeRequestInto(x.body, &x.req, x.imp[:0]); err != nil {
 		return end(invalidRequest, err.Error())
 	}
 	if err := x.g.auction.ValidateRequest(&x.req); err != nil {
@@ -226,7 +232,8 @@ func (p *Public) runAuction(x *exchange) outcome {
 	if x.g.sampled() {
 		p.logAuction(x)
 	}
-	won := x.result.Response(&x.req, &x.resp)
+	x.room = responseRooms.Get().(*auction.ResponseRoom)
+	won := x.result.ResponseInto(&x.req, &x.resp, x.room)
 	if x.trace != nil {
 		if !won {
 			x.resp = openrtb2.BidResponse{ID: x.req.ID}
@@ -321,7 +328,8 @@ func (p *Public) respond(x *exchange, o outcome) {
 }
 
 // finish gives back what the stages took: the admission slot, the body's
-// buffer, the in-flight memory charge and the auction's result.
+// buffer, the in-flight memory charge, the auction's result and the
+// response's room.
 func (p *Public) finish(x *exchange) {
 	x.privacy.Release() // the auction, which decides with them, is over
 	if x.charged != 0 {
@@ -335,7 +343,16 @@ func (p *Public) finish(x *exchange) {
 		x.result.Release()
 		x.result = nil
 	}
+	if x.room != nil { // the response is sent
+		x.resp = openrtb2.BidResponse{}
+		x.room.Clear()
+		responseRooms.Put(x.room)
+		x.room = nil
+	}
 }
+
+// responseRooms are the rooms responses are built in.
+var responseRooms = sync.Pool{New: func() any { return new(auction.ResponseRoom) }}
 
 // responseBufs are scratch buffers that responses are encoded into.
 var responseBufs = sync.Pool{New: func() any { return new([]byte) }}

@@ -307,6 +307,10 @@ func (a *Auction) fanOut(req *openrtb2.BidRequest, deadline time.Time, answers c
 			}
 		}
 		started++
+		if o != nil && o.Holder != nil {
+			o.Holder.Hold()
+			c.holder = o.Holder
+		}
 		a.workers.run(c)
 	}
 	return started

@@ -3,6 +3,7 @@ package auction
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,5 +127,59 @@ func TestWorkersAreReusedThenRetire(t *testing.T) {
 	}
 	if n := len(d.requests()); n != 21 {
 		t.Errorf("the DSP got %d requests, want 21", n)
+	}
+}
+
+// countingHolder counts its holds and releases, and signals each Release.
+type countingHolder struct {
+	held, releases atomic.Int32
+	released       chan struct{}
+}
+
+func (h *countingHolder) Hold() { h.held.Add(1) }
+func (h *countingHolder) Release() {
+	h.releases.Add(1)
+	if h.held.Add(-1) < 0 {
+		panic("released more than held")
+	}
+	h.released <- struct{}{}
+}
+
+// Each remote call holds RunOptions.Holder from before it starts until it
+// ends, a call that times out too; a bidder not called never holds it.
+func TestCallsHoldTheRequest(t *testing.T) {
+	fast := startRecordingDSP(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	slow := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		<-gate
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	}}
+	go slow.Serve(ln) //nolint:errcheck // ends with the listener
+	t.Cleanup(func() { slow.Shutdown() })
+	t.Cleanup(func() { close(gate) }) // first: the handler returns
+	bidder := func(name, url string, media ...string) Bidder {
+		return NewHTTPBidder(config.Demand{Name: name, Endpoint: url, MediaTypes: media}, config.Defaults().DSPClient, "USD")
+	}
+	a := New([]Bidder{bidder("fast", fast.url), bidder("slow", "http://"+ln.Addr().String()+"/bid"), bidder("audio", fast.url, "audio")},
+		Rules{Currency: "USD"}, nil)
+	req := &openrtb2.BidRequest{ID: "r", Imp: []openrtb2.Imp{{ID: "1", Banner: &openrtb2.Banner{}}}}
+	h := &countingHolder{released: make(chan struct{}, 3)}
+	res := a.RunWith(req, time.Now().Add(100*time.Millisecond), &RunOptions{Holder: h})
+	if res.Bidders[0].Outcome != OutcomeNoBid || res.Bidders[1].Outcome != OutcomeTimeout || res.Bidders[2].Outcome != OutcomeNotEligible {
+		t.Fatalf("outcomes %v, %v and %v; want a no-bid, a timeout and not eligible", res.Bidders[0].Outcome, res.Bidders[1].Outcome, res.Bidders[2].Outcome)
+	}
+	for range 2 { // both calls end
+		select {
+		case <-h.released:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("waited 30s for the calls to release the request: %d released", h.releases.Load())
+		}
+	}
+	if n, r := h.held.Load(), h.releases.Load(); n != 0 || r != 2 {
+		t.Errorf("after both calls, %d holds and %d releases, want 0 and 2", n, r)
 	}
 }

@@ -30,6 +30,18 @@ type RunOptions struct {
 	// from, what they allow it. Set it on a copy for one request only.
 	// nil, or signals that are not Active, cost the auction nothing.
 	Privacy *privacy.Signals
+	// Holder, when set, is held by each remote call the auction starts,
+	// from before it starts until it reads the request and the signals no
+	// more: a call may outlive RunWith, which waits for the calls only
+	// until the deadline. Set it on a copy for one request only.
+	Holder Holder
+}
+
+// Holder is what keeps a request's memory from reuse: each remote call
+// Holds it before it starts and Releases it once it ends.
+type Holder interface {
+	Hold()
+	Release()
 }
 
 // Trace is a debugging request's record of its bidders' calls.

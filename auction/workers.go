@@ -32,6 +32,8 @@ type call struct {
 	// privacy signals and what they remove from the bidder's request.
 	sig   *privacy.Signals
 	scrub privacy.Scrub
+	// holder, when set, is released once the call has ended.
+	holder Holder
 }
 
 // answer is a remote bidder's result, sent back to its auction.
@@ -81,6 +83,9 @@ func (c *call) run() {
 		}
 	}
 	c.answers <- answer{c.i, r, c.trace}
+	if c.holder != nil { // req and sig are read no more
+		c.holder.Release()
+	}
 }
 
 // starvedLateness is how long past its deadline a call's timeout may be

@@ -32,6 +32,14 @@ func decodeJSON(data []byte, v any) error {
 	return json.UnmarshalWithOption(bytes.Clone(data), v, json.DecodeNoCopyString())
 }
 
+// decodeJSONInto is decodeJSON with the copy of data made into *buf, grown
+// if it must: the decoded strings point into *buf, which belongs to v from
+// then on.
+func decodeJSONInto(buf *[]byte, data []byte, v any) error {
+	*buf = append((*buf)[:0], data...)
+	return json.UnmarshalWithOption(*buf, v, json.DecodeNoCopyString())
+}
+
 // EncodeRequest encodes a BidRequest for a demand partner. The result is a
 // new slice that the caller owns.
 func EncodeRequest(req *openrtb2.BidRequest) ([]byte, error) { return encodeJSON(req) }

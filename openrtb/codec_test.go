@@ -99,25 +99,36 @@ func TestAppendEncoders(t *testing.T) {
 }
 
 // TestDecodeRoom: a request's one imp is decoded into the room its caller
-// gives, and a one-seat, one-bid answer into room for one of each; what
-// does not fit is decoded as before, every value in place.
+// gives, its strings point into the room's copy of the body, and a reset
+// room keeps nothing of the request before; a one-seat, one-bid answer is
+// decoded into room for one of each; what does not fit is decoded as
+// before, every value in place.
 func TestDecodeRoom(t *testing.T) {
-	body := []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]}`)
+	body := []byte(`{"id":"r","imp":[{"id":"1","tagid":"slot","banner":{"w":300,"h":250}}]}`)
 	var req openrtb2.BidRequest
-	var room [1]openrtb2.Imp
-	if err := DecodeRequestInto(body, &req, room[:0]); err != nil {
+	var room RequestRoom
+	if err := DecodeRequestInto(body, &req, &room); err != nil {
 		t.Fatal(err)
 	}
-	if len(req.Imp) != 1 || &req.Imp[0] != &room[0] || req.Imp[0].ID != "1" || req.Imp[0].Banner == nil {
+	if len(req.Imp) != 1 || &req.Imp[0] != &room.imp[0] || req.Imp[0].ID != "1" || req.Imp[0].Banner == nil {
 		t.Errorf("one imp: %+v, not decoded into the room", req.Imp)
 	}
-	two := []byte(`{"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}},{"id":"2","video":{"mimes":["video/mp4"]}}]}`)
-	var room2 [1]openrtb2.Imp
-	if err := DecodeRequestInto(two, &req, room2[:0]); err != nil {
+	body[8] = 'Z' // the caller's body is not the copy
+	if req.ID != "r" {
+		t.Errorf("the id changed with the caller's body: %q", req.ID)
+	}
+	room.Poison()
+	if req.Imp[0].TagID != "XXXX" {
+		t.Errorf("after Poison, tagid %q: the strings do not point into the room", req.Imp[0].TagID)
+	}
+	room.Reset()
+	two := []byte(`{"id":"s","imp":[{"id":"1","video":{"mimes":["video/mp4"]}},{"id":"2","banner":{"w":320,"h":50}}]}`)
+	if err := DecodeRequestInto(two, &req, &room); err != nil {
 		t.Fatal(err)
 	}
-	if len(req.Imp) != 2 || req.Imp[0].ID != "1" || req.Imp[0].Banner == nil || req.Imp[1].ID != "2" || req.Imp[1].Video == nil {
-		t.Errorf("two imps beyond a room of one: %+v", req.Imp)
+	if len(req.Imp) != 2 || req.Imp[0].ID != "1" || req.Imp[0].Video == nil || req.Imp[0].Banner != nil || req.Imp[0].TagID != "" ||
+		req.Imp[1].ID != "2" || req.Imp[1].Banner == nil || req.ID != "s" {
+		t.Errorf("two imps in a reset room of one: %+v", req.Imp)
 	}
 
 	answers := []struct {

@@ -59,22 +59,68 @@ func reqErr(field, problem string) *RequestError {
 // DecodeRequest only decodes; call ValidateRequest to check the request
 // against the OpenRTB object model.
 func DecodeRequest(body []byte, req *openrtb2.BidRequest) error {
-	return DecodeRequestInto(body, req, nil)
+	return decodeRequest(body, req, nil)
 }
 
-// DecodeRequestInto is DecodeRequest with room for the imps: an array of
-// zero Imps (len 0; its capacity is the room) that the imps are decoded
-// into while they fit, and that belongs to req from then on. The codec
-// gives a slice it allocates a capacity of four, so that a request with
-// one imp, the usual request, costs three Imps of garbage (790 bytes)
-// without room for it; a caller that has a request's memory at hand (the
-// server's per-request state) gives room for one at no allocation.
-func DecodeRequestInto(body []byte, req *openrtb2.BidRequest, imps []openrtb2.Imp) error {
-	*req = openrtb2.BidRequest{Imp: imps[:0]}
+// RequestRoom is memory a request is decoded into, lent by a caller that
+// knows when the request is read no more (the server's per-request state,
+// reused once every reader is done): the copy of the body the decoded
+// strings point into, and room for the usual one imp. The codec gives a
+// slice it allocates a capacity of four, so that a request with one imp
+// costs three Imps of garbage (790 bytes) without room for it. The zero
+// RequestRoom is ready; Reset readies it for another request.
+type RequestRoom struct {
+	body []byte
+	imp  [1]openrtb2.Imp
+}
+
+// maxRoomBody bounds the body copy a RequestRoom keeps across Reset: a
+// rare large request does not make every room keep its size.
+const maxRoomBody = 64 << 10
+
+// Reset readies r for another request: the request decoded into it must
+// be read no more. It keeps the body's buffer, up to maxRoomBody.
+func (r *RequestRoom) Reset() {
+	r.imp = [1]openrtb2.Imp{}
+	if cap(r.body) > maxRoomBody {
+		r.body = nil
+	}
+	r.body = r.body[:0]
+}
+
+// Poison overwrites the body copy the last request decoded into r points
+// into, so that a test finds out a reader that outlives the request: its
+// strings read as runs of 'X'.
+func (r *RequestRoom) Poison() {
+	b := r.body[:cap(r.body)]
+	for i := range b {
+		b[i] = 'X'
+	}
+}
+
+// DecodeRequestInto is DecodeRequest into room: the body is copied into
+// room's buffer and the imps are decoded into its room while they fit, so
+// that a request with one imp allocates neither. req points into room until
+// room is Reset.
+func DecodeRequestInto(body []byte, req *openrtb2.BidRequest, room *RequestRoom) error {
+	return decodeRequest(body, req, room)
+}
+
+func decodeRequest(body []byte, req *openrtb2.BidRequest, room *RequestRoom) error {
+	*req = openrtb2.BidRequest{}
+	if room != nil {
+		req.Imp = room.imp[:0]
+	}
 	if err := checkObject(body); err != nil {
 		return err
 	}
-	if err := unmarshalJSON(body, req); err != nil {
+	var err error
+	if room != nil {
+		err = unmarshalJSONInto(&room.body, body, req)
+	} else {
+		err = unmarshalJSON(body, req)
+	}
+	if err != nil {
 		return decodeError(err)
 	}
 	if err := checkIDEncoding(body, req); err != nil {
@@ -93,6 +139,16 @@ func unmarshalJSON(body []byte, v any) (err error) {
 		}
 	}()
 	return decodeJSON(body, v)
+}
+
+// unmarshalJSONInto is unmarshalJSON through decodeJSONInto.
+func unmarshalJSONInto(buf *[]byte, body []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errCodecPanic
+		}
+	}()
+	return decodeJSONInto(buf, body, v)
 }
 
 var errCodecPanic = errors.New("the JSON decoder failed on this body")

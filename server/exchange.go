@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prebid/openrtb/v20/openrtb2"
@@ -21,7 +22,10 @@ import (
 )
 
 // exchange is one bid request on its way through the stages of the
-// request path, and what they found. One allocation holds it all.
+// request path, and what they found. It comes from a pool, with the room
+// its request is decoded into and its response built in; it goes back
+// once the handler and every DSP call of its auction have let it go
+// (Hold, Release): a call may outlive the handler, reading the request.
 type exchange struct {
 	ctx     *fasthttp.RequestCtx
 	arrival time.Time
@@ -44,17 +48,18 @@ type exchange struct {
 	// charged is the in-flight memory charged for the request.
 	charged int64
 	// req is the decoded request. Bidder goroutines may read it after the
-	// handler returns, so it never points into fasthttp's buffers.
-	req openrtb2.BidRequest
-	// imp is room for the request's imps (openrtb.DecodeRequestInto):
-	// most requests have one.
-	imp      [1]openrtb2.Imp
+	// handler returns, so it never points into fasthttp's buffers: its
+	// strings point into reqRoom's copy of the body, its first imp is in
+	// reqRoom (openrtb.DecodeRequestInto).
+	req      openrtb2.BidRequest
+	reqRoom  openrtb.RequestRoom
 	deadline time.Time
 	result   *auction.Result
+	// resp is the response, in respRoom when it has one seat and one bid.
 	resp     openrtb2.BidResponse
-	// room is where resp's seat and bid are, when it has one of each:
-	// pooled, given back by finish.
-	room *auction.ResponseRoom
+	respRoom auction.ResponseRoom
+	// refs counts the holders: the handler, and each DSP call running.
+	refs atomic.Int32
 	// trace is the record of the demand calls a debugging request asked
 	// for (supply[].debug); nil: none.
 	trace *auction.Trace
@@ -71,7 +76,9 @@ type exchange struct {
 // the supply partner's name from the path, nil when the path names none.
 // The request runs to its end on the config generation it started with.
 func (p *Public) handleAuction(ctx *fasthttp.RequestCtx, pathSSP []byte) {
-	x := &exchange{ctx: ctx, arrival: ctx.Time(), pathSSP: pathSSP, g: p.gen.Load()}
+	x := exchanges.Get().(*exchange)
+	x.ctx, x.arrival, x.pathSSP, x.g = ctx, ctx.Time(), pathSSP, p.gen.Load()
+	x.refs.Store(1) // the handler's, let go by finish
 	defer p.finish(x)
 	o := p.admit(x)
 	if o.goesOn() {
@@ -153,7 +160,7 @@ func (p *Public) read(x *exchange) outcome {
 // decode decodes and validates the request, then samples it for capture
 // as the SSP sent it, before enrichment changes it.
 func (p *Public) decode(x *exchange) outcome {
-	if err := openrtb.DecodeRequestInto(x.body, &x.req, x.imp[:0]); err != nil {
+	if err := openrtb.DecodeRequestInto(x.body, &x.req, &x.reqRoom); err != nil {
 		return end(invalidRequest, err.Error())
 	}
 	if err := x.g.auction.ValidateRequest(&x.req); err != nil {
@@ -226,14 +233,14 @@ func (p *Public) runAuction(x *exchange) outcome {
 	if x.privacy.Active() {
 		x.opts.Privacy = &x.privacy
 	}
+	x.opts.Holder = x
 	x.result = x.g.auction.RunWith(&x.req, x.deadline, &x.opts)
 	p.metrics.auctionSeconds.Observe(time.Since(x.arrival).Seconds())
 	x.g.partners.observe(x.ssp, x.result)
 	if x.g.sampled() {
 		p.logAuction(x)
 	}
-	x.room = responseRooms.Get().(*auction.ResponseRoom)
-	won := x.result.ResponseInto(&x.req, &x.resp, x.room)
+	won := x.result.ResponseInto(&x.req, &x.resp, &x.respRoom)
 	if x.trace != nil {
 		if !won {
 			x.resp = openrtb2.BidResponse{ID: x.req.ID}
@@ -328,8 +335,8 @@ func (p *Public) respond(x *exchange, o outcome) {
 }
 
 // finish gives back what the stages took: the admission slot, the body's
-// buffer, the in-flight memory charge, the auction's result and the
-// response's room.
+// buffer, the in-flight memory charge and the auction's result, then lets
+// go of x.
 func (p *Public) finish(x *exchange) {
 	x.privacy.Release() // the auction, which decides with them, is over
 	if x.charged != 0 {
@@ -343,16 +350,31 @@ func (p *Public) finish(x *exchange) {
 		x.result.Release()
 		x.result = nil
 	}
-	if x.room != nil { // the response is sent
-		x.resp = openrtb2.BidResponse{}
-		x.room.Clear()
-		responseRooms.Put(x.room)
-		x.room = nil
-	}
+	x.Release() // the handler's hold
 }
 
-// responseRooms are the rooms responses are built in.
-var responseRooms = sync.Pool{New: func() any { return new(auction.ResponseRoom) }}
+// exchanges are the exchanges of requests that have ended.
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
+// Hold keeps x from reuse until Release: a DSP call of its auction holds it
+// while the call runs (auction.RunOptions.Holder).
+func (x *exchange) Hold() { x.refs.Add(1) }
+
+// Release lets go of x; the last holder gives it back to be reused, with
+// nothing of its request (under the race detector, the copy of the body
+// its strings point into is overwritten first, so that a reader that
+// outlives its hold reads garbage and races with the write).
+func (x *exchange) Release() {
+	if x.refs.Add(-1) != 0 {
+		return
+	}
+	if raceEnabled {
+		x.reqRoom.Poison()
+	}
+	x.reqRoom.Reset()
+	*x = exchange{reqRoom: x.reqRoom}
+	exchanges.Put(x)
+}
 
 // responseBufs are scratch buffers that responses are encoded into.
 var responseBufs = sync.Pool{New: func() any { return new([]byte) }}

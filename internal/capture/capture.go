@@ -5,10 +5,11 @@
 // nanoseconds), which adx bench strips before sending and uses to keep the
 // captured timing.
 //
-// Capture is off the request path: the handler hands over the decoded
-// request and returns; a single goroutine scrubs, encodes and writes. When
-// the writer falls behind, requests are dropped and counted, never queued
-// without bound. By default personal data is scrubbed: IPs are cut to
+// Capture costs the request path little: the handler hands over the
+// decoded request, which is scrubbed and encoded at once (the handler's
+// memory is reused once it has answered), and returns; a single goroutine
+// writes. When the writer falls behind, requests are dropped and counted,
+// never queued without bound. By default personal data is scrubbed: IPs are cut to
 // their /24 (IPv4) or /48 (IPv6), which keeps the geography that load
 // tests need, and user and device identifiers are replaced by keyed
 // hashes, which keep their frequency distribution but not their values.
@@ -36,10 +37,10 @@ import (
 	"github.com/adx-exchange/adx/internal/rotate"
 )
 
-// captured is one queued request and the moment it arrived.
+// captured is one queued request, encoded, and the moment it arrived.
 type captured struct {
-	req *openrtb2.BidRequest
-	at  time.Time
+	body []byte
+	at   time.Time
 }
 
 // Options configure a Writer.
@@ -109,26 +110,25 @@ func Open(opts Options) (*Writer, error) {
 // Sample reports whether the caller should capture this request.
 func (w *Writer) Sample() bool { return mrand.Float64() < w.opts.Rate }
 
-// Capture queues req, as it is now, for writing; it never blocks. The
-// caller may go on to enrich req: Capture keeps its own copies of the
-// request, device, geo and user objects, the ones enrichment changes. Other
-// nested objects are shared and must not change afterwards.
+// Capture queues req, as it is now, for writing; it never blocks. req is
+// scrubbed (unless Options.Raw) and encoded before Capture returns, so the
+// caller may go on to change it, and reuse its memory.
 func (w *Writer) Capture(req *openrtb2.BidRequest) {
-	c := *req
-	if req.Device != nil {
-		d := *req.Device
-		if d.Geo != nil {
-			g := *d.Geo
-			d.Geo = &g
-		}
-		c.Device = &d
+	if len(w.queue) == cap(w.queue) { // the writer is behind: spare the work
+		w.dropped.Add(1)
+		return
 	}
-	if req.User != nil {
-		u := *req.User
-		c.User = &u
+	at := time.Now()
+	if !w.opts.Raw {
+		req = w.scrub(req)
+	}
+	body, err := json.Marshal(req)
+	if err != nil || len(body) < 2 || body[0] != '{' {
+		w.failed.Add(1)
+		return
 	}
 	select {
-	case w.queue <- captured{req: &c, at: time.Now()}:
+	case w.queue <- captured{body: body, at: at}:
 	default:
 		w.dropped.Add(1)
 	}
@@ -155,15 +155,7 @@ func (w *Writer) loop() {
 	defer close(w.done)
 	var line []byte
 	for item := range w.queue {
-		req := item.req
-		if !w.opts.Raw {
-			req = w.scrub(req)
-		}
-		body, err := json.Marshal(req)
-		if err != nil || len(body) < 2 || body[0] != '{' {
-			w.failed.Add(1)
-			continue
-		}
+		body := item.body
 		// The capture time leads the line, so that a replay can keep the
 		// captured timing; adx bench strips it before sending.
 		line = append(line[:0], `{"@ts":`...)

@@ -116,6 +116,18 @@ func TestDecodedRequestOwnsItsStrings(t *testing.T) {
 	}
 	t.Logf("%d requests decoded, %d changed", n, len(changed))
 
+	// The same into a room of its own each: the room's copy, not the body.
+	changed, _ = changedByScribble(t, bodies, func(body []byte) (func() ([]byte, error), bool) {
+		var req openrtb2.BidRequest
+		if DecodeRequestInto(body, &req, new(RequestRoom)) != nil {
+			return nil, false
+		}
+		return func() ([]byte, error) { return EncodeRequest(&req) }, true
+	})
+	for _, name := range changed {
+		t.Errorf("%s, into a room: the decoded request changed when its body was overwritten", name)
+	}
+
 	// Positive control: the check sees a decode whose strings point into
 	// the body (the codec's zero-copy mode, which adx never uses).
 	changed, n = changedByScribble(t, bodies, func(body []byte) (func() ([]byte, error), bool) {

@@ -166,25 +166,40 @@ type costFigure struct {
 // baseline).
 func measureCost(b *testing.B, a *adxProc, pid int, url string, tr *bench.Traffic, rate float64) costFigure {
 	b.Helper()
+	f, err := tryMeasureCost(a, pid, url, tr, rate)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+// tryMeasureCost is measureCost for goroutines other than the benchmark's.
+func tryMeasureCost(a *adxProc, pid int, url string, tr *bench.Traffic, rate float64) (costFigure, error) {
 	var before metricSet
 	if a != nil {
-		before = a.scrape(b)
+		var err error
+		if before, err = a.tryScrape(); err != nil {
+			return costFigure{}, err
+		}
 	}
 	cpu0 := cpuTime(pid)
 	res, err := bench.Run(context.Background(), bench.RunConfig{Target: url, Traffic: tr, Rate: rate, Duration: *costWindow, Conns: costConns, Timeout: time.Second})
 	if err != nil {
-		b.Fatal(err)
+		return costFigure{}, err
 	}
 	cpu := cpuTime(pid) - cpu0
 	answered := res.Status["200"] + res.Status["204"]
 	if answered == 0 || res.Errors+res.Timeouts > answered/100 {
-		b.Fatalf("%s at %.0f/s: %d answered, %d errors, %d timeouts, statuses %v", url, rate, answered, res.Errors, res.Timeouts, res.Status)
+		return costFigure{}, fmt.Errorf("%s at %.0f/s: %d answered, %d errors, %d timeouts, statuses %v", url, rate, answered, res.Errors, res.Timeouts, res.Status)
 	}
 	f := costFigure{cpuPerReq: cpu / time.Duration(answered)}
 	if a == nil {
-		return f
+		return f, nil
 	}
-	after := a.scrape(b)
+	after, err := a.tryScrape()
+	if err != nil {
+		return costFigure{}, err
+	}
 	delta := func(name string, match ...string) float64 {
 		return after.sum(name, match...) - before.sum(name, match...)
 	}
@@ -196,14 +211,14 @@ func measureCost(b *testing.B, a *adxProc, pid int, url string, tr *bench.Traffi
 	// another path.
 	if asked := delta("adx_demand_requests_total") - delta("adx_demand_requests_total", "outcome", "not_eligible") +
 		delta("adx_demand_filtered_total", "reason", "privacy"); asked < 0.9*auctions {
-		b.Fatalf("%s: the DSPs were asked %.0f times in %.0f auctions; outcomes %s; filtered %s", url, asked, auctions,
+		return costFigure{}, fmt.Errorf("%s: the DSPs were asked %.0f times in %.0f auctions; outcomes %s; filtered %s", url, asked, auctions,
 			deltaBy(before, after, "adx_demand_requests_total", "outcome"), deltaBy(before, after, "adx_demand_filtered_total", "reason"))
 	}
 	f.bytes = delta("go_memstats_alloc_bytes_total") / auctions
 	f.objects = delta("go_memstats_mallocs_total") / auctions
 	f.gcPer1000 = 1000 * delta("go_gc_duration_seconds_count") / auctions
 	f.ownP99us = 1e6 * bucketQuantile(before, after, "adx_auction_own_seconds", 0.99)
-	return f
+	return f, nil
 }
 
 // bucketQuantile returns the upper bound of the histogram bucket that

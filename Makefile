@@ -81,8 +81,8 @@ bench-cost:
 	go test -run '^$$' -bench Cost -benchtime 3x ./internal/reliability/
 
 # bench-privacy measures what a request with every privacy signal costs
-# the adx binary against the same request without, at half of one core's
-# capacity (BenchmarkPrivacyServed).
+# the adx binary against the same request without: three adx processes,
+# one per corpus, sharing one CPU kept half busy (BenchmarkPrivacyServed).
 bench-privacy:
 	go test -run '^$$' -bench PrivacyServed -benchtime 12x ./internal/reliability/
 

@@ -432,16 +432,12 @@ func (r *Result) Response(req *openrtb2.BidRequest, resp *openrtb2.BidResponse) 
 }
 
 // ResponseRoom is room for the usual response, one seat with one winning
-// bid, that ResponseInto fills instead of allocating; reuse it once the
-// response is no longer read (Clear, then a pool).
+// bid, that ResponseInto fills instead of allocating. Reuse it, zeroed,
+// once the response is read no more (the server's per-request state).
 type ResponseRoom struct {
 	seat [1]openrtb2.SeatBid
 	bid  [1]openrtb2.Bid
 }
-
-// Clear drops what the room holds, so that a pooled room keeps nothing of
-// a response alive.
-func (m *ResponseRoom) Clear() { *m = ResponseRoom{} }
 
 // ResponseInto is Response with room (nil: none) for the seatbids and the
 // bids while they fit: a response with one seat and one bid allocates

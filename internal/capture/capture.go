@@ -9,10 +9,11 @@
 // decoded request, which is scrubbed and encoded at once (the handler's
 // memory is reused once it has answered), and returns; a single goroutine
 // writes. When the writer falls behind, requests are dropped and counted,
-// never queued without bound. By default personal data is scrubbed: IPs are cut to
-// their /24 (IPv4) or /48 (IPv6), which keeps the geography that load
-// tests need, and user and device identifiers are replaced by keyed
-// hashes, which keep their frequency distribution but not their values.
+// never queued without bound. By default personal data is scrubbed: IPs
+// are cut to their /24 (IPv4) or /48 (IPv6), which keeps the geography
+// that load tests need, and user and device identifiers are replaced by
+// keyed hashes, which keep their frequency distribution but not their
+// values.
 package capture
 
 import (

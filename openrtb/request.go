@@ -59,7 +59,7 @@ func reqErr(field, problem string) *RequestError {
 // DecodeRequest only decodes; call ValidateRequest to check the request
 // against the OpenRTB object model.
 func DecodeRequest(body []byte, req *openrtb2.BidRequest) error {
-	return decodeRequest(body, req, nil)
+	return DecodeRequestInto(body, req, nil)
 }
 
 // RequestRoom is memory a request is decoded into, lent by a caller that
@@ -98,15 +98,11 @@ func (r *RequestRoom) Poison() {
 	}
 }
 
-// DecodeRequestInto is DecodeRequest into room: the body is copied into
-// room's buffer and the imps are decoded into its room while they fit, so
-// that a request with one imp allocates neither. req points into room until
-// room is Reset.
+// DecodeRequestInto is DecodeRequest into room (nil: none): the body is
+// copied into room's buffer and the imps are decoded into its room while
+// they fit, so that a request with one imp allocates neither. req points
+// into room until room is Reset.
 func DecodeRequestInto(body []byte, req *openrtb2.BidRequest, room *RequestRoom) error {
-	return decodeRequest(body, req, room)
-}
-
-func decodeRequest(body []byte, req *openrtb2.BidRequest, room *RequestRoom) error {
 	*req = openrtb2.BidRequest{}
 	if room != nil {
 		req.Imp = room.imp[:0]
@@ -114,13 +110,11 @@ func decodeRequest(body []byte, req *openrtb2.BidRequest, room *RequestRoom) err
 	if err := checkObject(body); err != nil {
 		return err
 	}
-	var err error
+	var buf *[]byte
 	if room != nil {
-		err = unmarshalJSONInto(&room.body, body, req)
-	} else {
-		err = unmarshalJSON(body, req)
+		buf = &room.body
 	}
-	if err != nil {
+	if err := unmarshalJSONInto(buf, body, req); err != nil {
 		return decodeError(err)
 	}
 	if err := checkIDEncoding(body, req); err != nil {
@@ -132,22 +126,19 @@ func decodeRequest(body []byte, req *openrtb2.BidRequest, room *RequestRoom) err
 // unmarshalJSON decodes through decodeJSON (codec.go, the package's one use
 // of the JSON codec) and turns a panic inside the codec into an error: no
 // body, a client's or a demand partner's, may crash the caller.
-func unmarshalJSON(body []byte, v any) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = errCodecPanic
-		}
-	}()
-	return decodeJSON(body, v)
-}
+func unmarshalJSON(body []byte, v any) error { return unmarshalJSONInto(nil, body, v) }
 
-// unmarshalJSONInto is unmarshalJSON through decodeJSONInto.
+// unmarshalJSONInto is unmarshalJSON with the copy of body made into *buf
+// (decodeJSONInto); nil: a copy of its own (decodeJSON).
 func unmarshalJSONInto(buf *[]byte, body []byte, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = errCodecPanic
 		}
 	}()
+	if buf == nil {
+		return decodeJSON(body, v)
+	}
 	return decodeJSONInto(buf, body, v)
 }
 

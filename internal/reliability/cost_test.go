@@ -129,13 +129,7 @@ func BenchmarkCost(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(median(helloCPU), "hello-cpu-us/req")
 	for _, t := range targets {
-		pick := func(f func(costFigure) float64) float64 {
-			v := make([]float64, len(t.rounds))
-			for i, r := range t.rounds {
-				v[i] = f(r)
-			}
-			return median(v)
-		}
+		pick := func(f func(costFigure) float64) float64 { return medianOf(t.rounds, f) }
 		b.ReportMetric(pick(func(c costFigure) float64 { return float64(c.cpuPerReq) / 1e3 }), t.name+"-cpu-us/req")
 		b.ReportMetric(median(t.ratio), t.name+"-x-hello")
 		b.ReportMetric(pick(func(c costFigure) float64 { return c.bytes }), t.name+"-B/auction")
@@ -256,6 +250,15 @@ func bucketQuantile(before, after metricSet, name string, q float64) float64 {
 		}
 	}
 	return math.Inf(1)
+}
+
+// medianOf returns the median of f over the rounds' figures.
+func medianOf(rounds []costFigure, f func(costFigure) float64) float64 {
+	v := make([]float64, len(rounds))
+	for i, r := range rounds {
+		v[i] = f(r)
+	}
+	return median(v)
 }
 
 func median(v []float64) float64 {

@@ -104,13 +104,7 @@ func BenchmarkPrivacyServed(b *testing.B) {
 	}
 	b.StopTimer()
 	for i, name := range signalcorpus.Names {
-		pick := func(g func(costFigure) float64) float64 {
-			v := make([]float64, len(figures[i]))
-			for k, f := range figures[i] {
-				v[k] = g(f)
-			}
-			return median(v)
-		}
+		pick := func(g func(costFigure) float64) float64 { return medianOf(figures[i], g) }
 		b.ReportMetric(pick(func(c costFigure) float64 { return float64(c.cpuPerReq) / 1e3 }), name+"-cpu-us/req")
 		b.ReportMetric(pick(func(c costFigure) float64 { return c.bytes }), name+"-B/auction")
 		b.ReportMetric(pick(func(c costFigure) float64 { return c.objects }), name+"-objects/auction")

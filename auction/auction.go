@@ -379,7 +379,7 @@ func (a *Auction) RunWith(req *openrtb2.BidRequest, deadline time.Time, o *RunOp
 	var answers chan answer
 	remote := 0
 	if a.remote > 0 {
-		answers = make(chan answer, a.remote)
+		answers = o.answers(a.remote)
 		remote = a.fanOut(req, deadline, answers, res, o)
 	}
 	sig := o.signals()

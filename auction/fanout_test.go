@@ -1,6 +1,7 @@
 package auction
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,9 @@ type recordingDSP struct {
 	url string
 	mu  sync.Mutex
 	got []openrtb2.BidRequest
+	// bodies are the bodies as sent, for what decoding does not keep (an
+	// empty object decodes as absent).
+	bodies []string
 }
 
 func startRecordingDSP(t *testing.T) *recordingDSP {
@@ -36,6 +40,7 @@ func startRecordingDSP(t *testing.T) *recordingDSP {
 		}
 		d.mu.Lock()
 		d.got = append(d.got, req)
+		d.bodies = append(d.bodies, string(ctx.PostBody()))
 		d.mu.Unlock()
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 	}}
@@ -48,6 +53,13 @@ func (d *recordingDSP) requests() []openrtb2.BidRequest {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]openrtb2.BidRequest(nil), d.got...)
+}
+
+// sent returns the bodies the DSP was sent, in order.
+func (d *recordingDSP) sent() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.bodies...)
 }
 
 // Bidders taking the same media share one encoding of the request; each
@@ -181,5 +193,56 @@ func TestCallsHoldTheRequest(t *testing.T) {
 	}
 	if n, r := h.held.Load(), h.releases.Load(); n != 0 || r != 2 {
 		t.Errorf("after both calls, %d holds and %d releases, want 0 and 2", n, r)
+	}
+}
+
+// lateBidder is a remote bidder whose first call answers only once gate
+// is closed, with an error, and whose later calls answer at once with no
+// bid.
+type lateBidder struct {
+	gate  chan struct{}
+	calls atomic.Int32
+}
+
+func (*lateBidder) Name() string { return "late" }
+
+func (b *lateBidder) Bid(*openrtb2.BidRequest, time.Time) ([]openrtb2.Bid, error) {
+	if b.calls.Add(1) == 1 {
+		<-b.gate
+		return nil, errLateAnswer
+	}
+	return nil, nil
+}
+
+var errLateAnswer = errors.New("the first auction's late answer")
+
+// An auction lent RunOptions.Answers collects its own calls' answers, not
+// the late answers a previous auction stopped waiting for.
+func TestAnswersAreReused(t *testing.T) {
+	b := &lateBidder{gate: make(chan struct{})}
+	a := New([]Bidder{b}, Rules{Currency: "USD"}, nil)
+	req := &openrtb2.BidRequest{ID: "r", Imp: []openrtb2.Imp{{ID: "1", Banner: &openrtb2.Banner{}}}}
+	var answers Answers
+	h := &countingHolder{released: make(chan struct{}, 1)}
+	res := a.RunWith(req, time.Now().Add(20*time.Millisecond), &RunOptions{Holder: h, Answers: &answers})
+	if o := res.Bidders[0].Outcome; o != OutcomeTimeout {
+		t.Fatalf("first auction: %v, want a timeout", o)
+	}
+	first := answers.ch
+	close(b.gate) // the call answers after its auction stopped waiting
+	select {
+	case <-h.released:
+	case <-time.After(30 * time.Second):
+		t.Fatal("waited 30s for the late call to end")
+	}
+	if len(answers.ch) != 1 {
+		t.Fatalf("%d answers wait after the first auction, want its late one", len(answers.ch))
+	}
+	res = a.RunWith(req, time.Now().Add(30*time.Second), &RunOptions{Holder: h, Answers: &answers})
+	if br := res.Bidders[0]; br.Outcome != OutcomeNoBid || br.Err != nil {
+		t.Errorf("second auction: %v (%v), want its own call's no-bid", br.Outcome, br.Err)
+	}
+	if answers.ch != first {
+		t.Error("the second auction made a channel of its own")
 	}
 }

@@ -35,6 +35,45 @@ type RunOptions struct {
 	// more: a call may outlive RunWith, which waits for the calls only
 	// until the deadline. Set it on a copy for one request only.
 	Holder Holder
+	// Answers, when set with Holder, is where the remote calls' answers
+	// wait for the auction, instead of a channel made for each auction. It
+	// may be lent to another auction once the Holder is released by every
+	// call, each of which has answered by then. Set it on a copy for one
+	// request only.
+	Answers *Answers
+}
+
+// Answers is room for the answers of an auction's remote calls, lent with
+// RunOptions.Answers and reused from one auction to the next. The zero
+// Answers is ready.
+type Answers struct {
+	ch chan answer
+}
+
+// ready returns a channel with room for n answers and none waiting: the
+// answers that came after the last auction stopped waiting are dropped.
+func (b *Answers) ready(n int) chan answer {
+	if cap(b.ch) < n {
+		b.ch = make(chan answer, n)
+		return b.ch
+	}
+	for {
+		select {
+		case <-b.ch:
+		default:
+			return b.ch
+		}
+	}
+}
+
+// answers returns the channel an auction with n remote calls collects
+// their answers from: o's Answers, when the Holder keeps it from reuse
+// until every call has answered, or a new one.
+func (o *RunOptions) answers(n int) chan answer {
+	if o == nil || o.Answers == nil || o.Holder == nil {
+		return make(chan answer, n)
+	}
+	return o.Answers.ready(n)
 }
 
 // Holder is what keeps a request's memory from reuse: each remote call

@@ -131,6 +131,25 @@ func TestDecodeRoom(t *testing.T) {
 		t.Errorf("two imps in a reset room of one: %+v", req.Imp)
 	}
 
+	// The objects nearly every request has are decoded into the room, and
+	// a request without them after one with them has none.
+	room.Reset()
+	full := []byte(`{"id":"t","imp":[{"id":"1"}],"device":{"ua":"UA","geo":{"country":"FRA"}},"user":{"id":"u"},"regs":{"coppa":1},"source":{"tid":"x"}}`)
+	if err := DecodeRequestInto(full, &req, &room); err != nil {
+		t.Fatal(err)
+	}
+	if req.Device != &room.device || req.Device.Geo != &room.geo || req.User != &room.user || req.Regs != &room.regs || req.Source != &room.source ||
+		req.Device.UA != "UA" || req.Device.Geo.Country != "FRA" || req.User.ID != "u" || req.Regs.COPPA != 1 || req.Source.TID != "x" {
+		t.Errorf("device %+v, user %+v, regs %+v, source %+v: not decoded into the room", req.Device, req.User, req.Regs, req.Source)
+	}
+	room.Reset()
+	if err := DecodeRequestInto([]byte(`{"id":"u","imp":[{"id":"1"}]}`), &req, &room); err != nil {
+		t.Fatal(err)
+	}
+	if req.Device != nil || req.User != nil || req.Regs != nil || req.Source != nil {
+		t.Errorf("a request without them after one with them: device %+v, user %+v, regs %+v, source %+v", req.Device, req.User, req.Regs, req.Source)
+	}
+
 	answers := []struct {
 		name, body string
 		seats      []int // bids per seat
@@ -159,6 +178,49 @@ func TestDecodeRoom(t *testing.T) {
 				if b.ID == "" || b.Price == 0 {
 					t.Errorf("%s: seat %d bid %d not decoded: %+v", a.name, i, j, b)
 				}
+			}
+		}
+	}
+}
+
+// An empty device, device.geo, user, regs or source decodes as absent,
+// with room or without; one with any field set, even to its zero, stays.
+func TestDecodeEmptyObjects(t *testing.T) {
+	cases := []struct {
+		name, objects string
+		device, geo   bool
+		user, regs    bool
+		source        bool
+	}{
+		{"absent", ``, false, false, false, false, false},
+		{"empty", `,"device":{},"user":{},"regs":{},"source":{}`, false, false, false, false, false},
+		{"null", `,"device":null,"user":null,"regs":null,"source":null`, false, false, false, false, false},
+		{"empty geo", `,"device":{"geo":{}}`, false, false, false, false, false},
+		{"geo", `,"device":{"geo":{"country":"FRA"}}`, true, true, false, false, false},
+		{"device without geo", `,"device":{"ua":"UA","geo":{}}`, true, false, false, false, false},
+		{"gdpr 0", `,"regs":{"gdpr":0}`, false, false, false, true, false},
+		{"coppa 0", `,"regs":{"coppa":0}`, false, false, false, false, false},
+		{"empty ext", `,"user":{"ext":{}},"source":{"ext":{}}`, false, false, true, false, true},
+		{"lmt 0", `,"device":{"lmt":0}`, true, false, false, false, false},
+	}
+	var room RequestRoom
+	for _, c := range cases {
+		body := []byte(`{"id":"r","imp":[{"id":"1"}]` + c.objects + `}`)
+		for _, withRoom := range []bool{false, true} {
+			var req openrtb2.BidRequest
+			var err error
+			if withRoom {
+				room.Reset()
+				err = DecodeRequestInto(body, &req, &room)
+			} else {
+				err = DecodeRequest(body, &req)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			geo := req.Device != nil && req.Device.Geo != nil
+			if got := [5]bool{req.Device != nil, geo, req.User != nil, req.Regs != nil, req.Source != nil}; got != [5]bool{c.device, c.geo, c.user, c.regs, c.source} {
+				t.Errorf("%s (room %v): device, geo, user, regs, source present %v, want %v", c.name, withRoom, got, [5]bool{c.device, c.geo, c.user, c.regs, c.source})
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	json "github.com/goccy/go-json"
 	"github.com/prebid/openrtb/v20/adcom1"
@@ -46,6 +47,9 @@ func reqErr(field, problem string) *RequestError {
 // UTF-8) is returned as a *RequestError. On error the contents of req are
 // unspecified.
 //
+// An empty object for device, device.geo, user, regs or source ({}, or
+// null) decodes as absent (nil), as OpenRTB gives it the same meaning.
+//
 // Bytes that are not UTF-8 become U+FFFD in decoded strings; that is
 // accepted in free text but not in the request id, imp ids and deal ids,
 // which the SSP matches against the response (see idcheck.go).
@@ -63,15 +67,22 @@ func DecodeRequest(body []byte, req *openrtb2.BidRequest) error {
 }
 
 // RequestRoom is memory a request is decoded into, lent by a caller that
-// knows when the request is read no more (the server's per-request state,
+// decodes many (the server keeps one per request in flight, in a pool,
 // reused once every reader is done): the copy of the body the decoded
-// strings point into, and room for the usual one imp. The codec gives a
-// slice it allocates a capacity of four, so that a request with one imp
-// costs three Imps of garbage (790 bytes) without room for it. The zero
-// RequestRoom is ready; Reset readies it for another request.
+// strings point into, room for the usual one imp, and room for the
+// objects nearly every request has: device, device.geo, user, regs and
+// source. The codec gives a slice it allocates a capacity of four, so that
+// a request with one imp costs three Imps of garbage (790 bytes) without
+// room for it, and each object costs an allocation. The zero RequestRoom
+// is ready; Reset readies it for another request.
 type RequestRoom struct {
-	body []byte
-	imp  [1]openrtb2.Imp
+	body   []byte
+	imp    [1]openrtb2.Imp
+	device openrtb2.Device
+	geo    openrtb2.Geo
+	user   openrtb2.User
+	regs   openrtb2.Regs
+	source openrtb2.Source
 }
 
 // maxRoomBody bounds the body copy a RequestRoom keeps across Reset: a
@@ -82,6 +93,7 @@ const maxRoomBody = 64 << 10
 // be read no more. It keeps the body's buffer, up to maxRoomBody.
 func (r *RequestRoom) Reset() {
 	r.imp = [1]openrtb2.Imp{}
+	r.device, r.geo, r.user, r.regs, r.source = openrtb2.Device{}, openrtb2.Geo{}, openrtb2.User{}, openrtb2.Regs{}, openrtb2.Source{}
 	if cap(r.body) > maxRoomBody {
 		r.body = nil
 	}
@@ -99,13 +111,19 @@ func (r *RequestRoom) Poison() {
 }
 
 // DecodeRequestInto is DecodeRequest into room (nil: none): the body is
-// copied into room's buffer and the imps are decoded into its room while
-// they fit, so that a request with one imp allocates neither. req points
-// into room until room is Reset.
+// copied into room's buffer, and the imps, device, device.geo, user, regs
+// and source are decoded into its room while they fit, so that a request
+// with one imp allocates none of them. req points into room until room is
+// Reset.
 func DecodeRequestInto(body []byte, req *openrtb2.BidRequest, room *RequestRoom) error {
 	*req = openrtb2.BidRequest{}
 	if room != nil {
+		// The codec decodes an object into the one a pointer already
+		// points to; an object the body does not have is left empty and
+		// dropped by dropEmpty below.
 		req.Imp = room.imp[:0]
+		room.device.Geo = &room.geo
+		req.Device, req.User, req.Regs, req.Source = &room.device, &room.user, &room.regs, &room.source
 	}
 	if err := checkObject(body); err != nil {
 		return err
@@ -117,10 +135,47 @@ func DecodeRequestInto(body []byte, req *openrtb2.BidRequest, room *RequestRoom)
 	if err := unmarshalJSONInto(buf, body, req); err != nil {
 		return decodeError(err)
 	}
+	dropEmpty(req)
 	if err := checkIDEncoding(body, req); err != nil {
 		return err
 	}
 	return nil
+}
+
+// dropEmpty sets device, device.geo, user, regs and source to nil where
+// they are empty objects: absent from the body, or sent as {}, which
+// OpenRTB gives the same meaning (every field of these objects is
+// optional, and an absent field says nothing). Every decode does it, with
+// room or without, so that a request means the same either way.
+func dropEmpty(req *openrtb2.BidRequest) {
+	if d := req.Device; d != nil {
+		if d.Geo != nil && isZero(d.Geo) {
+			d.Geo = nil
+		}
+		if isZero(d) {
+			req.Device = nil
+		}
+	}
+	if req.User != nil && isZero(req.User) {
+		req.User = nil
+	}
+	if req.Regs != nil && isZero(req.Regs) {
+		req.Regs = nil
+	}
+	if req.Source != nil && isZero(req.Source) {
+		req.Source = nil
+	}
+}
+
+// isZero reports whether *v is its type's zero value, every byte zero, as
+// the codec leaves an object the body does not have.
+func isZero[T any](v *T) bool {
+	for _, b := range unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)) {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // unmarshalJSON decodes through decodeJSON (codec.go, the package's one use

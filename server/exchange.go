@@ -58,6 +58,9 @@ type exchange struct {
 	// resp is the response, in respRoom when it has one seat and one bid.
 	resp     openrtb2.BidResponse
 	respRoom auction.ResponseRoom
+	// answers is where the auction's DSP calls answer, reused with the
+	// exchange (auction.RunOptions.Answers).
+	answers auction.Answers
 	// refs counts the holders: the handler, and each DSP call running.
 	refs atomic.Int32
 	// trace is the record of the demand calls a debugging request asked
@@ -233,7 +236,7 @@ func (p *Public) runAuction(x *exchange) outcome {
 	if x.privacy.Active() {
 		x.opts.Privacy = &x.privacy
 	}
-	x.opts.Holder = x
+	x.opts.Holder, x.opts.Answers = x, &x.answers
 	x.result = x.g.auction.RunWith(&x.req, x.deadline, &x.opts)
 	p.metrics.auctionSeconds.Observe(time.Since(x.arrival).Seconds())
 	x.g.partners.observe(x.ssp, x.result)
@@ -372,7 +375,7 @@ func (x *exchange) Release() {
 		x.reqRoom.Poison()
 	}
 	x.reqRoom.Reset()
-	*x = exchange{reqRoom: x.reqRoom}
+	*x = exchange{reqRoom: x.reqRoom, answers: x.answers}
 	exchanges.Put(x)
 }
 

@@ -145,9 +145,13 @@ func DecodeRequestInto(body []byte, req *openrtb2.BidRequest, room *RequestRoom)
 // dropEmpty sets device, device.geo, user, regs and source to nil where
 // they are empty objects: absent from the body, or sent as {}, which
 // OpenRTB gives the same meaning (every field of these objects is
-// optional, and an absent field says nothing). Every decode does it, with
-// room or without, so that a request means the same either way.
+// optional, and an absent field says nothing); and imp where it has none,
+// as it is without room. Every decode does it, with room or without, so
+// that a request is the same either way.
 func dropEmpty(req *openrtb2.BidRequest) {
+	if len(req.Imp) == 0 {
+		req.Imp = nil
+	}
 	if d := req.Device; d != nil {
 		if d.Geo != nil && isZero(d.Geo) {
 			d.Geo = nil
@@ -372,11 +376,8 @@ func validateRequest(req *openrtb2.BidRequest, maxImps int) *RequestError {
 	if req.TMax < 0 {
 		return reqErr("tmax", probNegative)
 	}
-	if len(req.Imp) == 0 {
-		if req.Imp == nil {
-			return reqErr("imp", probRequired)
-		}
-		return reqErr("imp", probEmpty)
+	if len(req.Imp) == 0 { // absent, null or []: one message for all
+		return reqErr("imp", probRequired)
 	}
 	if maxImps > 0 && len(req.Imp) > maxImps {
 		return reqErr("imp", "has "+strconv.Itoa(len(req.Imp))+" imps; at most "+strconv.Itoa(maxImps)+" are allowed")

@@ -11,8 +11,9 @@ import (
 )
 
 // FuzzDecodeAndValidate checks that no body makes DecodeRequest or
-// ValidateRequest panic, and that every error they return is a
-// *RequestError with a Field and a Problem.
+// ValidateRequest panic, that every error they return is a *RequestError
+// with a Field and a Problem, and that decoding into a room that held
+// another request decodes the same request as decoding without one.
 func FuzzDecodeAndValidate(f *testing.F) {
 	n := 0
 	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
@@ -43,9 +44,27 @@ func FuzzDecodeAndValidate(f *testing.F) {
 		`{"id":"r","imp":[{"id":"1","native":{"request":"{\"assets\":[{\"id\":1,\"title\":{\"len\":9}}]}"}}]}`} {
 		f.Add([]byte(s))
 	}
+	var room RequestRoom
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req openrtb2.BidRequest
 		err := DecodeRequest(body, &req)
+		var inRoom openrtb2.BidRequest
+		room.Reset()
+		if err := DecodeRequestInto([]byte(fullRequest), &inRoom, &room); err != nil {
+			t.Fatal(err)
+		}
+		room.Reset()
+		roomErr := DecodeRequestInto(body, &inRoom, &room)
+		if (err == nil) != (roomErr == nil) {
+			t.Fatalf("without room: %v; into a room: %v", err, roomErr)
+		}
+		if err == nil {
+			want, err1 := AppendRequest(nil, &req)
+			got, err2 := AppendRequest(nil, &inRoom)
+			if err1 != nil || err2 != nil || string(got) != string(want) {
+				t.Fatalf("into a room, %s (%v); without, %s (%v)", got, err2, want, err1)
+			}
+		}
 		if err == nil {
 			err = ValidateRequest(&req, Limits{})
 		}
@@ -61,6 +80,12 @@ func FuzzDecodeAndValidate(f *testing.F) {
 		}
 	})
 }
+
+// fullRequest has every object a RequestRoom has room for, so that a room
+// it was decoded into is dirty if Reset leaves anything.
+const fullRequest = `{"id":"full","imp":[{"id":"1","tagid":"t","banner":{"w":300,"h":250}}],` +
+	`"device":{"ua":"UA","ip":"192.0.2.1","geo":{"country":"FRA","lat":1.5}},"user":{"id":"u","consent":"c"},` +
+	`"regs":{"coppa":1,"gdpr":1},"source":{"tid":"t","schain":{"complete":1,"ver":"1.0","nodes":[{"asi":"a.com","sid":"1","hp":1}]}}}`
 
 // FuzzDecodeResponse checks that no DSP answer makes DecodeResponse panic,
 // that a decoded answer owns its memory (scribbling over the body changes

@@ -339,7 +339,7 @@ func TestValidateRequestInvalid(t *testing.T) {
 		{"id empty", `{"id":"","imp":[` + baseImp + `]}`, "id is required"},
 		{"imp missing", `{"id":"r"}`, "imp is required"},
 		{"imp null", `{"id":"r","imp":null}`, "imp is required"},
-		{"imp empty", `{"id":"r","imp":[]}`, "imp must not be empty"},
+		{"imp empty", `{"id":"r","imp":[]}`, "imp is required"},
 		{"tmax negative", withTop(`"tmax":-1`), "tmax must not be negative"},
 		{"cur lower case", withTop(`"cur":["USD","eur"]`), "cur[1] must be a 3-letter upper-case currency code"},
 		{"cur too long", withTop(`"cur":["USDX"]`), "cur[0] must be a 3-letter upper-case currency code"},
@@ -658,5 +658,5 @@ func TestValidateRequestLimits(t *testing.T) {
 	f(100, Limits{MaxImps: 100}, "")
 	f(101, Limits{MaxImps: 100}, "imp has 101 imps; at most 100 are allowed")
 	f(2, Limits{MaxImps: 1}, "imp has 2 imps; at most 1 are allowed")
-	f(0, Limits{MaxImps: 1}, "imp must not be empty")
+	f(0, Limits{MaxImps: 1}, "imp is required")
 }

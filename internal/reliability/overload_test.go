@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,7 +157,9 @@ func measureCapacity(t *testing.T, a *adxProc, tr *bench.Traffic, step time.Dura
 	base := bench.RunConfig{Target: a.auctionURL(), Traffic: tr, Conns: loadConns, Timeout: time.Second}
 	run := func(rate float64) capStep {
 		cpu := startCPU(a.pid())
-		shedBefore := a.scrape(t).sum("adx_http_shed_total")
+		m := a.scrape(t)
+		shedBefore := m.sum("adx_http_shed_total")
+		breakerBefore := m.sum("adx_demand_filtered_total", "reason", "breaker_open")
 		s, err := bench.RunSteps(context.Background(), base, []float64{rate}, step, capacityP99)
 		if err != nil {
 			t.Fatalf("capacity step at %v/s: %v", rate, err)
@@ -165,8 +168,16 @@ func measureCapacity(t *testing.T, a *adxProc, tr *bench.Traffic, step time.Dura
 			genCPU: s.Results[0].Generator.CPUUtilization}
 		// A shed answer is as fast as it is worthless: a step that needed
 		// admission control to hold its p99 is past capacity.
-		if shed := a.scrape(t).sum("adx_http_shed_total") - shedBefore; shed > 0.01*float64(s.Results[0].Sent) {
+		m = a.scrape(t)
+		if shed := m.sum("adx_http_shed_total") - shedBefore; shed > 0.01*float64(s.Results[0].Sent) {
 			st.ok, st.why = false, "shed "+strconv.FormatFloat(shed, 'f', 0, 64)
+		}
+		// So is an auction without its DSP: a step that timed out enough
+		// calls to open the DSP's circuit breaker ran cheap auctions while
+		// it was open (or a step after it did), and would pass for a
+		// capacity adx does not have when it calls its DSP.
+		if skipped := m.sum("adx_demand_filtered_total", "reason", "breaker_open") - breakerBefore; skipped > 0.01*float64(s.Results[0].Sent) {
+			st.ok, st.why = false, "breaker_open "+strconv.FormatFloat(skipped, 'f', 0, 64)
 		}
 		st.adxCPU, st.selfCPU, st.otherCPU = cpu.cores()
 		steps = append(steps, st)
@@ -264,7 +275,11 @@ func testOverload(t *testing.T) {
 	c.stop()
 	var ramp []string
 	for _, s := range steps {
-		ramp = append(ramp, strconv.FormatFloat(s.rate, 'f', 0, 64)+":"+strconv.FormatBool(s.ok)+":p99="+strconv.FormatFloat(s.p99ms, 'f', 1, 64)+"ms:adx_cpu="+strconv.FormatFloat(s.adxCPU, 'f', 2, 64))
+		step := strconv.FormatFloat(s.rate, 'f', 0, 64) + ":" + strconv.FormatBool(s.ok) + ":p99=" + strconv.FormatFloat(s.p99ms, 'f', 1, 64) + "ms:adx_cpu=" + strconv.FormatFloat(s.adxCPU, 'f', 2, 64)
+		if !s.ok && s.why != "" {
+			step += ":" + strings.ReplaceAll(s.why, " ", "_")
+		}
+		ramp = append(ramp, step)
 	}
 	figure(t, "capacity", "rate", capacity, "steps", ramp,
 		"adx_cpu", strconv.FormatFloat(at.adxCPU, 'f', 2, 64), "test_cpu", strconv.FormatFloat(at.selfCPU, 'f', 2, 64),

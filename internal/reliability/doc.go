@@ -26,7 +26,8 @@
 //     rate answered with p99 within tmax), then 3x capacity is offered
 //     with default settings. Goals: goodput (answers within tmax that ran
 //     an auction) >= 90% of capacity, admitted p99 <= tmax, /livez p99 <=
-//     50 ms, RSS growth <= 20%, p99 back under tmax at half load within 5s.
+//     50 ms (polled from a process of its own, like the kubelet), RSS
+//     growth <= 20%, p99 back under tmax at half load within 5s.
 //   - sigterm: SIGTERM under load at capacity on fresh connections: no
 //     reset, refusal or non-200/204 answer for any request sent before the
 //     drain delay ended, and exit code 0.

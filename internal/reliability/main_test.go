@@ -35,6 +35,10 @@ var (
 // TestMain builds the adx binary once, without the race detector, so that
 // every scenario runs it as a real process, the way an operator does.
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(probeEnv); spec != "" {
+		runLivezProbe(spec)
+		return
+	}
 	flag.Parse()
 	if raceEnabled || testing.Short() {
 		os.Exit(m.Run())

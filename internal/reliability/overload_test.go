@@ -1,11 +1,16 @@
 package reliability
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -220,47 +225,105 @@ func measureCapacity(t *testing.T, a *adxProc, tr *bench.Traffic, step time.Dura
 	return good, at, steps
 }
 
-// livezProbe polls the admin /livez like the kubelet (a fresh connection
-// each time) every period until stopped.
+// livezProbe polls the admin /livez like the kubelet: from a process of
+// its own (the kubelet does not share the generator's scheduler, whose
+// run queue at 3x capacity would add its own wait to every poll), on a
+// fresh connection each time, every period until stopped. The process is
+// this test binary, run with probeEnv set (see TestMain).
 type livezProbe struct {
-	stop chan struct{}
-	done chan struct{}
-	lat  []time.Duration
-	fail int
+	cmd   *exec.Cmd
+	stdin io.Closer
+	out   bytes.Buffer
 }
 
-func probeLivez(admin string, period time.Duration) *livezProbe {
-	p := &livezProbe{stop: make(chan struct{}), done: make(chan struct{})}
-	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	go func() {
-		defer close(p.done)
-		tick := time.NewTicker(period)
-		defer tick.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-tick.C:
-			}
-			start := time.Now()
-			resp, err := c.Get("http://" + admin + "/livez")
-			if err == nil {
-				resp.Body.Close()
-			}
-			took := time.Since(start)
-			p.lat = append(p.lat, took)
-			if err != nil || resp.StatusCode != 200 {
-				p.fail++
-			}
-		}
-	}()
+// probeEnv names the environment variable that makes the test binary a
+// /livez prober: "address period".
+const probeEnv = "ADX_RELIABILITY_LIVEZ_PROBE"
+
+func probeLivez(t *testing.T, admin string, period time.Duration) *livezProbe {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &livezProbe{cmd: exec.Command(exe)}
+	p.cmd.Env = append(os.Environ(), probeEnv+"="+admin+" "+period.String())
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, os.Stderr
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("cannot start the /livez prober: %v", err)
+	}
+	t.Cleanup(func() { p.stdin.Close(); p.cmd.Wait() })
 	return p
 }
 
-func (p *livezProbe) end() (lat []time.Duration, fails int) {
-	close(p.stop)
-	<-p.done
-	return p.lat, p.fail
+// end stops the prober and returns each poll's latency and how many
+// failed (an error or a status other than 200).
+func (p *livezProbe) end(t *testing.T) (lat []time.Duration, fails int) {
+	t.Helper()
+	p.stdin.Close()
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("the /livez prober: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(p.out.String()), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		ns, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			t.Fatalf("the /livez prober wrote %q", line)
+		}
+		lat = append(lat, time.Duration(ns))
+		if f[0] != "ok" {
+			fails++
+		}
+	}
+	return lat, fails
+}
+
+// runLivezProbe is the prober process: spec is "address period". It polls
+// until its stdin ends, and writes one line a poll: "ok" or "fail", the
+// latency in nanoseconds, and for a failure why.
+func runLivezProbe(spec string) {
+	addr, per, _ := strings.Cut(spec, " ")
+	period, err := time.ParseDuration(per)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "livez prober:", err)
+		os.Exit(2)
+	}
+	stop := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(stop)
+	}()
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	w := bufio.NewWriter(os.Stdout)
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			w.Flush()
+			os.Exit(0)
+		case <-tick.C:
+		}
+		start := time.Now()
+		resp, err := c.Get("http://" + addr + "/livez")
+		took := time.Since(start)
+		switch {
+		case err != nil:
+			fmt.Fprintf(w, "fail %d %q\n", took, err.Error())
+		case resp.StatusCode != http.StatusOK:
+			resp.Body.Close()
+			fmt.Fprintf(w, "fail %d status=%d\n", took, resp.StatusCode)
+		default:
+			resp.Body.Close()
+			fmt.Fprintf(w, "ok %d\n", took)
+		}
+	}
 }
 
 // testOverload offers 3x adx's measured capacity with default settings and
@@ -329,7 +392,7 @@ func testOverload(t *testing.T) {
 	before := a.scrape(t)
 	rssBefore := rss(t, a.pid())
 	peak := watchRSS(t, a.pid())
-	probe := probeLivez(a.admin, 50*time.Millisecond)
+	probe := probeLivez(t, a.admin, 50*time.Millisecond)
 	cpu := startCPU(a.pid())
 
 	// The recovery load starts when the overload window ends; the CPU and
@@ -362,7 +425,7 @@ func testOverload(t *testing.T) {
 	if err != nil || recErr != nil || scrapeErr != nil {
 		t.Fatalf("load: %v %v %v", err, recErr, scrapeErr)
 	}
-	livez, livezFails := probe.end()
+	livez, livezFails := probe.end(t)
 	rssPeak := peak.end()
 
 	g := goodputOf(t, over, atEnd.sum("adx_http_shed_total")-before.sum("adx_http_shed_total"), tmax)

@@ -129,7 +129,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	defer reloader.close()
 	admin := newAdmin(log, reg, data, reloader)
-	lns, err := listen(cfg, log, reg)
+	lns, err := listen(cfg, log, reg, st.admit)
 	if err != nil {
 		log.Error("cannot listen", "err", err)
 		return 1
@@ -324,8 +324,9 @@ type listeners struct {
 	admin    net.Listener
 }
 
-// listen opens the public and admin sockets.
-func listen(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry) (*listeners, error) {
+// listen opens the public and admin sockets; admit tells the admin
+// listener when the process is busy.
+func listen(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry, admit *admission.Limiter) (*listeners, error) {
 	publicLn, lnInfo, err := listener.Listen(listener.Config{Addr: cfg.HTTP.Listen, Backlog: cfg.HTTP.Backlog, ReusePort: cfg.HTTP.ReusePort})
 	if err != nil {
 		return nil, fmt.Errorf("public address %s: %w", cfg.HTTP.Listen, err)
@@ -348,7 +349,18 @@ func listen(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry) (*li
 		publicLn.Close()
 		return nil, fmt.Errorf("admin address %s: %w", cfg.Admin.Listen, err)
 	}
-	l := &listeners{public: publicLn, draining: listener.NewDraining(publicLn), admin: adminLn}
+	// The admin port answers the kubelet's probes while the public port is
+	// overloaded: while runnable goroutines wait more than a millisecond
+	// to run (at the admission quantile), the admin listener looks at its
+	// queue on a timer (see listener.Prompt). With adaptive admission off
+	// nothing measures that wait, and it never does.
+	prompt, err := listener.NewPrompt(adminLn.(*net.TCPListener), func() bool { return admit.SchedLatency() > time.Millisecond })
+	if err != nil {
+		publicLn.Close()
+		adminLn.Close()
+		return nil, err
+	}
+	l := &listeners{public: publicLn, draining: listener.NewDraining(publicLn), admin: prompt}
 	l.conns = limitConns(cfg, l.draining, log)
 	reg.MustRegister(l.conns)
 	return l, nil

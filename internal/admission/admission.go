@@ -165,6 +165,11 @@ func (l *Limiter) Release() { l.inflight.Add(-1) }
 // Inflight returns the number of admitted auctions not yet released.
 func (l *Limiter) Inflight() int64 { return l.inflight.Load() }
 
+// SchedLatency returns the scheduler latency at the quantile over the last
+// interval: how long runnable goroutines waited to run. It is 0 until
+// the Limiter is started with a target.
+func (l *Limiter) SchedLatency() time.Duration { return time.Duration(l.lastQuantile.Load()) }
+
 // Limit returns the adaptive limit in force.
 func (l *Limiter) Limit() int64 { return l.limit.Load() }
 

@@ -172,3 +172,18 @@ func TestNewRejectsNoMax(t *testing.T) {
 	}()
 	New(Options{})
 }
+
+// TestSchedLatency: SchedLatency is the latency of the last interval
+// Adapt saw, and 0 before any.
+func TestSchedLatency(t *testing.T) {
+	l := New(Options{Max: 100, Target: 5 * time.Millisecond})
+	if got := l.SchedLatency(); got != 0 {
+		t.Fatalf("SchedLatency before any interval = %v; want 0", got)
+	}
+	for _, q := range []time.Duration{7 * time.Millisecond, 300 * time.Microsecond} {
+		l.Adapt(q, true)
+		if got := l.SchedLatency(); got != q {
+			t.Errorf("SchedLatency after Adapt(%v) = %v", q, got)
+		}
+	}
+}

@@ -209,9 +209,18 @@ func countAtLeast(t *testing.T, enc string, d time.Duration) int64 {
 // TestRunCountsFailures covers statuses, timeouts, refused connections and
 // drops at the in-flight cap.
 func TestRunCountsFailures(t *testing.T) {
+	// Every fourth request is held until the test ends, so that it times
+	// out whatever the machine's load; the others are answered at once,
+	// within a timeout long enough that no stall of a loaded machine
+	// turns them into timeouts. The generator must count exactly what the
+	// server did.
 	var n atomic.Int64
+	var served [4]atomic.Int64 // 400, 503, 204, held
+	hold := make(chan struct{})
 	mixed := startServer(t, func(ctx *fasthttp.RequestCtx) {
-		switch n.Add(1) % 4 {
+		i := n.Add(1) % 4
+		served[i].Add(1)
+		switch i {
 		case 0:
 			ctx.SetStatusCode(400)
 		case 1:
@@ -219,25 +228,26 @@ func TestRunCountsFailures(t *testing.T) {
 		case 2:
 			ctx.SetStatusCode(204)
 		default:
-			time.Sleep(150 * time.Millisecond)
+			<-hold
 			ctx.SetStatusCode(200)
 		}
 	})
-	res, err := Run(context.Background(), RunConfig{Target: mixed, Rate: 400, Duration: 500 * time.Millisecond, Timeout: 50 * time.Millisecond, Traffic: testTraffic(t)})
+	t.Cleanup(func() { close(hold) }) // before the server's shutdown, registered earlier, which waits for its handlers
+	res, err := Run(context.Background(), RunConfig{Target: mixed, Rate: 400, Duration: 500 * time.Millisecond, Timeout: time.Second, Traffic: testTraffic(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("status %v kinds %v timeouts %d errors %d", res.Status, res.ErrorKinds, res.Timeouts, res.Errors)
-	for _, k := range []string{"400", "503", "204"} {
-		if res.Status[k] < 40 {
-			t.Errorf("status %s counted %d times, want ~50", k, res.Status[k])
+	t.Logf("status %v kinds %v timeouts %d errors %d sent %d", res.Status, res.ErrorKinds, res.Timeouts, res.Errors, res.Sent)
+	for i, k := range []string{"400", "503", "204"} {
+		if got, want := res.Status[k], served[i].Load(); got != want || want == 0 {
+			t.Errorf("status %s counted %d times; the server answered it %d times", k, got, want)
 		}
 	}
-	if res.Timeouts < 40 || res.Status["200"] > 0 {
-		t.Errorf("timeouts %d, 200s %d; want ~50 timeouts and no 200", res.Timeouts, res.Status["200"])
+	if got, want := res.Timeouts, served[3].Load(); got != want || want == 0 || res.Status["200"] > 0 {
+		t.Errorf("timeouts %d, 200s %d; the server held %d requests past the timeout", got, res.Status["200"], want)
 	}
-	if res.Completed != res.Sent {
-		t.Errorf("completed %d != sent %d", res.Completed, res.Sent)
+	if res.Completed != res.Sent || res.Sent != n.Load() {
+		t.Errorf("completed %d, sent %d, the server saw %d; want all equal", res.Completed, res.Sent, n.Load())
 	}
 
 	// A closed port: every send fails with conn_refused.

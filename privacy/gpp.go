@@ -184,6 +184,11 @@ func (g *GPP) parseHeader(h string, nsec int) error {
 			}
 			end = start + n
 		}
+		if end > maxFibonacci {
+			// Each offset is bounded, their sum is not: an ID past the
+			// bound of one is no section, and no encoder writes it.
+			return gppValueError(0, "header Sections", end, "lists a section ID above "+strconv.Itoa(maxFibonacci))
+		}
 		for id := start; id <= end; id++ {
 			if len(g.sections) == nsec {
 				return gppValueError(0, "header Sections", nsec, "lists more sections than the string holds")

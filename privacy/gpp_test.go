@@ -251,6 +251,9 @@ func TestGPPParseErrors(t *testing.T) {
 	// A header whose Fibonacci integer never ends, or grows past any ID.
 	f("DBABAA~x", "header Sections: holds a truncated or oversized Fibonacci integer")
 	f("DBABAAAAAA8~x", "header Sections: holds a truncated or oversized Fibonacci integer")
+	// Offsets within the bound that add up to an ID past it (found by
+	// FuzzParseGPP: it parsed, and no encoder could write it back).
+	f("DBADAAAABgAAABg0~0~0~0", "header Sections = 1346269: lists a section ID above 1048576")
 	// US sections.
 	f("DBABLA~", "section 7 (usnat): section: is empty")
 	f("DBABLA~.QA", "section 7 (usnat): core segment: is empty")

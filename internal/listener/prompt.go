@@ -74,8 +74,8 @@ type accepted struct {
 
 // NewPrompt wraps ln, which the Prompt then owns. busy says whether the
 // process is busy enough for the poller to pay: for adx, whether
-// goroutines wait longer than PromptEvery to run. It must be cheap and
-// safe for concurrent use.
+// runnable goroutines wait more than a millisecond to run. It must be
+// cheap and safe for concurrent use.
 func NewPrompt(ln *net.TCPListener, busy func() bool) (*Prompt, error) {
 	return newPrompt(ln, busy, true)
 }

@@ -15,6 +15,7 @@ package memguard
 import (
 	"log/slog"
 	"math"
+	"runtime"
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
@@ -38,10 +39,13 @@ const (
 // of the limit, before pressure ends, so that the guard does not flap.
 const hysteresis = 0.05
 
-// DefaultInterval is how often a started Guard samples: the live heap
-// changes only when a GC cycle ends, and a cycle under pressure takes
-// milliseconds.
-const DefaultInterval = 10 * time.Millisecond
+// DefaultInterval is how often a started Guard samples between GC cycles.
+// It samples after each cycle as well, which is when the live heap
+// changes, so that near the limit, where the GC runs every few
+// milliseconds, it follows every cycle; the ticks are for what changes
+// between cycles (goroutine stacks, a new memory limit). An idle process
+// runs no cycles, and wakes four times a second for its Guard.
+const DefaultInterval = 250 * time.Millisecond
 
 // Options configure a Guard.
 type Options struct {
@@ -49,14 +53,16 @@ type Options struct {
 	// pressure begins; it ends 5 points below. 0: the Guard only samples
 	// (Need, Limit) and never reports pressure.
 	Ratio float64
-	// Interval between samples once started; 0 means DefaultInterval.
+	// Interval between samples once started, besides the one after each
+	// GC cycle; 0 means DefaultInterval.
 	Interval time.Duration
 	// Logger, if set, gets a warning when pressure begins and a line when
 	// it ends.
 	Logger *slog.Logger
 }
 
-// Guard samples the runtime every Interval and reports memory pressure.
+// Guard samples the runtime after each GC cycle and every Interval, and
+// reports memory pressure.
 // Its methods are safe for concurrent use; Pressure costs one atomic load.
 // It is a prometheus.Collector of its state.
 type Guard struct {
@@ -73,6 +79,8 @@ type Guard struct {
 	samples []metrics.Sample
 	stop    chan struct{}
 	done    chan struct{}
+	gcEnded chan struct{} // a GC cycle ended: sample now
+	chain   atomic.Uint64 // the GC notifications of which Start re-arm (see watchGC)
 }
 
 // New returns a Guard that reports pressure when the memory the GC cannot
@@ -91,9 +99,11 @@ func New(opts Options) *Guard {
 	return g
 }
 
-// Start samples in the background until Stop.
+// Start samples in the background, after each GC cycle and every
+// Interval, until Stop.
 func (g *Guard) Start() {
-	g.stop, g.done = make(chan struct{}), make(chan struct{})
+	g.stop, g.done, g.gcEnded = make(chan struct{}), make(chan struct{}), make(chan struct{}, 1)
+	g.watchGC(g.chain.Add(1))
 	go func() {
 		defer close(g.done)
 		t := time.NewTicker(g.interval)
@@ -104,14 +114,40 @@ func (g *Guard) Start() {
 				return
 			case <-t.C:
 				g.Sample()
+			case <-g.gcEnded:
+				g.Sample()
 			}
 		}
 	}()
 }
 
+// gcSentinel is what watchGC lets the GC collect. It holds a pointer, so
+// that the runtime does not batch it with other small objects into one
+// allocation (a cleanup on such an object may never run).
+type gcSentinel struct{ _ *byte }
+
+// watchGC tells the sampler of Start's chain when a GC cycle has ended:
+// it allocates an object nothing refers to, whose cleanup the runtime runs
+// once a cycle has collected it; the cleanup signals the sampler (never
+// blocking: one pending signal is enough) and arms the next object, until
+// Stop or another Start moves the chain on.
+func (g *Guard) watchGC(chain uint64) {
+	runtime.AddCleanup(new(gcSentinel), func(ended chan struct{}) {
+		if g.chain.Load() != chain {
+			return
+		}
+		select {
+		case ended <- struct{}{}:
+		default:
+		}
+		g.watchGC(chain)
+	}, g.gcEnded)
+}
+
 // Stop ends the background sampling started by Start.
 func (g *Guard) Stop() {
 	if g.stop != nil {
+		g.chain.Add(1)
 		close(g.stop)
 		<-g.done
 		g.stop = nil

@@ -105,3 +105,69 @@ func TestStartSamples(t *testing.T) {
 	debug.SetMemoryLimit(math.MaxInt64)
 	runtime.KeepAlive(held)
 }
+
+// TestStartSamplesAfterEachGC: a started Guard samples when a GC cycle
+// ends, not only on its ticks (here an hour apart).
+func TestStartSamplesAfterEachGC(t *testing.T) {
+	old := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(old)
+	g := New(Options{Ratio: 0.5, Interval: time.Hour})
+	g.Start()
+	defer g.Stop()
+	held := holdLive(16 << 20)
+	debug.SetMemoryLimit(8 << 20) // below what is live
+	if g.Pressure() {
+		t.Fatal("pressure before any sample saw the new limit")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !g.Pressure() {
+		if time.Now().After(deadline) {
+			need, lim := g.Need()
+			t.Fatalf("no pressure after GC cycles with the limit below the live heap: need %d, limit %d", need, lim)
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	runtime.KeepAlive(held)
+}
+
+// TestStopEndsTheGCChain: a Guard started again after Stop follows GC
+// cycles once more, and once stopped for good nothing keeps it: its chain
+// of GC notifications ends, so that the Guard is collected.
+func TestStopEndsTheGCChain(t *testing.T) {
+	held := holdLive(16 << 20)
+	old := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(old)
+	g := New(Options{Ratio: 0.5, Interval: time.Hour})
+	g.Start()
+	g.Stop()
+	g.Start()
+	debug.SetMemoryLimit(8 << 20) // below what is live
+	deadline := time.Now().Add(10 * time.Second)
+	for !g.Pressure() {
+		if time.Now().After(deadline) {
+			t.Fatal("a Guard started again does not sample after GC cycles")
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	runtime.KeepAlive(held)
+	g.Stop()
+
+	collected := make(chan struct{})
+	runtime.AddCleanup(g, func(c chan struct{}) { close(c) }, collected)
+	g = nil
+	for deadline = time.Now().Add(10 * time.Second); ; {
+		runtime.GC()
+		select {
+		case <-collected:
+			return
+		case <-time.After(time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a stopped Guard is never collected: its GC notifications go on")
+		}
+	}
+}

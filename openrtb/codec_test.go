@@ -126,9 +126,61 @@ func TestDecodeRoom(t *testing.T) {
 	if err := DecodeRequestInto(two, &req, &room); err != nil {
 		t.Fatal(err)
 	}
-	if len(req.Imp) != 2 || req.Imp[0].ID != "1" || req.Imp[0].Video == nil || req.Imp[0].Banner != nil || req.Imp[0].TagID != "" ||
+	if len(req.Imp) != 2 || &req.Imp[1] != &room.imp[1] || req.Imp[0].ID != "1" || req.Imp[0].Video == nil || req.Imp[0].Banner != nil || req.Imp[0].TagID != "" ||
 		req.Imp[1].ID != "2" || req.Imp[1].Banner == nil || req.ID != "s" {
-		t.Errorf("two imps in a reset room of one: %+v", req.Imp)
+		t.Errorf("two imps in a reset room: %+v, not decoded into the room as they were sent", req.Imp)
+	}
+	// More imps than the room holds, and more currencies, are decoded as
+	// without room, every one in place; one currency is in the room.
+	room.Reset()
+	five := []byte(`{"id":"f","cur":["USD","EUR"],"imp":[{"id":"1"},{"id":"2"},{"id":"3"},{"id":"4","tagid":"t4"},{"id":"5","bidfloor":2}]}`)
+	if err := DecodeRequestInto(five, &req, &room); err != nil {
+		t.Fatal(err)
+	}
+	if len(req.Imp) != 5 || &req.Imp[0] == &room.imp[0] || req.Imp[3].TagID != "t4" || req.Imp[4].BidFloor != 2 || len(req.Cur) != 2 || req.Cur[1] != "EUR" {
+		t.Errorf("five imps and two currencies: imps %+v, cur %q", req.Imp, req.Cur)
+	}
+	room.Reset()
+	if err := DecodeRequestInto([]byte(`{"id":"c","cur":["EUR"],"imp":[{"id":"1"}]}`), &req, &room); err != nil {
+		t.Fatal(err)
+	}
+	if len(req.Cur) != 1 || &req.Cur[0] != &room.cur[0] || req.Cur[0] != "EUR" {
+		t.Errorf("one currency %q, not decoded into the room", req.Cur)
+	}
+	// device.sua's browsers and their versions are in the room while they
+	// fit; a fifth browser, and a fifth version part, as without room.
+	room.Reset()
+	sua := []byte(`{"id":"s","imp":[{"id":"1"}],"device":{"sua":{"browsers":[{"brand":"Chromium","version":["120","0","6099","71"]},{"brand":"Not_A Brand","version":["8"]},{"brand":"Google Chrome"}],"platform":{"brand":"Android","version":["14"]},"mobile":1}}}`)
+	if err := DecodeRequestInto(sua, &req, &room); err != nil {
+		t.Fatal(err)
+	}
+	if ua := req.Device.SUA; ua != &room.sua || len(ua.Browsers) != 3 || &ua.Browsers[0] != &room.brands[0] || &ua.Browsers[0].Version[0] != &room.parts[0][0] ||
+		strings.Join(ua.Browsers[0].Version, ".") != "120.0.6099.71" || ua.Browsers[1].Version[0] != "8" || ua.Browsers[2].Brand != "Google Chrome" ||
+		ua.Browsers[2].Version != nil || ua.Platform.Brand != "Android" || *ua.Mobile != 1 {
+		t.Errorf("sua %+v: not decoded into the room as it was sent", req.Device.SUA)
+	}
+	room.Reset()
+	sua5 := []byte(`{"id":"s","imp":[{"id":"1"}],"device":{"sua":{"browsers":[{"brand":"a"},{"brand":"b"},{"brand":"c"},{"brand":"d"},{"brand":"e","version":["1","2","3","4","5"]}]}}}`)
+	if err := DecodeRequestInto(sua5, &req, &room); err != nil {
+		t.Fatal(err)
+	}
+	if ua := req.Device.SUA; len(ua.Browsers) != 5 || ua.Browsers[0].Brand != "a" || ua.Browsers[3].Version != nil || ua.Browsers[4].Brand != "e" ||
+		strings.Join(ua.Browsers[4].Version, ".") != "1.2.3.4.5" {
+		t.Errorf("five browsers: %+v", req.Device.SUA)
+	}
+
+	for _, withRoom := range []bool{false, true} {
+		room.Reset()
+		body := []byte(`{"id":"e","cur":[],"imp":[{"id":"1"}]}`)
+		var err error
+		if withRoom {
+			err = DecodeRequestInto(body, &req, &room)
+		} else {
+			err = DecodeRequest(body, &req)
+		}
+		if err != nil || req.Cur != nil {
+			t.Errorf(`"cur":[] (room %v): cur %#v, %v; want nil, as absent`, withRoom, req.Cur, err)
+		}
 	}
 
 	// The objects nearly every request has are decoded into the room, and
@@ -146,8 +198,8 @@ func TestDecodeRoom(t *testing.T) {
 	if err := DecodeRequestInto([]byte(`{"id":"u","imp":[{"id":"1"}]}`), &req, &room); err != nil {
 		t.Fatal(err)
 	}
-	if req.Device != nil || req.User != nil || req.Regs != nil || req.Source != nil {
-		t.Errorf("a request without them after one with them: device %+v, user %+v, regs %+v, source %+v", req.Device, req.User, req.Regs, req.Source)
+	if req.Device != nil || req.User != nil || req.Regs != nil || req.Source != nil || req.Cur != nil {
+		t.Errorf("a request without them after one with them: device %+v, user %+v, regs %+v, source %+v, cur %q", req.Device, req.User, req.Regs, req.Source, req.Cur)
 	}
 
 	answers := []struct {
@@ -202,6 +254,8 @@ func TestDecodeEmptyObjects(t *testing.T) {
 		{"coppa 0", `,"regs":{"coppa":0}`, false, false, false, false, false},
 		{"empty ext", `,"user":{"ext":{}},"source":{"ext":{}}`, false, false, true, false, true},
 		{"lmt 0", `,"device":{"lmt":0}`, true, false, false, false, false},
+		{"empty sua", `,"device":{"sua":{"browsers":[]}}`, false, false, false, false, false},
+		{"sua platform", `,"device":{"sua":{"platform":{}}}`, true, false, false, false, false},
 	}
 	var room RequestRoom
 	for _, c := range cases {

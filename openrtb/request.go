@@ -69,21 +69,35 @@ func DecodeRequest(body []byte, req *openrtb2.BidRequest) error {
 // RequestRoom is memory a request is decoded into, lent by a caller that
 // decodes many (the server keeps one per request in flight, in a pool,
 // reused once every reader is done): the copy of the body the decoded
-// strings point into, room for the usual one imp, and room for the
-// objects nearly every request has: device, device.geo, user, regs and
-// source. The codec gives a slice it allocates a capacity of four, so that
-// a request with one imp costs three Imps of garbage (790 bytes) without
-// room for it, and each object costs an allocation. The zero RequestRoom
-// is ready; Reset readies it for another request.
+// strings point into, room for up to four imps and one currency, and room
+// for the objects nearly every request has: device, device.geo, user,
+// regs and source, and device.sua with up to four browsers of up to four
+// version parts each (what a browser sending client hints sends). The
+// codec gives a slice it allocates a capacity of four, so that without
+// room a request with one imp costs three Imps of garbage (790 bytes),
+// and each object or slice costs an allocation. The zero RequestRoom is
+// ready; Reset readies it for another request.
 type RequestRoom struct {
 	body   []byte
-	imp    [1]openrtb2.Imp
+	imp    [roomImps]openrtb2.Imp
+	cur    [1]string
 	device openrtb2.Device
+	sua    openrtb2.UserAgent
+	brands [roomBrands]openrtb2.BrandVersion
+	parts  [roomBrands][4]string // the brands' versions
 	geo    openrtb2.Geo
 	user   openrtb2.User
 	regs   openrtb2.Regs
 	source openrtb2.Source
 }
+
+// roomImps is how many imps a RequestRoom holds: as many as the codec
+// gives a slice it allocates room for, so that a request with more
+// imps costs what it would without a room.
+const roomImps = 4
+
+// roomBrands is how many device.sua.browsers a RequestRoom holds.
+const roomBrands = 4
 
 // maxRoomBody bounds the body copy a RequestRoom keeps across Reset: a
 // rare large request does not make every room keep its size.
@@ -92,7 +106,8 @@ const maxRoomBody = 64 << 10
 // Reset readies r for another request: the request decoded into it must
 // be read no more. It keeps the body's buffer, up to maxRoomBody.
 func (r *RequestRoom) Reset() {
-	r.imp = [1]openrtb2.Imp{}
+	r.imp, r.cur = [roomImps]openrtb2.Imp{}, [1]string{}
+	r.sua, r.brands, r.parts = openrtb2.UserAgent{}, [roomBrands]openrtb2.BrandVersion{}, [roomBrands][4]string{}
 	r.device, r.geo, r.user, r.regs, r.source = openrtb2.Device{}, openrtb2.Geo{}, openrtb2.User{}, openrtb2.Regs{}, openrtb2.Source{}
 	if cap(r.body) > maxRoomBody {
 		r.body = nil
@@ -111,18 +126,23 @@ func (r *RequestRoom) Poison() {
 }
 
 // DecodeRequestInto is DecodeRequest into room (nil: none): the body is
-// copied into room's buffer, and the imps, device, device.geo, user, regs
-// and source are decoded into its room while they fit, so that a request
-// with one imp allocates none of them. req points into room until room is
-// Reset.
+// copied into room's buffer, and the imps, the currencies, device,
+// device.geo, device.sua with its browsers, user, regs and source are
+// decoded into its room while they fit, so that a request with up to four
+// imps and one currency allocates none of them. req points into room until
+// room is Reset.
 func DecodeRequestInto(body []byte, req *openrtb2.BidRequest, room *RequestRoom) error {
 	*req = openrtb2.BidRequest{}
 	if room != nil {
 		// The codec decodes an object into the one a pointer already
 		// points to; an object the body does not have is left empty and
 		// dropped by dropEmpty below.
-		req.Imp = room.imp[:0]
-		room.device.Geo = &room.geo
+		req.Imp, req.Cur = room.imp[:0], room.cur[:0]
+		room.device.Geo, room.device.SUA = &room.geo, &room.sua
+		room.sua.Browsers = room.brands[:0]
+		for i := range room.brands {
+			room.brands[i].Version = room.parts[i][:0]
+		}
 		req.Device, req.User, req.Regs, req.Source = &room.device, &room.user, &room.regs, &room.source
 	}
 	if err := checkObject(body); err != nil {
@@ -142,19 +162,36 @@ func DecodeRequestInto(body []byte, req *openrtb2.BidRequest, room *RequestRoom)
 	return nil
 }
 
-// dropEmpty sets device, device.geo, user, regs and source to nil where
-// they are empty objects: absent from the body, or sent as {}, which
-// OpenRTB gives the same meaning (every field of these objects is
-// optional, and an absent field says nothing); and imp where it has none,
-// as it is without room. Every decode does it, with room or without, so
-// that a request is the same either way.
+// dropEmpty sets device, device.geo, device.sua, user, regs and source to
+// nil where they are empty objects: absent from the body, or sent as {},
+// which OpenRTB gives the same meaning (every field of these objects is
+// optional, and an absent field says nothing); and imp, cur, sua.browsers
+// and each browser's version where they have none, absent or sent as [].
+// Every decode does it, with room or without, so that a request is the
+// same either way.
 func dropEmpty(req *openrtb2.BidRequest) {
 	if len(req.Imp) == 0 {
 		req.Imp = nil
 	}
+	if len(req.Cur) == 0 {
+		req.Cur = nil
+	}
 	if d := req.Device; d != nil {
 		if d.Geo != nil && isZero(d.Geo) {
 			d.Geo = nil
+		}
+		if ua := d.SUA; ua != nil {
+			for i := range ua.Browsers {
+				if len(ua.Browsers[i].Version) == 0 {
+					ua.Browsers[i].Version = nil
+				}
+			}
+			if len(ua.Browsers) == 0 {
+				ua.Browsers = nil
+			}
+			if isZero(ua) {
+				d.SUA = nil
+			}
 		}
 		if isZero(d) {
 			req.Device = nil

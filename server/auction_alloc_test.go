@@ -18,10 +18,12 @@ import (
 // three rounds of 2000 auctions: a GC empties the sync.Pools, and a round
 // that happens to run more of them allocates a little more.
 //
-// Measured (go1.26, 2 cores): 3.0 KB and 16 objects per auction, 3.1 KB and
-// 16 with GOGC=10, whose frequent GCs empty the pools more often. (It was
-// 3.7 KB and 19 objects before the request's device, geo, user, regs and
-// source were decoded into its room and the DSP calls' answers waited in a
+// Measured (go1.26, 2 cores): 2.8 KB and 16 objects per auction, 3.0 KB
+// and 16 with GOGC=10, whose frequent GCs empty the pools more often. (It
+// was 3.0 KB, and 3.1 KB with GOGC=10, before a request's second to
+// fourth imps, its currency and its device.sua were decoded into its room
+// too; 3.7 KB and 19 objects before the request's device, geo, user, regs
+// and source were decoded into its room and the DSP calls' answers waited in a
 // channel reused with it; 6.0 KB and 21 objects before the per-request
 // state, with the copy of the body the request's strings point into, was
 // reused once the handler and every DSP call had let it go; 8.8 KB and 24

@@ -44,8 +44,10 @@ var costWindow = flag.Duration("cost.window", 5*time.Second, "each measured `win
 // generator, in the same run. adx and the baseline run alone on one CPU
 // (GOMAXPROCS=1, pinned), the generator and the mock DSPs (5-10 ms, bids
 // on 60% of imps) elsewhere. One round (b.N counts rounds; run it with
-// -benchtime 3x) measures the baseline, adx with one remote DSP and adx
-// with four, in turn; each figure is the median over the rounds:
+// -benchtime 3x) measures the baseline, then adx with one remote DSP and
+// adx with four (and an earlier build with one, -cost.earlier), in turn,
+// in reverse every other round; each figure is the median over the
+// rounds (compare builds with an even number of rounds):
 //
 //   - cpu-us/req: CPU time (user + system, from /proc) per request;
 //   - x-hello: that against the baseline's in the same round (P1);
@@ -106,12 +108,20 @@ func BenchmarkCost(b *testing.B) {
 	}
 	b.ResetTimer()
 	var helloCPU []float64
-	for range b.N {
+	for round := range b.N {
 		h := measureCost(b, nil, hello.pid, hello.url, tr, rate)
 		helloCPU = append(helloCPU, float64(h.cpuPerReq)/1e3)
-		for k, t := range targets {
+		line := fmt.Sprintf("round %d: hello %.1f µs", round+1, float64(h.cpuPerReq)/1e3)
+		for k := range targets {
+			// Every other round in reverse, so that no build always
+			// follows the baseline or always comes last: an order effect,
+			// if the machine has one, falls on each build alike.
+			t := targets[k]
+			if round%2 == 1 {
+				t = targets[len(targets)-1-k]
+			}
 			var prof chan error
-			if k == 0 && *costProfile != "" {
+			if t == targets[0] && *costProfile != "" {
 				prof = make(chan error, 1)
 				go func() { prof <- t.proc.saveCPUProfile(*costProfile, *costWindow-time.Second) }()
 			}
@@ -124,7 +134,9 @@ func BenchmarkCost(b *testing.B) {
 			}
 			t.rounds = append(t.rounds, c)
 			t.ratio = append(t.ratio, float64(c.cpuPerReq)/float64(h.cpuPerReq))
+			line += fmt.Sprintf(", %s %.1f µs", t.name, float64(c.cpuPerReq)/1e3)
 		}
+		b.Log(line)
 	}
 	b.StopTimer()
 	b.ReportMetric(median(helloCPU), "hello-cpu-us/req")

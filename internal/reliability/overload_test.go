@@ -196,8 +196,8 @@ func measureCapacity(t *testing.T, a *adxProc, tr *bench.Traffic, step time.Dura
 		// And so is one whose DSP call timed out or failed: it has no
 		// answer to decode and no bid to clear. A step whose DSP calls
 		// time out answers within tmax all the same (the auction ends at
-		// its deadline), so p99 alone passes it; one loaded run measured
-		// 2,532/s that way, at half the CPU an auction costs.
+		// its deadline), so p99 alone would pass it, at a rate adx does
+		// not sustain with its DSP.
 		failed := m.sum("adx_demand_requests_total", "outcome", "timeout") + m.sum("adx_demand_requests_total", "outcome", "error") - failedBefore
 		if failed > 0.01*float64(s.Results[0].Sent) {
 			st.ok, st.why = false, "dsp_timeout_or_error "+strconv.FormatFloat(failed, 'f', 0, 64)

@@ -30,6 +30,23 @@ func sampleAfterGC(g *Guard) {
 	g.Sample()
 }
 
+// awaitPressure waits, up to 10 s, for g's background sampler to report
+// pressure, running a GC cycle each millisecond if gc is set; it fails t
+// with what, and the last sample, if none comes.
+func awaitPressure(t *testing.T, g *Guard, gc bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !g.Pressure(); {
+		if time.Now().After(deadline) {
+			need, lim := g.Need()
+			t.Fatalf("no pressure %s: need %d, limit %d", what, need, lim)
+		}
+		if gc {
+			runtime.GC()
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestPressureFollowsTheLiveHeap drives the real Go heap across the
 // threshold under a real memory limit: pressure starts at the ratio, holds
 // inside the hysteresis band, and ends below it.
@@ -94,14 +111,7 @@ func TestStartSamples(t *testing.T) {
 	held := holdLive(16 << 20)
 	runtime.GC()
 	debug.SetMemoryLimit(8 << 20) // below what is live
-	deadline := time.Now().Add(5 * time.Second)
-	for !g.Pressure() {
-		if time.Now().After(deadline) {
-			need, lim := g.Need()
-			t.Fatalf("no pressure after the limit fell below the live heap: need %d, limit %d", need, lim)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	awaitPressure(t, g, false, "after the limit fell below the live heap")
 	debug.SetMemoryLimit(math.MaxInt64)
 	runtime.KeepAlive(held)
 }
@@ -116,15 +126,7 @@ func TestStartSamplesAfterEachGC(t *testing.T) {
 	defer g.Stop()
 	held := holdLive(16 << 20)
 	debug.SetMemoryLimit(8 << 20) // below what is live
-	deadline := time.Now().Add(10 * time.Second)
-	for !g.Pressure() {
-		if time.Now().After(deadline) {
-			need, lim := g.Need()
-			t.Fatalf("no pressure after GC cycles with the limit below the live heap: need %d, limit %d", need, lim)
-		}
-		runtime.GC()
-		time.Sleep(time.Millisecond)
-	}
+	awaitPressure(t, g, true, "after GC cycles with the limit below the live heap")
 	debug.SetMemoryLimit(math.MaxInt64)
 	runtime.KeepAlive(held)
 }
@@ -141,14 +143,7 @@ func TestStopEndsTheGCChain(t *testing.T) {
 	g.Stop()
 	g.Start()
 	debug.SetMemoryLimit(8 << 20) // below what is live
-	deadline := time.Now().Add(10 * time.Second)
-	for !g.Pressure() {
-		if time.Now().After(deadline) {
-			t.Fatal("a Guard started again does not sample after GC cycles")
-		}
-		runtime.GC()
-		time.Sleep(time.Millisecond)
-	}
+	awaitPressure(t, g, true, "in a Guard started again, after GC cycles")
 	debug.SetMemoryLimit(math.MaxInt64)
 	runtime.KeepAlive(held)
 	g.Stop()
@@ -156,7 +151,7 @@ func TestStopEndsTheGCChain(t *testing.T) {
 	collected := make(chan struct{})
 	runtime.AddCleanup(g, func(c chan struct{}) { close(c) }, collected)
 	g = nil
-	for deadline = time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(10 * time.Second); ; {
 		runtime.GC()
 		select {
 		case <-collected:

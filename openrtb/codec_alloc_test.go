@@ -53,3 +53,24 @@ func TestDecodeResponseAllocations(t *testing.T) {
 		t.Errorf("DecodeResponse of a one-bid answer: %v allocations, want 2 (the copy of the body, the room)", n)
 	}
 }
+
+// TestDecodeIntoRoomAllocations: a request of objects a room holds, with
+// their optional numbers set, decodes into a room that held one before
+// without an allocation: its strings point into the room's copy of the
+// body, its objects and numbers are in the room.
+func TestDecodeIntoRoomAllocations(t *testing.T) {
+	body := []byte(`{"id":"r","cur":["EUR"],"imp":[{"id":"1","tagid":"t","secure":1},{"id":"2","secure":0}],` +
+		`"device":{"ua":"UA","ip":"192.0.2.1","js":1,"lmt":0,"dnt":0,"connectiontype":2,"geo":{"country":"FRA","lat":48.85,"lon":2.35},` +
+		`"sua":{"browsers":[{"brand":"Chromium","version":["120"]}],"mobile":1}},"user":{"id":"u"},"regs":{"gdpr":1},"source":{"tid":"t","fd":1}}`)
+	var room RequestRoom
+	var req openrtb2.BidRequest
+	if err := DecodeRequestInto(body, &req, &room); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		room.Reset()
+		DecodeRequestInto(body, &req, &room)
+	}); n != 0 {
+		t.Errorf("DecodeRequestInto a used room: %v allocations, want 0", n)
+	}
+}

@@ -279,3 +279,74 @@ func TestDecodeEmptyObjects(t *testing.T) {
 		}
 	}
 }
+
+// The optional numbers of the objects in a room (imp.secure, device.lmt,
+// device.geo.lat, regs.gdpr, ...) are decoded into the room's values when
+// the body sets them, and are nil when it does not, or sends null: the
+// request is the one decoded without a room, whatever the room held.
+func TestDecodeRoomValues(t *testing.T) {
+	const all = `{"id":"a","imp":[{"id":"1","secure":1,"clickbrowser":0}],"device":{"dnt":0,"lmt":1,"js":1,"geofetch":0,` +
+		`"connectiontype":2,"geo":{"lat":48.85,"lon":-2.35},"sua":{"mobile":0}},"regs":{"gdpr":1},"source":{"fd":1}}`
+	cases := []struct {
+		name, body string
+		inRoom     bool // the values set point into the room
+	}{
+		{"all set", all, true},
+		{"absent", `{"id":"a","imp":[{"id":"1"}],"device":{"ua":"UA","geo":{"country":"FRA"},"sua":{"source":1}},"regs":{"coppa":1},"source":{"tid":"t"}}`, true},
+		{"null", `{"id":"a","imp":[{"id":"1","secure":null}],"device":{"lmt":null,"js":null,"connectiontype":null,"geo":{"lat":null,"country":"FRA"}},"regs":{"gdpr":null}}`, true},
+		{"some", `{"id":"a","imp":[{"id":"1"},{"id":"2","secure":0}],"device":{"js":0,"geo":{"lon":0}},"regs":{"gdpr":0}}`, true},
+		{"five imps", `{"id":"a","imp":[{"id":"1","secure":1},{"id":"2"},{"id":"3","secure":0},{"id":"4"},{"id":"5","secure":1}]}`, true},
+		// -128 is the room's unset value: a body that has it is decoded
+		// as without a room, wherever it is.
+		{"-128 set", `{"id":"a","imp":[{"id":"1","secure":-128}],"device":{"lmt":-128,"connectiontype":-128},"regs":{"gdpr":-128}}`, false},
+		{"-128 elsewhere", `{"id":"a","imp":[{"id":"1","tagid":"-128","secure":1}],"device":{"js":1}}`, false},
+		{"-128.5", `{"id":"a","imp":[{"id":"1","bidfloor":-128.5}],"device":{"geo":{"lat":-128.5}}}`, false},
+	}
+	var room RequestRoom
+	for _, c := range cases {
+		var want, got openrtb2.BidRequest
+		if err := DecodeRequest([]byte(c.body), &want); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		room.Reset() // a room that held every value
+		if err := DecodeRequestInto([]byte(all), &got, &room); err != nil {
+			t.Fatal(err)
+		}
+		room.Reset()
+		if err := DecodeRequestInto([]byte(c.body), &got, &room); err != nil {
+			t.Fatalf("%s, into a room: %v", c.name, err)
+		}
+		w, _ := AppendRequest(nil, &want)
+		g, _ := AppendRequest(nil, &got)
+		if string(g) != string(w) {
+			t.Errorf("%s: into a room %s, without %s", c.name, g, w)
+		}
+		if s := got.Imp[0].Secure; s != nil && (s == &room.values.secure[0]) != c.inRoom {
+			t.Errorf("%s: imp.secure in the room %v, want %v", c.name, s == &room.values.secure[0], c.inRoom)
+		}
+	}
+	// Every value in the room, after the all-set body.
+	var req openrtb2.BidRequest
+	room.Reset()
+	if err := DecodeRequestInto([]byte(all), &req, &room); err != nil {
+		t.Fatal(err)
+	}
+	v := &room.values
+	d := req.Device
+	if req.Imp[0].Secure != &v.secure[0] || req.Imp[0].ClickBrowser != &v.clickBrowser[0] || d.DNT != &v.dnt || d.Lmt != &v.lmt ||
+		d.JS != &v.js || d.GeoFetch != &v.geoFetch || d.ConnectionType != &v.connectionType || d.SUA.Mobile != &v.mobile ||
+		d.Geo.Lat != &v.lat || d.Geo.Lon != &v.lon || req.Regs.GDPR != &v.gdpr || req.Source.FD != &v.fd {
+		t.Errorf("the values set do not all point into the room: %+v", req)
+	}
+	if *d.Lmt != 1 || *d.ConnectionType != 2 || *d.Geo.Lon != -2.35 || *req.Regs.GDPR != 1 {
+		t.Errorf("values decoded wrong: lmt %d, connectiontype %d, lon %v, gdpr %d", *d.Lmt, *d.ConnectionType, *d.Geo.Lon, *req.Regs.GDPR)
+	}
+	// A body the codec rejects halfway leaves no unset value behind.
+	room.Reset()
+	if err := DecodeRequestInto([]byte(`{"id":"a","imp":[{"id":"1"}],"device":{"js":1,"lmt":"x"}}`), &req, &room); err == nil {
+		t.Fatal(`"lmt":"x" decoded`)
+	}
+	if req.Imp[0].Secure != nil || req.Device.DNT != nil || req.Regs.GDPR != nil {
+		t.Errorf("after an error, unset values left: secure %v, dnt %v, gdpr %v", req.Imp[0].Secure, req.Device.DNT, req.Regs.GDPR)
+	}
+}

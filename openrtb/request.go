@@ -1,6 +1,7 @@
 package openrtb
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"reflect"
@@ -72,11 +73,13 @@ func DecodeRequest(body []byte, req *openrtb2.BidRequest) error {
 // strings point into, room for up to four imps and one currency, and room
 // for the objects nearly every request has: device, device.geo, user,
 // regs and source, and device.sua with up to four browsers of up to four
-// version parts each (what a browser sending client hints sends). The
-// codec gives a slice it allocates a capacity of four, so that without
-// room a request with one imp costs three Imps of garbage (790 bytes),
-// and each object or slice costs an allocation. The zero RequestRoom is
-// ready; Reset readies it for another request.
+// version parts each (what a browser sending client hints sends), and
+// for the values of their optional numbers (imp.secure, device.js,
+// device.lmt, regs.gdpr, ...), which the object model holds as pointers.
+// The codec gives a slice it allocates a capacity of four, so that
+// without room a request with one imp costs three Imps of garbage (790
+// bytes), and each object, slice or pointer costs an allocation. The
+// zero RequestRoom is ready; Reset readies it for another request.
 type RequestRoom struct {
 	body   []byte
 	imp    [roomImps]openrtb2.Imp
@@ -89,7 +92,32 @@ type RequestRoom struct {
 	user   openrtb2.User
 	regs   openrtb2.Regs
 	source openrtb2.Source
+	values roomValues
 }
+
+// roomValues are the values the optional numbers of the objects in a
+// RequestRoom point to while a request is decoded (see unsetInt).
+type roomValues struct {
+	secure, clickBrowser           [roomImps]int8
+	dnt, lmt, js, geoFetch, mobile int8
+	connectionType                 adcom1.ConnectionType
+	gdpr, fd                       int8
+	lat, lon                       float64
+}
+
+// unsetInt and unsetFloat are what the room's optional numbers hold
+// before a request is decoded into it: one that the body does not set
+// keeps it, and is then set back to nil, as the codec leaves it without
+// a room. The codec decodes an integer to unsetInt from the literal -128
+// alone (not -128.0, not "-128", not -0128), so a body that has those
+// four bytes anywhere is decoded with these pointers nil, and the codec
+// allocates each it sets; no JSON number decodes to a NaN.
+const unsetInt = -128
+
+var unsetFloat = math.NaN()
+
+// unsetLiteral is the only JSON text that decodes to unsetInt.
+var unsetLiteral = []byte("-128")
 
 // roomImps is how many imps a RequestRoom holds: as many as the codec
 // gives a slice it allocates room for, so that a request with more
@@ -109,6 +137,7 @@ func (r *RequestRoom) Reset() {
 	r.imp, r.cur = [roomImps]openrtb2.Imp{}, [1]string{}
 	r.sua, r.brands, r.parts = openrtb2.UserAgent{}, [roomBrands]openrtb2.BrandVersion{}, [roomBrands][4]string{}
 	r.device, r.geo, r.user, r.regs, r.source = openrtb2.Device{}, openrtb2.Geo{}, openrtb2.User{}, openrtb2.Regs{}, openrtb2.Source{}
+	r.values = roomValues{}
 	if cap(r.body) > maxRoomBody {
 		r.body = nil
 	}
@@ -127,16 +156,22 @@ func (r *RequestRoom) Poison() {
 
 // DecodeRequestInto is DecodeRequest into room (nil: none): the body is
 // copied into room's buffer, and the imps, the currencies, device,
-// device.geo, device.sua with its browsers, user, regs and source are
-// decoded into its room while they fit, so that a request with up to four
-// imps and one currency allocates none of them. req points into room until
-// room is Reset.
+// device.geo, device.sua with its browsers, user, regs and source, and
+// their optional numbers, are decoded into its room while they fit, so
+// that a request with up to four imps and one currency allocates none of
+// them. req points into room until room is Reset.
 func DecodeRequestInto(body []byte, req *openrtb2.BidRequest, room *RequestRoom) error {
 	*req = openrtb2.BidRequest{}
+	if err := checkObject(body); err != nil {
+		return err
+	}
+	values := false
 	if room != nil {
 		// The codec decodes an object into the one a pointer already
 		// points to; an object the body does not have is left empty and
-		// dropped by dropEmpty below.
+		// dropped by dropEmpty below. A number is decoded the same way:
+		// one the body does not have keeps its unset value, and
+		// dropUnset sets its pointer back to nil.
 		req.Imp, req.Cur = room.imp[:0], room.cur[:0]
 		room.device.Geo, room.device.SUA = &room.geo, &room.sua
 		room.sua.Browsers = room.brands[:0]
@@ -144,15 +179,19 @@ func DecodeRequestInto(body []byte, req *openrtb2.BidRequest, room *RequestRoom)
 			room.brands[i].Version = room.parts[i][:0]
 		}
 		req.Device, req.User, req.Regs, req.Source = &room.device, &room.user, &room.regs, &room.source
-	}
-	if err := checkObject(body); err != nil {
-		return err
+		if values = !bytes.Contains(body, unsetLiteral); values {
+			room.pointValues()
+		}
 	}
 	var buf *[]byte
 	if room != nil {
 		buf = &room.body
 	}
-	if err := unmarshalJSONInto(buf, body, req); err != nil {
+	err := unmarshalJSONInto(buf, body, req)
+	if values {
+		dropUnset(req) // before any return: the request is read as it is
+	}
+	if err != nil {
 		return decodeError(err)
 	}
 	dropEmpty(req)
@@ -160,6 +199,64 @@ func DecodeRequestInto(body []byte, req *openrtb2.BidRequest, room *RequestRoom)
 		return err
 	}
 	return nil
+}
+
+// pointValues points the optional numbers of r's objects at r's values,
+// each unset.
+func (r *RequestRoom) pointValues() {
+	v := &r.values
+	for i := range r.imp {
+		v.secure[i], v.clickBrowser[i] = unsetInt, unsetInt
+		r.imp[i].Secure, r.imp[i].ClickBrowser = &v.secure[i], &v.clickBrowser[i]
+	}
+	v.dnt, v.lmt, v.js, v.geoFetch, v.mobile = unsetInt, unsetInt, unsetInt, unsetInt, unsetInt
+	v.connectionType, v.gdpr, v.fd = unsetInt, unsetInt, unsetInt
+	v.lat, v.lon = unsetFloat, unsetFloat
+	d := &r.device
+	d.DNT, d.Lmt, d.JS, d.GeoFetch, d.ConnectionType = &v.dnt, &v.lmt, &v.js, &v.geoFetch, &v.connectionType
+	r.sua.Mobile = &v.mobile
+	r.geo.Lat, r.geo.Lon = &v.lat, &v.lon
+	r.regs.GDPR = &v.gdpr
+	r.source.FD = &v.fd
+}
+
+// dropUnset sets the optional numbers that pointValues pointed and the
+// body did not set back to nil. The body has no -128 (unsetLiteral), so a
+// value of -128 is one that was never set, wherever it is.
+func dropUnset(req *openrtb2.BidRequest) {
+	for i := range req.Imp {
+		imp := &req.Imp[i]
+		imp.Secure, imp.ClickBrowser = setOrNil(imp.Secure), setOrNil(imp.ClickBrowser)
+	}
+	if d := req.Device; d != nil {
+		d.DNT, d.Lmt, d.JS, d.GeoFetch = setOrNil(d.DNT), setOrNil(d.Lmt), setOrNil(d.JS), setOrNil(d.GeoFetch)
+		d.ConnectionType = setOrNil(d.ConnectionType)
+		if d.SUA != nil {
+			d.SUA.Mobile = setOrNil(d.SUA.Mobile)
+		}
+		if g := d.Geo; g != nil {
+			if g.Lat != nil && math.IsNaN(*g.Lat) {
+				g.Lat = nil
+			}
+			if g.Lon != nil && math.IsNaN(*g.Lon) {
+				g.Lon = nil
+			}
+		}
+	}
+	if req.Regs != nil {
+		req.Regs.GDPR = setOrNil(req.Regs.GDPR)
+	}
+	if req.Source != nil {
+		req.Source.FD = setOrNil(req.Source.FD)
+	}
+}
+
+// setOrNil is p, or nil where it points to unsetInt.
+func setOrNil[T ~int8](p *T) *T {
+	if p != nil && *p == unsetInt {
+		return nil
+	}
+	return p
 }
 
 // dropEmpty sets device, device.geo, device.sua, user, regs and source to

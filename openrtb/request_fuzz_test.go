@@ -40,6 +40,9 @@ func FuzzDecodeAndValidate(f *testing.F) {
 		"{\"id\":\"r\xff\",\"imp\":[{\"id\":\"1\",\"banner\":{\"w\":1,\"h\":1}}]}",
 		"{\"id\":\"r\",\"imp\":[{\"id\":\"1\\ud800\",\"pmp\":{\"deals\":[{\"id\":\"\xc3\"}]},\"banner\":{\"w\":1,\"h\":1}}]}",
 		`{"id":"\ufffd","imp":[{"id":"1","banner":{"w":1,"h":1}}]}`,
+		// optional numbers, set, null, and the room's unset value (-128)
+		`{"id":"r","imp":[{"id":"1","secure":1,"banner":{"w":1,"h":1}}],"device":{"js":1,"lmt":null,"connectiontype":2,"geo":{"lat":1.5,"lon":null}},"regs":{"gdpr":0},"source":{"fd":1}}`,
+		`{"id":"r","imp":[{"id":"1","secure":-128,"banner":{"w":1,"h":1}}],"device":{"lmt":-128,"geo":{"lat":-128}}}`,
 		// a Native request
 		`{"id":"r","imp":[{"id":"1","native":{"request":"{\"assets\":[{\"id\":1,\"title\":{\"len\":9}}]}"}}]}`} {
 		f.Add([]byte(s))
@@ -83,9 +86,10 @@ func FuzzDecodeAndValidate(f *testing.F) {
 
 // fullRequest has every object a RequestRoom has room for, so that a room
 // it was decoded into is dirty if Reset leaves anything.
-const fullRequest = `{"id":"full","imp":[{"id":"1","tagid":"t","banner":{"w":300,"h":250}}],` +
-	`"device":{"ua":"UA","ip":"192.0.2.1","geo":{"country":"FRA","lat":1.5}},"user":{"id":"u","consent":"c"},` +
-	`"regs":{"coppa":1,"gdpr":1},"source":{"tid":"t","schain":{"complete":1,"ver":"1.0","nodes":[{"asi":"a.com","sid":"1","hp":1}]}}}`
+const fullRequest = `{"id":"full","imp":[{"id":"1","tagid":"t","secure":1,"clickbrowser":1,"banner":{"w":300,"h":250}}],` +
+	`"device":{"ua":"UA","ip":"192.0.2.1","js":1,"lmt":1,"dnt":1,"geofetch":1,"connectiontype":2,"geo":{"country":"FRA","lat":1.5,"lon":2.5},` +
+	`"sua":{"browsers":[{"brand":"b","version":["1"]}],"mobile":1}},"user":{"id":"u","consent":"c"},` +
+	`"regs":{"coppa":1,"gdpr":1},"source":{"tid":"t","fd":1,"schain":{"complete":1,"ver":"1.0","nodes":[{"asi":"a.com","sid":"1","hp":1}]}}}`
 
 // FuzzDecodeResponse checks that no DSP answer makes DecodeResponse panic,
 // that a decoded answer owns its memory (scribbling over the body changes

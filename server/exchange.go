@@ -61,6 +61,10 @@ type exchange struct {
 	// answers is where the auction's DSP calls answer, reused with the
 	// exchange (auction.RunOptions.Answers).
 	answers auction.Answers
+	// noticeURLs holds the response's notice URLs (exchangeNotices): the
+	// bids' nurl, burl and lurl point into it until the exchange is
+	// reused, which is after the response is written.
+	noticeURLs []byte
 	// refs counts the holders: the handler, and each DSP call running.
 	refs atomic.Int32
 	// trace is the record of the demand calls a debugging request asked
@@ -373,10 +377,25 @@ func (x *exchange) Release() {
 	}
 	if raceEnabled {
 		x.reqRoom.Poison()
+		poison(x.noticeURLs)
 	}
 	x.reqRoom.Reset()
-	*x = exchange{reqRoom: x.reqRoom, answers: x.answers}
+	urls := x.noticeURLs[:0]
+	if cap(urls) > maxPooledResponse {
+		urls = nil
+	}
+	*x = exchange{reqRoom: x.reqRoom, answers: x.answers, noticeURLs: urls}
 	exchanges.Put(x)
+}
+
+// poison overwrites b up to its capacity, as openrtb.RequestRoom.Poison
+// does the body copy: a reader of the strings over it that outlives the
+// exchange reads runs of 'X'.
+func poison(b []byte) {
+	b = b[:cap(b)]
+	for i := range b {
+		b[i] = 'X'
+	}
 }
 
 // responseBufs are scratch buffers that responses are encoded into.

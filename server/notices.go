@@ -4,8 +4,8 @@ import (
 	"errors"
 	"math/bits"
 	"strconv"
-	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -185,7 +185,6 @@ func (p *Public) exchangeNotices(x *exchange) {
 	if x.g.supply != nil {
 		ssp = x.g.sspNames[x.ssp]
 	}
-	buf := noticeBufs.Get().(*[]byte)
 	hint := 0
 	for s := range resp.SeatBid {
 		sb := &resp.SeatBid[s]
@@ -202,8 +201,12 @@ func (p *Public) exchangeNotices(x *exchange) {
 				c.DealID = w.Deal.ID
 			}
 			c.Test = x.req.Test == 1
-			// The three URLs share one string: one allocation.
-			b := (*buf)[:0]
+			// The three URLs are strings over the exchange's buffer, which
+			// is reused with it, after the response is written: no
+			// allocation. A buffer that grows leaves the earlier URLs in
+			// the array they were written to.
+			start := len(x.noticeURLs)
+			b := x.noticeURLs
 			c.Kind, c.URL = notice.KindWin, w.Bid.NURL
 			b = p.appendNoticeURL(b, x.ctx, WinPath, &c, now, "&"+paramPrice+"=${AUCTION_PRICE}")
 			win := len(b)
@@ -212,13 +215,10 @@ func (p *Public) exchangeNotices(x *exchange) {
 			bill := len(b)
 			c.Kind, c.URL = notice.KindLoss, w.Bid.LURL
 			b = p.appendNoticeURL(b, x.ctx, LossPath, &c, now, "&"+paramLoss+"=${AUCTION_LOSS}&"+paramMinToWin+"=${AUCTION_MIN_TO_WIN}")
-			urls := string(b)
-			bid.NURL, bid.BURL, bid.LURL = urls[:win], urls[win:bill], urls[bill:]
-			*buf = b
+			x.noticeURLs = b
+			urls := unsafe.String(&b[start], len(b)-start)
+			bid.NURL, bid.BURL, bid.LURL = urls[:win-start], urls[win-start:bill-start], urls[bill-start:]
 		}
-	}
-	if cap(*buf) <= maxPooledResponse {
-		noticeBufs.Put(buf)
 	}
 }
 
@@ -231,9 +231,6 @@ func (p *Public) appendNoticeURL(b []byte, ctx *fasthttp.RequestCtx, path string
 	b = p.trail.Signer.Sign(b, c, now)
 	return append(b, macros...)
 }
-
-// noticeBufs are scratch buffers notice URLs are built in.
-var noticeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // fireLosses fires the loss notice of every bid that lost adx's own
 // auction: a valid bid outbid with ${AUCTION_LOSS} 102 (103 when a deal

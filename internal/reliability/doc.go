@@ -27,7 +27,12 @@
 //     with default settings. Goals: goodput (answers within tmax that ran
 //     an auction) >= 90% of capacity, admitted p99 <= tmax, /livez p99 <=
 //     50 ms (polled from a process of its own, like the kubelet), RSS
-//     growth <= 20%, p99 back under tmax at half load within 5s.
+//     growth <= 20%, p99 back under tmax at half load within 5s. Each
+//     auction calls one DSP (-reliability.dsps N for more): the cheapest
+//     auction adx runs, against which refusing the excess costs most.
+//   - overload_fanout: the same with 32 DSPs an auction, as an exchange
+//     calls tens of partners: an auction then costs some fifty refusals,
+//     and the goodput goal, which needs more than twenty-one, holds.
 //   - sigterm: SIGTERM under load at capacity on fresh connections: no
 //     reset, refusal or non-200/204 answer for any request sent before the
 //     drain delay ended, and exit code 0.
@@ -45,8 +50,8 @@
 //
 // The suite skips under the race detector (the detector slows the
 // generator and mock DSP several-fold, so the loads would measure it, not
-// adx) and in -short mode. CI runs it in a line of its own, in about one
-// and a half minutes plus the build:
+// adx) and in -short mode. CI runs it in a line of its own, in about two
+// minutes plus the build:
 //
 //	go test -count=1 -v ./internal/reliability/
 //

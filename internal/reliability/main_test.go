@@ -75,7 +75,8 @@ func TestReliability(t *testing.T) {
 	t.Run("hostile", testHostileClients)
 	t.Run("tmax", testOddTmax)
 	t.Run("imps", testManyImpsAndBids)
-	t.Run("overload", testOverload)
+	t.Run("overload", func(t *testing.T) { testOverload(t, *overloadDSPs) })
+	t.Run("overload_fanout", func(t *testing.T) { testOverload(t, fanoutDSPs) })
 	t.Run("sigterm", testSIGTERMUnderLoad)
 	t.Run("dspfaults", testDSPFaults)
 }

@@ -82,7 +82,7 @@ type sent struct {
 // must exit 0.
 func testSIGTERMUnderLoad(t *testing.T) {
 	sz := sizes()
-	a := startLoadTarget(t, "", "-shutdown.drainDelay", sz.drainDelay.String(), "-shutdown.timeout", "5s")
+	a := startLoadTarget(t, 1, "", "-shutdown.drainDelay", sz.drainDelay.String(), "-shutdown.timeout", "5s")
 	tr := synthTraffic(t, 2000, defaultTmax)
 	reqs := make([][]byte, len(tr.Bodies))
 	for i, b := range tr.Bodies {
